@@ -1,0 +1,383 @@
+/**
+ * Broker configuration, with Apache Kafka's property names and, where they fit a single broker, its defaults.
+ *
+ * Sources, later overriding earlier: built-in defaults, a `server.properties` file, environment variables
+ * (`SLUICE_LOG_DIRS` sets `log.dirs`), and explicit overrides (`--override key=value`, `startBroker({ config })`).
+ * An unknown key or an invalid value fails start-up with a message naming the key and what it accepts.
+ */
+import { readFile } from 'node:fs/promises';
+
+type Kind = 'int' | 'long' | 'boolean' | 'string' | 'list' | 'enum';
+
+interface Definition {
+  kind: Kind;
+  default: string | number | boolean | string[] | null;
+  doc: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+}
+
+const INT_MAX = 2147483647;
+const LONG_MAX = Number.MAX_SAFE_INTEGER;
+
+/** Every setting the broker knows. Values are kept as JS numbers: ms and byte sizes stay below 2^53. */
+export const CONFIG_DEFINITIONS = {
+  'node.id': { kind: 'int', default: 1, min: 0, max: INT_MAX, doc: 'This broker’s id in metadata responses.' },
+  'cluster.id': {
+    kind: 'string',
+    default: null,
+    doc: 'Cluster id; generated on first start and kept in meta.properties.',
+  },
+  listeners: {
+    kind: 'list',
+    default: ['PLAINTEXT://127.0.0.1:9092'],
+    doc: 'Listeners to bind, as NAME://host:port (port 0 picks a free port).',
+  },
+  'advertised.listeners': {
+    kind: 'list',
+    default: null,
+    doc: 'Addresses given to clients in metadata; defaults to the bound listeners.',
+  },
+  'log.dirs': { kind: 'list', default: ['./data'], doc: 'Directory holding the partition logs (the first is used).' },
+  'num.partitions': { kind: 'int', default: 1, min: 1, max: 100000, doc: 'Partitions of an auto-created topic.' },
+  'default.replication.factor': {
+    kind: 'int',
+    default: 1,
+    min: 1,
+    max: 1,
+    doc: 'Replication factor of auto-created topics (single broker: 1).',
+  },
+  'auto.create.topics.enable': {
+    kind: 'boolean',
+    default: true,
+    doc: 'Create a topic when a client asks for an unknown one in Metadata.',
+  },
+  'delete.topic.enable': { kind: 'boolean', default: true, doc: 'Allow DeleteTopics.' },
+  'log.retention.hours': { kind: 'int', default: 168, min: -1, max: INT_MAX, doc: 'Retention time in hours.' },
+  'log.retention.minutes': {
+    kind: 'int',
+    default: null,
+    min: -1,
+    max: INT_MAX,
+    doc: 'Retention time in minutes; overrides hours.',
+  },
+  'log.retention.ms': {
+    kind: 'long',
+    default: null,
+    min: -1,
+    max: LONG_MAX,
+    doc: 'Retention time in ms; overrides minutes and hours. -1 keeps forever.',
+  },
+  'log.retention.bytes': {
+    kind: 'long',
+    default: -1,
+    min: -1,
+    max: LONG_MAX,
+    doc: 'Maximum size of a partition before old segments are deleted; -1 is unlimited.',
+  },
+  'log.retention.check.interval.ms': {
+    kind: 'long',
+    default: 300000,
+    min: 1,
+    max: LONG_MAX,
+    doc: 'How often retention runs.',
+  },
+  'log.segment.bytes': {
+    kind: 'int',
+    default: 1073741824,
+    min: 14,
+    max: INT_MAX,
+    doc: 'Size at which a segment rolls.',
+  },
+  'log.roll.hours': { kind: 'int', default: 168, min: 1, max: INT_MAX, doc: 'Age at which a segment rolls, in hours.' },
+  'log.roll.ms': { kind: 'long', default: null, min: 1, max: LONG_MAX, doc: 'Age at which a segment rolls; overrides hours.' },
+  'log.index.interval.bytes': {
+    kind: 'int',
+    default: 4096,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Bytes of log between two offset index entries.',
+  },
+  'log.index.size.max.bytes': {
+    kind: 'int',
+    default: 10485760,
+    min: 4,
+    max: INT_MAX,
+    doc: 'Maximum size of an offset index.',
+  },
+  'log.flush.interval.messages': {
+    kind: 'long',
+    default: null,
+    min: 1,
+    max: LONG_MAX,
+    doc: 'Relaxes durability: fsync every N messages instead of before each acks=all answer.',
+  },
+  'log.flush.interval.ms': {
+    kind: 'long',
+    default: null,
+    min: 0,
+    max: LONG_MAX,
+    doc: 'Relaxes durability: fsync every N ms instead of before each acks=all answer.',
+  },
+  'log.cleanup.policy': {
+    kind: 'list',
+    default: ['delete'],
+    values: ['delete', 'compact'],
+    doc: 'Default cleanup policy of topics.',
+  },
+  'log.message.timestamp.type': {
+    kind: 'enum',
+    default: 'CreateTime',
+    values: ['CreateTime', 'LogAppendTime'],
+    doc: 'Whether records keep the producer’s timestamp or get the broker’s.',
+  },
+  'message.max.bytes': {
+    kind: 'int',
+    default: 1048588,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Largest record batch the broker accepts.',
+  },
+  'socket.request.max.bytes': {
+    kind: 'int',
+    default: 104857600,
+    min: 1,
+    max: INT_MAX,
+    doc: 'Largest request the broker reads; a larger one closes the connection.',
+  },
+  'max.connections': { kind: 'int', default: INT_MAX, min: 0, max: INT_MAX, doc: 'Most connections at once.' },
+  'max.connections.per.ip': {
+    kind: 'int',
+    default: INT_MAX,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Most connections from one address.',
+  },
+  'connections.max.idle.ms': {
+    kind: 'long',
+    default: 600000,
+    min: -1,
+    max: LONG_MAX,
+    doc: 'Idle connections are closed after this long; -1 never.',
+  },
+  'queued.max.requests': {
+    kind: 'int',
+    default: 500,
+    min: 1,
+    max: INT_MAX,
+    doc: 'Unanswered requests per connection before the broker stops reading from it.',
+  },
+  'offsets.topic.num.partitions': {
+    kind: 'int',
+    default: 50,
+    min: 1,
+    max: 10000,
+    doc: 'Partitions of __consumer_offsets.',
+  },
+  'offsets.retention.minutes': {
+    kind: 'int',
+    default: 10080,
+    min: 1,
+    max: INT_MAX,
+    doc: 'How long committed offsets of an empty group are kept.',
+  },
+  'group.initial.rebalance.delay.ms': {
+    kind: 'int',
+    default: 3000,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Delay before the first rebalance of an empty group, to let members join.',
+  },
+  'group.min.session.timeout.ms': {
+    kind: 'int',
+    default: 6000,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Smallest session timeout a member may ask for.',
+  },
+  'group.max.session.timeout.ms': {
+    kind: 'int',
+    default: 1800000,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Largest session timeout a member may ask for.',
+  },
+  'group.max.size': { kind: 'int', default: INT_MAX, min: 1, max: INT_MAX, doc: 'Most members in one group.' },
+} as const satisfies Record<string, Definition>;
+
+export type ConfigKey = keyof typeof CONFIG_DEFINITIONS;
+export type ConfigValue = string | number | boolean | string[] | null;
+export type BrokerConfig = { readonly [K in ConfigKey]: ConfigValue };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function describeRange(key: string, def: Definition): string {
+  switch (def.kind) {
+    case 'int':
+    case 'long':
+      return `an integer in [${def.min ?? '-inf'}, ${def.max ?? 'inf'}]`;
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of ${def.values?.join(', ')}`;
+    case 'list':
+      return def.values ? `a comma-separated list of ${def.values.join(', ')}` : 'a comma-separated list';
+    default:
+      return key === 'cluster.id' ? 'a non-empty string' : 'a string';
+  }
+}
+
+/** Parses one textual value for `key`, throwing a ConfigError that names the key and the valid range. */
+export function parseConfigValue(key: string, raw: string | number | boolean | string[] | null): ConfigValue {
+  const def = (CONFIG_DEFINITIONS as Record<string, Definition>)[key];
+  if (!def) throw new ConfigError(`unknown setting "${key}" (see 'sluice start --help' for the list)`);
+  if (raw === null) return null;
+  const bad = () => new ConfigError(`invalid value ${JSON.stringify(raw)} for "${key}": expected ${describeRange(key, def)}`);
+  switch (def.kind) {
+    case 'int':
+    case 'long': {
+      const text = String(raw).trim();
+      if (!/^-?\d+$/.test(text)) throw bad();
+      const n = Number(text);
+      if (!Number.isSafeInteger(n) || (def.min !== undefined && n < def.min) || (def.max !== undefined && n > def.max))
+        throw bad();
+      return n;
+    }
+    case 'boolean': {
+      const text = String(raw).trim().toLowerCase();
+      if (text === 'true') return true;
+      if (text === 'false') return false;
+      throw bad();
+    }
+    case 'enum': {
+      const text = String(raw).trim();
+      if (!def.values?.includes(text)) throw bad();
+      return text;
+    }
+    case 'list': {
+      const items = Array.isArray(raw)
+        ? raw.map(String)
+        : String(raw)
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0);
+      if (items.length === 0) throw bad();
+      if (def.values && !items.every((i) => def.values?.includes(i))) throw bad();
+      return items;
+    }
+    default: {
+      const text = String(raw).trim();
+      if (text.length === 0) throw bad();
+      return text;
+    }
+  }
+}
+
+/** Parses Java-style `.properties` text: `key=value` or `key: value`, `#`/`!` comments, trailing-`\` continuations. */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i].trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trim();
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`cannot parse properties line ${i + 1}: ${JSON.stringify(line)}`);
+    out.set(m[1], m[2]);
+  }
+  return out;
+}
+
+/** `SLUICE_LOG_DIRS` → `log.dirs`: environment variables with the SLUICE_ prefix that name a known setting. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  const known = new Map(Object.keys(CONFIG_DEFINITIONS).map((k) => [k.replaceAll('.', '_').toUpperCase(), k]));
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('SLUICE_') || value === undefined) continue;
+    const key = known.get(name.slice('SLUICE_'.length));
+    // Other SLUICE_* variables (e.g. SLUICE_LOG_LEVEL) belong to the CLI, not to broker settings.
+    if (key) out.set(key, value);
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Record<string, string | number | boolean | string[] | null>;
+}
+
+/** Builds the effective configuration: defaults < file < env < overrides. */
+export async function loadConfig(sources: ConfigSources = {}): Promise<BrokerConfig> {
+  const layers: Array<Map<string, unknown>> = [];
+  if (sources.file) {
+    let text: string;
+    try {
+      text = await readFile(sources.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${sources.file}: ${(err as Error).message}`);
+    }
+    layers.push(parseProperties(text));
+  }
+  if (sources.env) layers.push(configFromEnv(sources.env));
+  if (sources.overrides) layers.push(new Map(Object.entries(sources.overrides)));
+  return buildConfig(layers);
+}
+
+export function buildConfig(layers: Array<Map<string, unknown>>): BrokerConfig {
+  const config: Record<string, ConfigValue> = {};
+  for (const [key, def] of Object.entries(CONFIG_DEFINITIONS)) config[key] = def.default as ConfigValue;
+  for (const layer of layers) {
+    for (const [rawKey, value] of layer) {
+      const key = rawKey === 'log.dir' ? 'log.dirs' : rawKey;
+      config[key] = parseConfigValue(key, value as ConfigValue);
+    }
+  }
+  return config as BrokerConfig;
+}
+
+export function defaultConfig(overrides: Record<string, string | number | boolean | string[] | null> = {}): BrokerConfig {
+  return buildConfig([new Map(Object.entries(overrides))]);
+}
+
+/** Kafka's precedence: log.retention.ms, then .minutes, then .hours. */
+export function retentionMs(config: BrokerConfig): number {
+  const ms = config['log.retention.ms'] as number | null;
+  if (ms !== null) return ms;
+  const minutes = config['log.retention.minutes'] as number | null;
+  if (minutes !== null) return minutes < 0 ? -1 : minutes * 60_000;
+  const hours = config['log.retention.hours'] as number;
+  return hours < 0 ? -1 : hours * 3_600_000;
+}
+
+export function segmentMs(config: BrokerConfig): number {
+  const ms = config['log.roll.ms'] as number | null;
+  return ms ?? (config['log.roll.hours'] as number) * 3_600_000;
+}
+
+export interface Listener {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export function parseListener(text: string): Listener {
+  const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`invalid listener "${text}": expected NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`invalid listener "${text}": port must be 0..65535`);
+  return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+}
+
+/** Help text listing every setting with its default, for `sluice start --help`. */
+export function describeSettings(): string {
+  const lines: string[] = [];
+  for (const [key, def] of Object.entries(CONFIG_DEFINITIONS) as Array<[string, Definition]>) {
+    const dflt = def.default === null ? '(none)' : Array.isArray(def.default) ? def.default.join(',') : String(def.default);
+    lines.push(`  ${key.padEnd(36)} ${def.doc} Default: ${dflt}. Accepts ${describeRange(key, def)}.`);
+  }
+  return lines.join('\n');
+}

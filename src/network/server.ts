@@ -1,0 +1,127 @@
+/**
+ * TCP listeners for the Kafka protocol: accepts connections (within `max.connections` and
+ * `max.connections.per.ip`), closes idle ones (`connections.max.idle.ms`), and hands frames to the broker.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Connection, type ConnectionLogger, type FrameHandler } from './connection.js';
+
+export interface ListenerOptions {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface ServerOptions {
+  listeners: ListenerOptions[];
+  handler: FrameHandler;
+  logger: ConnectionLogger;
+  maxRequestBytes: number;
+  maxQueuedRequests: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** -1 disables the idle reaper. */
+  idleTimeoutMs: number;
+}
+
+export interface BoundListener {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export class KafkaServer {
+  private readonly servers: Server[] = [];
+  private readonly connections = new Set<Connection>();
+  private readonly perIp = new Map<string, number>();
+  private nextConnectionId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
+  readonly bound: BoundListener[] = [];
+
+  constructor(private readonly options: ServerOptions) {}
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async listen(): Promise<BoundListener[]> {
+    for (const listener of this.options.listeners) {
+      const server = createServer({ noDelay: true }, (socket) => this.accept(socket, listener.name));
+      server.maxConnections = Math.min(this.options.maxConnections, 2 ** 31 - 1);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: listener.host, port: listener.port, backlog: 1024 }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.options.logger.warn({ err: err.message }, 'listener error'));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : listener.port;
+      this.servers.push(server);
+      this.bound.push({ name: listener.name, host: listener.host, port });
+    }
+    if (this.options.idleTimeoutMs > 0) {
+      const every = Math.max(100, Math.min(this.options.idleTimeoutMs / 4, 30_000));
+      this.idleTimer = setInterval(() => this.reapIdle(), every);
+      this.idleTimer.unref();
+    }
+    return this.bound;
+  }
+
+  private accept(socket: Socket, listenerName: string): void {
+    const ip = socket.remoteAddress ?? '?';
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.connections.size >= this.options.maxConnections || fromIp >= this.options.maxConnectionsPerIp) {
+      this.options.logger.warn(
+        { ip, connections: this.connections.size, fromIp },
+        'refusing connection: max.connections or max.connections.per.ip reached',
+      );
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, fromIp + 1);
+    const conn = new Connection(
+      this.nextConnectionId++,
+      socket,
+      listenerName,
+      this.options.handler,
+      {
+        maxRequestBytes: this.options.maxRequestBytes,
+        maxQueuedRequests: this.options.maxQueuedRequests,
+        idleTimeoutMs: this.options.idleTimeoutMs,
+      },
+      this.options.logger,
+      (c) => this.forget(c, ip),
+    );
+    this.connections.add(conn);
+  }
+
+  private forget(conn: Connection, ip: string): void {
+    if (!this.connections.delete(conn)) return;
+    const left = (this.perIp.get(ip) ?? 1) - 1;
+    if (left <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, left);
+  }
+
+  private reapIdle(): void {
+    const now = Date.now();
+    for (const conn of this.connections) {
+      if (conn.idleFor(now) > this.options.idleTimeoutMs) {
+        conn.close(`idle for more than ${this.options.idleTimeoutMs} ms (connections.max.idle.ms)`);
+      }
+    }
+  }
+
+  /** Drops every open connection (fault injection and shutdown). */
+  dropConnections(reason: string): void {
+    for (const conn of [...this.connections]) conn.close(reason);
+  }
+
+  async close(): Promise<void> {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    this.dropConnections('broker shutting down');
+    await Promise.all(closing);
+    this.servers.length = 0;
+  }
+}

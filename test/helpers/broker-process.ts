@@ -1,0 +1,79 @@
+/**
+ * Starts the real `sluice` command as a child process on a free port, for tests that need a separate
+ * process (real clients, crashes with SIGKILL, restarts on the same data directory).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
+const BIN = join(REPO_ROOT, 'bin', 'sluice.js');
+
+export interface BrokerProcess {
+  port: number;
+  bootstrap: string;
+  dataDir: string;
+  child: ChildProcess;
+  /** Everything the broker printed so far. */
+  output(): string;
+  /** SIGTERM, and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, and wait for exit. */
+  kill(): Promise<void>;
+}
+
+export function tempDir(prefix = 'sluice-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function startBrokerProcess(
+  options: { dataDir?: string; port?: number; overrides?: Record<string, string | number | boolean>; timeoutMs?: number } = {},
+): Promise<BrokerProcess> {
+  const dataDir = options.dataDir ?? tempDir();
+  const args = [BIN, 'start', '--port', String(options.port ?? 0), '--data-dir', dataDir];
+  for (const [k, v] of Object.entries(options.overrides ?? {})) args.push('--override', `${k}=${v}`);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`broker did not print "listening" within ${options.timeoutMs ?? 15000} ms:\n${out}`)),
+      options.timeoutMs ?? 15000,
+    );
+    child.stdout!.on('data', (d: string) => {
+      out += d;
+      const m = /listening on PLAINTEXT:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    dataDir,
+    child,
+    output: () => out,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** Runs the real third-party clients used by the interop tests: kcat and Debian's Python Kafka modules. */
+import { spawn } from 'node:child_process';
+
+/** Debian's interpreter, which has confluent_kafka and kafka; the first python3 on PATH may not. */
+export const PYTHON = process.env.INTEROP_PYTHON ?? '/usr/bin/python3';
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+export function kcat(bootstrap: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}) {
+  return run('kcat', ['-b', bootstrap, ...args], opts);
+}
+
+/** Runs a Python snippet with Debian's python3; `BOOTSTRAP` is set in its environment and as a global. */
+export async function python(bootstrap: string, code: string, timeoutMs = 60_000): Promise<RunResult> {
+  const prelude = `import os, sys, json\nBOOTSTRAP = ${JSON.stringify(bootstrap)}\n`;
+  return run(PYTHON, ['-c', prelude + code], { timeoutMs });
+}
+
+/** Parses the last line of stdout as JSON (the snippets print their findings that way). */
+export function lastJson<T = unknown>(r: RunResult): T {
+  const lines = r.stdout.trim().split('\n');
+  try {
+    return JSON.parse(lines[lines.length - 1]) as T;
+  } catch {
+    throw new Error(`no JSON on the last stdout line (exit ${r.code}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}

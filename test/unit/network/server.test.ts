@@ -1,0 +1,193 @@
+/**
+ * The network layer on its own, with a fake frame handler: framing, in-order responses, size limits,
+ * connection limits, idle timeouts and backpressure.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { afterEach, test } from 'node:test';
+import { ConnectionViolation, type FrameHandler } from '../../../src/network/connection.js';
+import { KafkaServer, type ServerOptions } from '../../../src/network/server.js';
+
+const quiet = { info() {}, warn() {}, debug() {} };
+let server: KafkaServer | undefined;
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(handler: FrameHandler, options: Partial<ServerOptions> = {}): Promise<number> {
+  server = new KafkaServer({
+    listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }],
+    handler,
+    logger: quiet,
+    maxRequestBytes: 1024,
+    maxQueuedRequests: 100,
+    maxConnections: 100,
+    maxConnectionsPerIp: 100,
+    idleTimeoutMs: -1,
+    ...options,
+  });
+  const [bound] = await server.listen();
+  return bound.port;
+}
+
+/** A response frame: size prefix + the request's first 4 bytes (a stand-in for the correlation id). */
+function echo(frame: Buffer): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeInt32BE(4, 0);
+  frame.copy(out, 4, 0, 4);
+  return out;
+}
+
+function frame(id: number, extra = 0): Buffer {
+  const b = Buffer.alloc(8 + extra);
+  b.writeInt32BE(4 + extra, 0);
+  b.writeInt32BE(id, 4);
+  return b;
+}
+
+function client(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Collects `count` response ids (4-byte bodies) from the socket. */
+function readIds(s: Socket, count: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    let buf = Buffer.alloc(0);
+    const ids: number[] = [];
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 8) {
+        ids.push(buf.readInt32BE(4));
+        buf = buf.subarray(8);
+      }
+      if (ids.length >= count) resolve(ids);
+    });
+  });
+}
+
+function closed(s: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.destroyed) resolve();
+    s.once('close', () => resolve());
+  });
+}
+
+test('responses leave in request order even when handlers finish out of order', async () => {
+  const port = await start(async (f) => {
+    const id = f.readInt32BE(0);
+    await new Promise((r) => setTimeout(r, id === 1 ? 60 : 5));
+    return echo(f);
+  });
+  const s = await client(port);
+  const got = readIds(s, 3);
+  s.write(Buffer.concat([frame(1), frame(2), frame(3)]));
+  assert.deepEqual(await got, [1, 2, 3]);
+  s.destroy();
+});
+
+test('a frame split across many tiny writes is reassembled', async () => {
+  const port = await start((f) => echo(f));
+  const s = await client(port);
+  const got = readIds(s, 2);
+  const bytes = Buffer.concat([frame(7, 100), frame(8)]);
+  for (const b of bytes) {
+    s.write(Buffer.from([b]));
+  }
+  assert.deepEqual(await got, [7, 8]);
+  s.destroy();
+});
+
+test('a request that gets no response (null) releases its slot without a write', async () => {
+  const port = await start((f) => (f.readInt32BE(0) === 2 ? null : echo(f)));
+  const s = await client(port);
+  const got = readIds(s, 2);
+  s.write(Buffer.concat([frame(1), frame(2), frame(3)]));
+  assert.deepEqual(await got, [1, 3]);
+  s.destroy();
+});
+
+test('a size prefix above socket.request.max.bytes closes only that connection', async () => {
+  const port = await start((f) => echo(f), { maxRequestBytes: 64 });
+  const bad = await client(port);
+  const good = await client(port);
+  const huge = Buffer.alloc(4);
+  huge.writeInt32BE(2 ** 31 - 1, 0);
+  bad.write(huge);
+  await closed(bad);
+  const got = readIds(good, 1);
+  good.write(frame(42));
+  assert.deepEqual(await got, [42]);
+  good.destroy();
+});
+
+test('a negative size prefix closes the connection', async () => {
+  const port = await start((f) => echo(f));
+  const s = await client(port);
+  const neg = Buffer.alloc(4);
+  neg.writeInt32BE(-5, 0);
+  s.write(neg);
+  await closed(s);
+});
+
+test('a handler that throws a ConnectionViolation closes the connection', async () => {
+  const port = await start(() => {
+    throw new ConnectionViolation('bad request');
+  });
+  const s = await client(port);
+  s.write(frame(1));
+  await closed(s);
+});
+
+test('max.connections.per.ip refuses connections beyond the limit', async () => {
+  const port = await start((f) => echo(f), { maxConnectionsPerIp: 2 });
+  const a = await client(port);
+  const b = await client(port);
+  const c = await client(port);
+  await closed(c);
+  const got = readIds(a, 1);
+  a.write(frame(5));
+  assert.deepEqual(await got, [5]);
+  a.destroy();
+  b.destroy();
+});
+
+test('idle connections are closed after connections.max.idle.ms', async () => {
+  const port = await start((f) => echo(f), { idleTimeoutMs: 150 });
+  const s = await client(port);
+  const t0 = Date.now();
+  await closed(s);
+  assert.ok(Date.now() - t0 >= 140, 'not closed before the idle timeout');
+});
+
+test('the broker stops reading a connection with too many unanswered requests', async () => {
+  let started = 0;
+  const release: Array<() => void> = [];
+  const port = await start(
+    (f) => {
+      started++;
+      return new Promise((resolve) => release.push(() => resolve(echo(f))));
+    },
+    { maxQueuedRequests: 4 },
+  );
+  const s = await client(port);
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 50; i++) frames.push(frame(i));
+  const got = readIds(s, 50);
+  s.write(Buffer.concat(frames));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(started, 4, 'only maxQueuedRequests handlers started');
+  // Answer everything as it arrives: the connection resumes and all 50 are answered in order.
+  const pump = setInterval(() => release.splice(0).forEach((r) => r()), 5);
+  const ids = await got;
+  clearInterval(pump);
+  assert.deepEqual(
+    ids,
+    frames.map((_, i) => i),
+  );
+  s.destroy();
+});
