@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ATTRIBUTES_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  CompressionType,
+  LAST_OFFSET_DELTA_OFFSET,
+  MAGIC_OFFSET,
+  RECORDS_COUNT_OFFSET,
+} from '../../../src/records/batch-header.js';
+import { buildRecordBatch, buildRecordBatchAsync } from '../../../src/records/builder.js';
+import { restampCrc } from '../../../src/records/crc32c.js';
+import { scanValidPrefix, validateRecordBatches } from '../../../src/records/validate.js';
+
+const records = [
+  { key: 'k1', value: 'v1', timestamp: 1_700_000_000_000n },
+  { key: null, value: 'v2', timestamp: 1_700_000_000_005n, headers: [{ key: 'h', value: 'x' }] },
+  { key: 'k3', value: null, timestamp: 1_700_000_000_002n },
+];
+
+function batch(opts: Parameters<typeof buildRecordBatch>[1] = {}): Buffer {
+  return buildRecordBatch(records, opts);
+}
+
+function expectError(buf: Buffer, error: string, opts?: Parameters<typeof validateRecordBatches>[1]): string {
+  const result = validateRecordBatches(buf, opts);
+  assert.equal(result.ok, false);
+  if (result.ok) throw new Error('unreachable');
+  assert.equal(result.error, error, result.message);
+  return result.message;
+}
+
+describe('validateRecordBatches', () => {
+  for (const codec of [CompressionType.None, CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4]) {
+    it(`accepts builder output compressed with ${CompressionType[codec]}`, () => {
+      const result = validateRecordBatches(batch({ compression: codec }));
+      assert.ok(result.ok);
+      assert.equal(result.recordCount, 3);
+      assert.equal(result.batches[0]!.compression, codec);
+      assert.equal(result.batches[0]!.maxTimestamp, 1_700_000_000_005n);
+      assert.equal(result.batches[0]!.baseTimestamp, 1_700_000_000_000n);
+    });
+  }
+
+  it('accepts builder output compressed with Zstd', async () => {
+    const result = validateRecordBatches(await buildRecordBatchAsync(records, { compression: CompressionType.Zstd }));
+    assert.ok(result.ok);
+    assert.equal(result.batches[0]!.compression, CompressionType.Zstd);
+  });
+
+  it('reports every batch of a buffer holding several back to back, with positions and header fields', () => {
+    const first = batch({ producerId: 7n, producerEpoch: 2, baseSequence: 10, isTransactional: true });
+    const second = batch({ baseOffset: 3n, partitionLeaderEpoch: 4 });
+    const result = validateRecordBatches(Buffer.concat([first, second]));
+    assert.ok(result.ok);
+    assert.equal(result.recordCount, 6);
+    assert.deepEqual(
+      result.batches.map((b) => [b.position, b.size]),
+      [
+        [0, first.length],
+        [first.length, second.length],
+      ],
+    );
+    const [a, b] = result.batches;
+    assert.equal(a!.producerId, 7n);
+    assert.equal(a!.producerEpoch, 2);
+    assert.equal(a!.baseSequence, 10);
+    assert.equal(a!.isTransactional, true);
+    assert.equal(a!.isControl, false);
+    assert.equal(a!.lastOffsetDelta, 2);
+    assert.equal(b!.baseOffset, 3n);
+    assert.equal(b!.partitionLeaderEpoch, 4);
+  });
+
+  it('rejects a batch with any byte flipped inside the CRC-covered range', () => {
+    const good = batch();
+    for (let i = ATTRIBUTES_OFFSET; i < good.length; i += 7) {
+      const bad = Buffer.from(good);
+      bad[i]! ^= 0x01;
+      const result = validateRecordBatches(bad);
+      assert.equal(result.ok, false, `flip at byte ${i} went unnoticed`);
+    }
+    const bad = Buffer.from(good);
+    bad[good.length - 1]! ^= 0xff;
+    assert.match(expectError(bad, 'CORRUPT_MESSAGE'), /CRC/);
+  });
+
+  it('skips the CRC check when asked', () => {
+    const bad = batch();
+    bad[bad.length - 1]! ^= 0xff;
+    assert.ok(validateRecordBatches(bad, { verifyCrc: false }).ok);
+  });
+
+  it('rejects message format v0 and v1 as unsupported, with a message saying why', () => {
+    for (const magic of [0, 1]) {
+      const old = batch();
+      old.writeInt8(magic, MAGIC_OFFSET);
+      assert.match(expectError(old, 'UNSUPPORTED_FOR_MESSAGE_FORMAT'), /v[01]/);
+    }
+  });
+
+  it('rejects an unknown magic byte as corrupt', () => {
+    const bad = batch();
+    bad.writeInt8(3, MAGIC_OFFSET);
+    expectError(bad, 'CORRUPT_MESSAGE');
+  });
+
+  it('rejects a truncated tail: a whole batch followed by part of another', () => {
+    const good = batch();
+    for (const cut of [1, 12, 17, 60, good.length - 1]) {
+      expectError(Buffer.concat([good, good.subarray(0, cut)]), 'CORRUPT_MESSAGE');
+    }
+  });
+
+  it('rejects batch lengths that lie: below the header size, beyond the buffer, negative', () => {
+    for (const length of [0, 48, -1, -2147483648, 2147483647]) {
+      const bad = batch();
+      bad.writeInt32BE(length, BATCH_LENGTH_OFFSET);
+      expectError(bad, 'CORRUPT_MESSAGE');
+    }
+  });
+
+  it('rejects an empty buffer', () => {
+    expectError(Buffer.alloc(0), 'CORRUPT_MESSAGE');
+  });
+
+  it('rejects a last offset delta that does not match the record count', () => {
+    const bad = batch();
+    bad.writeInt32BE(5, LAST_OFFSET_DELTA_OFFSET);
+    restampCrc(bad, 0);
+    expectError(bad, 'INVALID_RECORD');
+  });
+
+  it('rejects a non-control batch with no records', () => {
+    const empty = buildRecordBatch([]);
+    expectError(empty, 'INVALID_RECORD');
+  });
+
+  it('rejects a record count that cannot fit in the batch', () => {
+    const bad = batch();
+    bad.writeInt32BE(1000, RECORDS_COUNT_OFFSET);
+    bad.writeInt32BE(999, LAST_OFFSET_DELTA_OFFSET);
+    restampCrc(bad, 0);
+    expectError(bad, 'CORRUPT_MESSAGE');
+  });
+
+  it('rejects an unknown compression codec', () => {
+    const bad = batch();
+    bad.writeInt16BE(5, ATTRIBUTES_OFFSET);
+    restampCrc(bad, 0);
+    expectError(bad, 'CORRUPT_MESSAGE');
+  });
+
+  it('rejects an idempotent batch without a base sequence and a transactional batch without a producer id', () => {
+    expectError(batch({ producerId: 5n, baseSequence: -1 }), 'INVALID_RECORD');
+    expectError(batch({ isTransactional: true }), 'INVALID_RECORD');
+  });
+
+  it('rejects a batch larger than maxBatchBytes as too large, and accepts one exactly at the limit', () => {
+    const good = batch();
+    expectError(good, 'MESSAGE_TOO_LARGE', { maxBatchBytes: good.length - 1 });
+    assert.ok(validateRecordBatches(good, { maxBatchBytes: good.length }).ok);
+  });
+
+  it('accepts control batches unless told to reject them', () => {
+    const control = batch({ isControl: true, isTransactional: true, producerId: 1n, baseSequence: 0 });
+    assert.ok(validateRecordBatches(control).ok);
+    expectError(control, 'INVALID_RECORD', { rejectControlBatches: true });
+  });
+
+  it('does not copy or modify the buffer it validates', () => {
+    const good = batch();
+    const before = Buffer.from(good);
+    validateRecordBatches(good);
+    assert.deepEqual(good, before);
+  });
+});
+
+describe('scanValidPrefix', () => {
+  it('walks every whole batch of a clean log', () => {
+    const a = batch();
+    const b = batch({ baseOffset: 3n });
+    const result = scanValidPrefix(Buffer.concat([a, b]));
+    assert.equal(result.validBytes, a.length + b.length);
+    assert.equal(result.batches.length, 2);
+    assert.equal(result.stopReason, undefined);
+  });
+
+  it('stops at a torn tail and reports the bytes of the whole batches before it', () => {
+    const a = batch();
+    const b = batch({ baseOffset: 3n });
+    for (const cut of [1, 11, 30, b.length - 1]) {
+      const result = scanValidPrefix(Buffer.concat([a, b.subarray(0, cut)]));
+      assert.equal(result.validBytes, a.length);
+      assert.equal(result.batches.length, 1);
+      assert.ok(result.stopReason);
+    }
+  });
+
+  it('stops at a zeroed (preallocated) region', () => {
+    const a = batch();
+    const result = scanValidPrefix(Buffer.concat([a, Buffer.alloc(200)]));
+    assert.equal(result.validBytes, a.length);
+  });
+
+  it('ignores the CRC by default and stops at a corrupt batch when verifying it', () => {
+    const a = batch();
+    const b = batch({ baseOffset: 3n });
+    b[b.length - 2]! ^= 0x10;
+    const log = Buffer.concat([a, b, a]);
+    assert.equal(scanValidPrefix(log).validBytes, log.length);
+    const verified = scanValidPrefix(log, { verifyCrc: true });
+    assert.equal(verified.validBytes, a.length);
+    assert.match(verified.stopReason!, /CRC/);
+  });
+
+  it('accepts batches left empty by compaction', () => {
+    const empty = buildRecordBatch([], { lastOffsetDelta: 4 });
+    const result = scanValidPrefix(empty);
+    assert.equal(result.validBytes, empty.length);
+    assert.equal(result.batches[0]!.lastOffsetDelta, 4);
+  });
+});
