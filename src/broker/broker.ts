@@ -1,0 +1,266 @@
+/**
+ * The composition root: configuration, topic registry, partition logs, handlers and listeners of one broker.
+ * Handlers reach the broker's state through this object; Node's event loop serializes every state change.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { KafkaServer } from '../network/server.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import {
+  type CleanupPolicy,
+  createLogStore,
+  FLUSH_NEVER,
+  type LogConfig,
+  type LogStore,
+  type PartitionLog,
+  type StorageFs,
+} from '../storage/index.js';
+import { type BrokerConfig, type Listener, parseListener } from './config.js';
+import { Dispatcher } from './dispatcher.js';
+import { registerAllHandlers } from './handlers/index.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import { HandlerRegistry } from './registry.js';
+import { TOPIC_CONFIGS, effectiveTopicConfigs, validateTopicConfigs } from './topic-config.js';
+import { type TopicInfo, TopicRegistry, topicNameError } from './topics.js';
+
+export interface BrokerOptions {
+  config: BrokerConfig;
+  logger?: Logger;
+  storage?: 'disk' | 'memory';
+  /** File-system layer under the partition logs (fault injection). */
+  fs?: StorageFs;
+}
+
+export interface TopicOutcome {
+  errorCode: ErrorCode;
+  errorMessage: string | null;
+  topic?: TopicInfo;
+}
+
+export interface CreateTopicRequest {
+  name: string;
+  /** -1: the broker's num.partitions. */
+  partitions: number;
+  /** -1: the broker's default.replication.factor. */
+  replicationFactor: number;
+  configs?: Record<string, string | null>;
+  validateOnly?: boolean;
+}
+
+export class Broker {
+  readonly registry = new HandlerRegistry();
+  readonly topics: TopicRegistry;
+  readonly nodeId: number;
+  clusterId = '';
+  /** Host and port clients are told to connect to (first advertised listener). */
+  advertised: Listener = { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 };
+  private server: KafkaServer | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private readonly logDir: string;
+  private stopped = false;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly logger: Logger,
+    readonly logs: LogStore,
+    readonly storage: 'disk' | 'memory',
+  ) {
+    this.nodeId = config['node.id'] as number;
+    this.logDir = resolve((config['log.dirs'] as string[])[0]);
+    this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
+  }
+
+  static async start(options: BrokerOptions): Promise<Broker> {
+    const started = Date.now();
+    const logger = options.logger ?? silentLogger();
+    const storage = options.storage ?? 'disk';
+    const config = options.config;
+    const logDir = resolve((config['log.dirs'] as string[])[0]);
+    if (storage === 'disk') await mkdir(logDir, { recursive: true });
+    const logs = createLogStore({
+      engine: storage,
+      logDirs: [logDir],
+      fs: options.fs,
+      defaults: logConfigFor({}, config),
+      logger,
+    });
+    const broker = new Broker(config, logger, logs, storage);
+    await broker.open();
+    logger.info(
+      { listeners: broker.server?.bound, logDir: storage === 'disk' ? logDir : '(memory)', ms: Date.now() - started },
+      `listening on ${broker.server?.bound.map((l) => `${l.name}://${l.host}:${l.port}`).join(', ')}`,
+    );
+    return broker;
+  }
+
+  private async open(): Promise<void> {
+    this.clusterId = await this.loadClusterId();
+    await this.topics.load();
+    await this.logs.open();
+    for (const topic of this.topics.list()) await this.openPartitions(topic);
+    registerAllHandlers(this.registry);
+
+    const listeners = (this.config.listeners as string[]).map(parseListener);
+    const dispatcher = new Dispatcher(this);
+    this.server = new KafkaServer({
+      listeners,
+      handler: (frame, ctx) => dispatcher.handle(frame, ctx),
+      logger: this.logger,
+      maxRequestBytes: this.config['socket.request.max.bytes'] as number,
+      maxQueuedRequests: this.config['queued.max.requests'] as number,
+      maxConnections: this.config['max.connections'] as number,
+      maxConnectionsPerIp: this.config['max.connections.per.ip'] as number,
+      idleTimeoutMs: this.config['connections.max.idle.ms'] as number,
+    });
+    const bound = await this.server.listen();
+    const advertised = this.config['advertised.listeners'] as string[] | null;
+    if (advertised && advertised.length > 0) {
+      this.advertised = parseListener(advertised[0]);
+    } else {
+      const first = bound[0];
+      // A wildcard bind is not an address a client can dial; advertise loopback then, like a local broker.
+      const host = first.host === '0.0.0.0' || first.host === '::' ? '127.0.0.1' : first.host;
+      this.advertised = { name: first.name, host, port: first.port };
+    }
+    const every = this.config['log.retention.check.interval.ms'] as number;
+    this.retentionTimer = setInterval(() => {
+      this.logs.applyRetention(Date.now()).catch((err: Error) => this.logger.warn({ err: err.message }, 'retention failed'));
+    }, every);
+    this.retentionTimer.unref();
+  }
+
+  get port(): number {
+    return this.server?.bound[0]?.port ?? 0;
+  }
+
+  get connectionCount(): number {
+    return this.server?.connectionCount ?? 0;
+  }
+
+  /** Kafka keeps the cluster id in meta.properties in each log dir; an in-memory broker makes one up. */
+  private async loadClusterId(): Promise<string> {
+    const configured = this.config['cluster.id'] as string | null;
+    if (this.storage === 'memory') return configured ?? randomBytes(16).toString('base64url');
+    const file = join(this.logDir, 'meta.properties');
+    try {
+      const text = await readFile(file, 'utf8');
+      const m = /^cluster\.id=(.+)$/m.exec(text);
+      if (m) return m[1].trim();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const clusterId = configured ?? randomBytes(16).toString('base64url');
+    await writeFile(file, `#\n#${new Date().toUTCString()}\ncluster.id=${clusterId}\nnode.id=${this.nodeId}\nversion=1\n`);
+    return clusterId;
+  }
+
+  logConfig(topic: TopicInfo): LogConfig {
+    return logConfigFor(topic.configs, this.config);
+  }
+
+  private async openPartitions(topic: TopicInfo, from = 0): Promise<void> {
+    for (let p = from; p < topic.partitions; p++) {
+      await this.logs.getOrCreate(topic.name, p, { topicId: topic.topicId, config: this.logConfig(topic) });
+    }
+  }
+
+  partition(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(topic, partition);
+  }
+
+  /** Validates and (unless validateOnly) creates a topic, with Kafka's error codes. */
+  async createTopic(req: CreateTopicRequest): Promise<TopicOutcome> {
+    const nameError = topicNameError(req.name);
+    if (nameError) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameError };
+    if (this.topics.get(req.name))
+      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, errorMessage: `Topic '${req.name}' already exists.` };
+    const collides = this.topics.collidesWith(req.name);
+    if (collides)
+      return {
+        errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+        errorMessage: `Topic '${req.name}' collides with existing topic '${collides}' ('.' and '_' are treated alike)`,
+      };
+    const partitions = req.partitions === -1 ? (this.config['num.partitions'] as number) : req.partitions;
+    if (partitions < 1 || partitions > 100_000)
+      return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Number of partitions must be 1..100000, got ${partitions}` };
+    const rf = req.replicationFactor === -1 ? (this.config['default.replication.factor'] as number) : req.replicationFactor;
+    if (rf !== 1)
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        errorMessage: `Replication factor ${rf} is larger than the number of brokers (1)`,
+      };
+    let configs: Record<string, string>;
+    try {
+      configs = validateTopicConfigs(req.configs ?? {});
+    } catch (err) {
+      return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: (err as Error).message };
+    }
+    const draft = { name: req.name, partitions, replicationFactor: rf, configs, internal: req.name.startsWith('__') };
+    if (req.validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { ...draft, topicId: '0'.repeat(32) } };
+    const topic = await this.topics.add(draft);
+    await this.openPartitions(topic);
+    this.logger.info({ topic: topic.name, partitions, topicId: topic.topicId }, 'created topic');
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
+  }
+
+  /** Auto-creation for Metadata/Produce of unknown topics, when auto.create.topics.enable is on. */
+  async autoCreateTopic(name: string): Promise<TopicOutcome> {
+    return this.createTopic({ name, partitions: -1, replicationFactor: -1 });
+  }
+
+  async deleteTopic(name: string): Promise<TopicOutcome> {
+    const topic = this.topics.get(name);
+    if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${name}' does not exist` };
+    if (!(this.config['delete.topic.enable'] as boolean))
+      return { errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: 'delete.topic.enable is false' };
+    await this.topics.remove(name);
+    for (let p = 0; p < topic.partitions; p++) await this.logs.delete(name, p);
+    this.logger.info({ topic: name, topicId: topic.topicId }, 'deleted topic');
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topic };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.server?.close();
+    await this.logs.close();
+  }
+
+  dropConnections(reason: string): void {
+    this.server?.dropConnections(reason);
+  }
+
+  /** Names of the topic configs the broker understands (DescribeConfigs). */
+  static topicConfigNames(): string[] {
+    return Object.keys(TOPIC_CONFIGS);
+  }
+
+  effectiveTopicConfigs(topic: TopicInfo) {
+    return effectiveTopicConfigs(topic.configs, this.config);
+  }
+}
+
+const NEVER = '9223372036854775807';
+
+/** Maps Kafka's topic config names (overrides over broker defaults) to the storage layer's LogConfig. */
+export function logConfigFor(overrides: Record<string, string>, config: BrokerConfig): LogConfig {
+  const eff = effectiveTopicConfigs(overrides, config);
+  const num = (k: string) => Number(eff[k].value);
+  const optional = (k: string) => (eff[k].value === '' || eff[k].value === NEVER ? FLUSH_NEVER : Number(eff[k].value));
+  return {
+    segmentBytes: num('segment.bytes'),
+    segmentMs: num('segment.ms'),
+    retentionMs: num('retention.ms'),
+    retentionBytes: num('retention.bytes'),
+    indexIntervalBytes: num('index.interval.bytes'),
+    segmentIndexBytes: num('segment.index.bytes'),
+    flushMessages: optional('flush.messages'),
+    flushMs: optional('flush.ms'),
+    maxMessageBytes: num('max.message.bytes'),
+    messageTimestampType: eff['message.timestamp.type'].value as 'CreateTime' | 'LogAppendTime',
+    cleanupPolicy: eff['cleanup.policy'].value.split(',') as CleanupPolicy[],
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Turns a request frame into a response frame: decode the request header, find the handler, check the
+ * version, decode the body with the generated codec, run the handler, encode the response.
+ *
+ * Kafka's rules for bad requests, which clients rely on:
+ * - ApiVersions with a version the broker does not know is answered with UNSUPPORTED_VERSION in the v0
+ *   format, listing the broker's ranges, so the client can retry with a version both sides know.
+ * - Any other unknown api key or unsupported version, or a body that does not decode, closes the connection.
+ */
+import { ConnectionViolation, type RequestContext } from '../network/connection.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
+import { DecodeError, Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+import type { Broker } from './broker.js';
+import type { HandlerContext, RequestHeaderInfo } from './registry.js';
+
+const API_VERSIONS_KEY = 18;
+
+export class Dispatcher {
+  constructor(private readonly broker: Broker) {}
+
+  handle(frame: Buffer, connection: RequestContext): Promise<Buffer | null> | Buffer | null {
+    if (frame.length < 8) throw new ConnectionViolation(`request of ${frame.length} bytes is shorter than a request header`);
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    const handler = this.broker.registry.get(apiKey);
+    if (!handler) throw new ConnectionViolation(`unknown api key ${apiKey} (version ${apiVersion})`);
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === API_VERSIONS_KEY) return this.unsupportedApiVersions(correlationId);
+      throw new ConnectionViolation(
+        `${handler.api.name} v${apiVersion} is not supported (this broker serves v${handler.minVersion}-v${handler.maxVersion})`,
+      );
+    }
+
+    const reader = new Reader(frame, 8);
+    let header: RequestHeaderInfo;
+    let request: unknown;
+    try {
+      const clientId = reader.nullableString();
+      if (requestHeaderVersion(apiKey, apiVersion) >= 2) reader.taggedFields();
+      header = { apiKey, apiVersion, correlationId, clientId };
+      request = handler.api.decodeRequest(reader, apiVersion);
+    } catch (err) {
+      if (err instanceof DecodeError) {
+        throw new ConnectionViolation(`malformed ${handler.api.name} v${apiVersion} request: ${err.message}`);
+      }
+      throw err;
+    }
+    if (reader.remaining() !== 0) {
+      throw new ConnectionViolation(
+        `${handler.api.name} v${apiVersion} request has ${reader.remaining()} unexpected bytes after its end`,
+      );
+    }
+
+    const ctx: HandlerContext = { broker: this.broker, version: apiVersion, header, connection };
+    const result = handler.handle(request, ctx);
+    const encode = (response: unknown): Buffer | null => {
+      if (response === null) return null;
+      const w = new Writer(1024);
+      const sizeAt = w.reserveInt32();
+      w.int32(correlationId);
+      if (responseHeaderVersion(apiKey, apiVersion) >= 1) w.uvarint(0);
+      handler.api.encodeResponse(w, apiVersion, response);
+      w.patchSize(sizeAt);
+      return w.toBuffer();
+    };
+    return result instanceof Promise ? result.then(encode) : encode(result);
+  }
+
+  /** ApiVersions v0 body: error code, then the array of supported ranges. */
+  private unsupportedApiVersions(correlationId: number): Buffer {
+    const ranges = this.broker.registry.ranges();
+    const w = new Writer(16 + ranges.length * 6);
+    const sizeAt = w.reserveInt32();
+    w.int32(correlationId);
+    w.int16(ErrorCode.UNSUPPORTED_VERSION);
+    w.arrayLength(ranges.length);
+    for (const r of ranges) {
+      w.int16(r.apiKey);
+      w.int16(r.minVersion);
+      w.int16(r.maxVersion);
+    }
+    w.patchSize(sizeAt);
+    return w.toBuffer();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Produce (key 0), v3–v11. Record batches stay bytes: the log validates each batch (sizes, magic, CRC),
+ * patches its base offset and leader epoch in place and appends it; no record is decoded.
+ *
+ * - v3 brings record batch v2 (magic 2) and transactional ids; older versions carry legacy message sets,
+ *   which are not served (see docs/skipped-features.md).
+ * - v5 answers the log start offset; v7 allows zstd batches (KIP-110).
+ * - v8 adds record_errors and error_message (KIP-467).
+ * - v9 is flexible; v10 adds current-leader hints (KIP-951), unused by a single broker.
+ * - acks: 0 gets no response at all (an error closes the connection instead, so the producer notices);
+ *   1 is answered once the write reached the operating system; -1 once it is fsynced (group commit).
+ */
+import { ErrorCode } from '../../protocol/error-codes.js';
+import {
+  defaultProduceResponsePartitionProduceResponse,
+  ProduceApi,
+  type ProduceRequestPartitionProduceData,
+  type ProduceResponsePartitionProduceResponse,
+} from '../../protocol/generated/00-produce.js';
+import { batchSizeAt, LOG_OVERHEAD } from '../../records/batch-header.js';
+import { type Acks, isLogError } from '../../storage/index.js';
+import type { Broker } from '../broker.js';
+import { lookupPartition, logErrorCode } from '../partition-lookup.js';
+import { defineHandler } from '../registry.js';
+import { topicNameError } from '../topics.js';
+
+export default defineHandler({
+  api: ProduceApi,
+  minVersion: 3,
+  maxVersion: 11,
+  async handle(request, ctx) {
+    const { broker } = ctx;
+    const acks = request.acks;
+    const response = ProduceApi.defaultResponse();
+    const pending: Array<Promise<void>> = [];
+    for (const topicData of request.topicData) {
+      const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
+      response.responses.push({ name: topicData.name, partitionResponses });
+      for (const data of topicData.partitionData) {
+        const out = defaultProduceResponsePartitionProduceResponse();
+        out.index = data.index;
+        partitionResponses.push(out);
+        if (acks !== 0 && acks !== 1 && acks !== -1) {
+          out.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
+          continue;
+        }
+        pending.push(appendOne(broker, topicData.name, data, acks, request.timeoutMs, out));
+      }
+    }
+    await Promise.all(pending);
+    if (acks === 0) {
+      const failed = response.responses.flatMap((t) =>
+        t.partitionResponses.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => `${t.name}-${p.index}: ${ErrorCode[p.errorCode]}`),
+      );
+      // Kafka closes the connection of an acks=0 producer whose write failed: it is the only signal it gets.
+      if (failed.length > 0) ctx.connection.close(`acks=0 produce failed (${failed.join(', ')})`);
+      return null;
+    }
+    return response;
+  },
+});
+
+async function appendOne(
+  broker: Broker,
+  topic: string,
+  data: ProduceRequestPartitionProduceData,
+  acks: Acks,
+  timeoutMs: number,
+  out: ProduceResponsePartitionProduceResponse,
+): Promise<void> {
+  const fail = (code: ErrorCode, message: string | null = null) => {
+    out.errorCode = code;
+    out.errorMessage = message;
+  };
+  const nameError = topicNameError(topic);
+  if (nameError) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+  const found = lookupPartition(broker, topic, data.index);
+  if (!found.log) return fail(found.errorCode);
+  if (broker.topics.get(topic)?.internal) {
+    return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
+  }
+  const records = data.records;
+  if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request has no records');
+  // Produce v3+ carries exactly one batch per partition (Kafka rejects more); a bad length is left to validation.
+  if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
+    return fail(ErrorCode.INVALID_RECORD, 'Produce requests with version 3+ must contain exactly one record batch per partition');
+  }
+  const appending = found.log.append(records, { acks });
+  const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs) : await appending;
+  if (result === 'timeout') {
+    return fail(ErrorCode.REQUEST_TIMED_OUT, `The write was not fsynced within ${timeoutMs} ms`);
+  }
+  if (isLogError(result)) {
+    if (result.errorCode === 'KAFKA_STORAGE_ERROR') {
+      broker.logger.error({ topic, partition: data.index, err: result.message }, 'append failed: storage error');
+    }
+    return fail(logErrorCode(result), result.message);
+  }
+  out.baseOffset = result.baseOffset;
+  out.logAppendTimeMs = result.logAppendTime;
+  out.logStartOffset = result.logStartOffset;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

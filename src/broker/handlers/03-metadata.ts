@@ -1,0 +1,112 @@
+/**
+ * Metadata (key 3), v0–v12: brokers, the controller, and topics with their partitions and leaders.
+ *
+ * - v0: an empty topic list means "all topics". From v1 null means all and an empty list means none.
+ * - v1 adds the controller id and is_internal; v2 the cluster id; v5 offline replicas; v7 leader epochs.
+ * - v4 adds allow_auto_topic_creation; before v4 a request always allows it (subject to
+ *   auto.create.topics.enable).
+ * - v8 adds authorized-operations bitfields (KIP-430), only computed when asked for.
+ * - v10 adds topic ids (KIP-516); a v10+ topic may be asked for by id with a null name.
+ * - v11 drops the cluster authorized operations (DescribeCluster has them).
+ */
+import { ErrorCode } from '../../protocol/error-codes.js';
+import {
+  MetadataApi,
+  type MetadataResponsePartition,
+  type MetadataResponseTopic,
+} from '../../protocol/generated/03-metadata.js';
+import type { Broker } from '../broker.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, LEADER_EPOCH, TOPIC_OPERATIONS } from '../cluster-info.js';
+import { defineHandler } from '../registry.js';
+import { type TopicInfo, ZERO_UUID, topicNameError } from '../topics.js';
+
+export default defineHandler({
+  api: MetadataApi,
+  minVersion: 0,
+  maxVersion: 12,
+  async handle(request, ctx) {
+    const { broker, version } = ctx;
+    const response = MetadataApi.defaultResponse();
+    response.brokers = [{ nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }];
+    response.clusterId = broker.clusterId;
+    response.controllerId = broker.nodeId;
+    const withOps = version >= 8 && request.includeTopicAuthorizedOperations;
+    if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations) {
+      response.clusterAuthorizedOperations = CLUSTER_OPERATIONS;
+    }
+
+    const allTopics = request.topics === null || (version === 0 && request.topics.length === 0);
+    if (allTopics) {
+      response.topics = broker.topics.list().map((t) => describeTopic(broker, t, withOps));
+      return response;
+    }
+
+    const mayCreate = (version < 4 || request.allowAutoTopicCreation) && broker.config['auto.create.topics.enable'] === true;
+    for (const requested of request.topics ?? []) {
+      if (requested.name === null) {
+        const byId = broker.topics.getById(requested.topicId);
+        response.topics.push(
+          byId
+            ? describeTopic(broker, byId, withOps)
+            : errorTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+        );
+        continue;
+      }
+      const name = requested.name;
+      let topic = broker.topics.get(name);
+      if (!topic) {
+        if (topicNameError(name) !== null) {
+          response.topics.push(errorTopic(ErrorCode.INVALID_TOPIC_EXCEPTION, name));
+          continue;
+        }
+        if (!mayCreate) {
+          response.topics.push(errorTopic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name));
+          continue;
+        }
+        const created = await broker.autoCreateTopic(name);
+        // A concurrent request may have created it meanwhile; any other failure is reported as is.
+        topic = broker.topics.get(name);
+        if (!topic) {
+          response.topics.push(errorTopic(created.errorCode, name));
+          continue;
+        }
+      }
+      response.topics.push(describeTopic(broker, topic, withOps));
+    }
+    return response;
+  },
+});
+
+function errorTopic(errorCode: ErrorCode, name: string | null, topicId = ZERO_UUID): MetadataResponseTopic {
+  return {
+    errorCode,
+    name,
+    topicId,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
+function describeTopic(broker: Broker, topic: TopicInfo, withOps: boolean): MetadataResponseTopic {
+  const partitions: MetadataResponsePartition[] = [];
+  for (let p = 0; p < topic.partitions; p++) {
+    partitions.push({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p,
+      leaderId: broker.nodeId,
+      leaderEpoch: LEADER_EPOCH,
+      replicaNodes: [broker.nodeId],
+      isrNodes: [broker.nodeId],
+      offlineReplicas: [],
+    });
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: topic.internal,
+    partitions,
+    topicAuthorizedOperations: withOps ? TOPIC_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}

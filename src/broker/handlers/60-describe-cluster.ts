@@ -1,0 +1,35 @@
+/**
+ * DescribeCluster (key 60), v0–v1 (KIP-700): the brokers and the controller, as the admin client sees them.
+ *
+ * - v1 adds endpoint_type (KIP-919): 1 = brokers, 2 = controllers. This broker is both, and answers
+ *   itself for either.
+ */
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { DescribeClusterApi } from '../../protocol/generated/60-describe-cluster.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS } from '../cluster-info.js';
+import { defineHandler } from '../registry.js';
+
+export default defineHandler({
+  api: DescribeClusterApi,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, ctx) {
+    const { broker } = ctx;
+    const response = DescribeClusterApi.defaultResponse();
+    if (ctx.version >= 1) {
+      if (request.endpointType !== 1 && request.endpointType !== 2) {
+        response.errorCode = ErrorCode.UNSUPPORTED_ENDPOINT_TYPE;
+        response.errorMessage = `Unknown endpoint type ${request.endpointType}`;
+        return response;
+      }
+      response.endpointType = request.endpointType;
+    }
+    response.clusterId = broker.clusterId;
+    response.controllerId = broker.nodeId;
+    response.brokers = [{ brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }];
+    response.clusterAuthorizedOperations = request.includeClusterAuthorizedOperations
+      ? CLUSTER_OPERATIONS
+      : AUTHORIZED_OPERATIONS_OMITTED;
+    return response;
+  },
+});

@@ -1,0 +1,84 @@
+/** `sluice start`: runs a broker in the foreground until SIGTERM or SIGINT. */
+import { parseArgs } from 'node:util';
+import { Broker } from '../broker/broker.js';
+import { ConfigError, describeSettings, loadConfig } from '../broker/config.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../broker/logger.js';
+
+export const START_HELP = `usage: sluice start [options]
+
+Runs a broker in the foreground. Ctrl-C (SIGINT) or SIGTERM shuts it down cleanly.
+
+options:
+  --port P                 listen on 127.0.0.1:P (sets listeners=PLAINTEXT://127.0.0.1:P); 0 picks a free port
+  --host H                 listen on H instead of 127.0.0.1 (with --port)
+  --data-dir D             keep data in D (sets log.dirs=D); default ./data
+  --config FILE            read a Kafka-style server.properties file
+  --override KEY=VALUE     set any setting below; may be repeated
+  --storage disk|memory    storage engine; memory keeps nothing after exit (default disk)
+  --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info; env SLUICE_LOG_LEVEL)
+
+Settings come from, later overriding earlier: defaults, --config, SLUICE_<NAME> environment variables
+(e.g. SLUICE_LOG_DIRS=/var/lib/sluice for log.dirs), --port/--data-dir, --override.
+
+examples:
+  sluice start
+  sluice start --port 19092 --data-dir /tmp/sluice
+  sluice start --config server.properties --override num.partitions=3
+
+settings:
+${describeSettings()}`;
+
+export async function runStart(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      override: { type: 'string', multiple: true },
+      storage: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const level = (values['log-level'] ?? process.env.SLUICE_LOG_LEVEL ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
+  const storage = values.storage ?? 'disk';
+  if (storage !== 'disk' && storage !== 'memory') throw new ConfigError(`invalid --storage "${storage}": use disk or memory`);
+
+  const overrides: Record<string, string> = {};
+  if (values.port !== undefined) {
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new ConfigError(`invalid --port "${values.port}"`);
+    overrides.listeners = `PLAINTEXT://${values.host ?? '127.0.0.1'}:${values.port}`;
+  } else if (values.host !== undefined) {
+    overrides.listeners = `PLAINTEXT://${values.host}:9092`;
+  }
+  if (values['data-dir'] !== undefined) overrides['log.dirs'] = values['data-dir'];
+  for (const kv of values.override ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`invalid --override "${kv}": expected KEY=VALUE`);
+    overrides[kv.slice(0, eq).trim()] = kv.slice(eq + 1);
+  }
+  const config = await loadConfig({ file: values.config, env: process.env, overrides });
+  const logger = createLogger(level);
+  const broker = await Broker.start({ config, logger, storage });
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      broker.stop().then(resolve, (err) => {
+        logger.error({ err: (err as Error).message }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  logger.info('stopped');
+  logger.flush();
+  return 0;
+}
