@@ -1,0 +1,236 @@
+/**
+ * Opening a partition directory (Kafka's LogLoader): finds the segments, trusts those below the recovery
+ * point, scans the rest batch by batch with CRC checks, cuts a torn or corrupt tail, drops segments after
+ * a corrupt one, and rebuilds missing indexes. After a clean shutdown nothing is scanned: the log end
+ * offset comes from the recovery point checkpoint.
+ */
+import { join } from 'node:path';
+import {
+  type EpochEntry,
+  formatPartitionMetadata,
+  LEADER_EPOCH_CHECKPOINT,
+  PARTITION_METADATA,
+  parseLeaderEpochCheckpoint,
+  parsePartitionMetadata,
+} from './checkpoint-files.js';
+import type { StorageLogger } from './errors.js';
+import { type FileCache, readWholeFile, writeFileAtomically } from './file-cache.js';
+import { LogSegment, parseSegmentFileName, type SegmentContext } from './log-segment.js';
+import { isNotFound } from './storage-fs.js';
+
+export interface LoadParams {
+  ctx: SegmentContext;
+  cache: FileCache;
+  logger: StorageLogger;
+  dir: string;
+  topic: string;
+  partition: number;
+  /** The topic id the caller knows (32 hex digits), written to partition.metadata when missing. */
+  topicId: string | null;
+  /** From recovery-point-offset-checkpoint; null when the partition is not listed. */
+  recoveryPoint: bigint | null;
+  /** From log-start-offset-checkpoint; null when not listed. */
+  logStartOffset: bigint | null;
+  /** The log dir had a clean shutdown marker. */
+  cleanShutdown: boolean;
+  nowMs: number;
+}
+
+export interface LoadedLog {
+  segments: LogSegment[];
+  logEndOffset: bigint;
+  logStartOffset: bigint;
+  epochs: EpochEntry[];
+  topicId: string | null;
+  /** Whether segments were scanned (no clean shutdown for this partition). */
+  recovered: boolean;
+  truncatedBytes: number;
+  deletedSegments: number;
+}
+
+async function tryRead(cache: FileCache, path: string): Promise<string | null> {
+  try {
+    return (await readWholeFile(cache, path)).toString('utf8');
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+async function removeQuietly(cache: FileCache, path: string, logger: StorageLogger): Promise<void> {
+  try {
+    await cache.forget(path);
+    await cache.fs.unlink(path);
+  } catch (err) {
+    if (!isNotFound(err)) logger.warn({ file: path, err }, 'could not remove a leftover file; remove it by hand');
+  }
+}
+
+export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
+  const { cache, logger, dir } = p;
+  const fs = cache.fs;
+  await fs.mkdir(dir);
+  const names = await fs.readdir(dir);
+  const present = new Set(names);
+
+  // Leftovers of interrupted deletions and checkpoint writes go first, as in Kafka.
+  for (const name of names) {
+    if (name.endsWith('.deleted') || name.endsWith('.tmp') || name.endsWith('.cleaned') || name.endsWith('.swap')) {
+      await removeQuietly(cache, join(dir, name), logger);
+      present.delete(name);
+    }
+  }
+
+  const bases: bigint[] = [];
+  for (const name of present) {
+    const parsed = parseSegmentFileName(name);
+    if (parsed?.kind === 'log') bases.push(parsed.baseOffset);
+  }
+  bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const baseSet = new Set(bases);
+  for (const name of present) {
+    const parsed = parseSegmentFileName(name);
+    if (parsed && parsed.kind !== 'log' && !baseSet.has(parsed.baseOffset)) {
+      logger.warn({ file: join(dir, name) }, 'removing an index file whose segment log is missing');
+      await removeQuietly(cache, join(dir, name), logger);
+    }
+  }
+
+  let topicId = p.topicId;
+  const metadataText = await tryRead(cache, join(dir, PARTITION_METADATA));
+  if (metadataText !== null) {
+    try {
+      topicId = parsePartitionMetadata(metadataText);
+    } catch (err) {
+      logger.warn({ file: join(dir, PARTITION_METADATA), err }, 'ignoring an unreadable partition.metadata');
+    }
+  }
+  if (metadataText === null && topicId) {
+    await writeFileAtomically(cache, dir, join(dir, PARTITION_METADATA), formatPartitionMetadata(topicId));
+  }
+
+  let epochs: EpochEntry[] = [];
+  const epochText = await tryRead(cache, join(dir, LEADER_EPOCH_CHECKPOINT));
+  if (epochText !== null) {
+    try {
+      epochs = parseLeaderEpochCheckpoint(epochText);
+    } catch (err) {
+      logger.warn({ file: join(dir, LEADER_EPOCH_CHECKPOINT), err }, 'ignoring an unreadable leader epoch checkpoint');
+    }
+  }
+
+  const result: LoadedLog = {
+    segments: [],
+    logEndOffset: 0n,
+    logStartOffset: 0n,
+    epochs,
+    topicId,
+    recovered: false,
+    truncatedBytes: 0,
+    deletedSegments: 0,
+  };
+
+  if (bases.length === 0) {
+    const start = p.logStartOffset ?? p.recoveryPoint ?? 0n;
+    const segment = new LogSegment(p.ctx, dir, start, {
+      size: 0,
+      rollBaseMs: p.nowMs,
+      indexesDurable: false,
+      fresh: true,
+    });
+    await segment.createFiles();
+    await fs.syncDir(dir);
+    result.segments = [segment];
+    result.logEndOffset = start;
+    result.logStartOffset = start;
+    return result;
+  }
+
+  const segments: LogSegment[] = [];
+  for (const base of bases) {
+    const { size } = await fs.stat(join(dir, `${base.toString().padStart(20, '0')}.log`));
+    segments.push(new LogSegment(p.ctx, dir, base, { size, rollBaseMs: p.nowMs, indexesDurable: true, fresh: false }));
+  }
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const next = segments[i + 1]!.baseOffset;
+    segments[i]!.upperBoundOffset = () => next;
+  }
+  const active = segments[segments.length - 1]!;
+  const hasIndexes = (s: LogSegment) =>
+    present.has(s.indexPath.slice(dir.length + 1)) && present.has(s.timeIndexPath.slice(dir.length + 1));
+
+  // After a clean shutdown the recovery point is the log end offset; trust it unless it contradicts the files.
+  const rp = p.recoveryPoint;
+  const trustAll =
+    p.cleanShutdown &&
+    rp !== null &&
+    rp >= active.baseOffset &&
+    (active.writtenSize === 0 ? rp === active.baseOffset : rp > active.baseOffset);
+
+  let logEndOffset: bigint;
+  if (trustAll) {
+    logEndOffset = rp;
+    active.nextOffset = rp;
+    for (const s of segments) {
+      if (!hasIndexes(s)) {
+        logger.warn({ file: s.logPath }, 'index files missing; rebuilding them from the log');
+        await s.recover();
+      }
+    }
+    await active.ensureIndexesLoaded();
+    logEndOffset = active.nextOffset ?? rp;
+  } else {
+    result.recovered = true;
+    // Segments from the one holding the recovery point onwards may hold unflushed data: scan them.
+    let first = 0;
+    if (rp !== null) {
+      for (let i = 0; i < segments.length; i++) if (segments[i]!.baseOffset <= rp) first = i;
+    }
+    for (let i = 0; i < first; i++) {
+      const s = segments[i]!;
+      if (!hasIndexes(s)) {
+        logger.warn({ file: s.logPath }, 'index files missing; rebuilding them from the log');
+        await s.recover();
+      }
+    }
+    let kept = segments.length;
+    for (let i = first; i < segments.length; i++) {
+      const s = segments[i]!;
+      const recovery = await s.recover();
+      result.truncatedBytes += recovery.truncatedBytes;
+      await s.fdatasync();
+      if (recovery.truncatedBytes > 0 && i + 1 < segments.length) {
+        kept = i + 1;
+        break;
+      }
+    }
+    for (const s of segments.slice(kept)) {
+      logger.warn(
+        { file: s.logPath, afterCorruptSegment: segments[kept - 1]!.logPath },
+        `deleting segment ${s.logPath}: it follows a corrupt segment, so its offsets cannot be trusted`,
+      );
+      await s.deleteFiles();
+      result.deletedSegments++;
+    }
+    segments.length = kept;
+    const last = segments[segments.length - 1]!;
+    last.upperBoundOffset = () => null;
+    logEndOffset = last.nextOffset ?? last.baseOffset;
+  }
+
+  const newActive = segments[segments.length - 1]!;
+  newActive.indexesDurable = false;
+  await newActive.ensureIndexesLoaded();
+  await newActive.preallocateIndexes();
+  const firstTimestamp = await newActive.firstBatchTimestamp();
+  if (firstTimestamp !== null) newActive.rollBaseMs = Number(firstTimestamp);
+
+  const firstBase = segments[0]!.baseOffset;
+  let logStartOffset = p.logStartOffset !== null && p.logStartOffset > firstBase ? p.logStartOffset : firstBase;
+  if (logStartOffset > logEndOffset) logStartOffset = logEndOffset;
+
+  result.segments = segments;
+  result.logEndOffset = logEndOffset;
+  result.logStartOffset = logStartOffset;
+  return result;
+}

@@ -1,0 +1,405 @@
+/**
+ * All partition logs of a broker in one log dir (Kafka's LogManager): opens and recovers them at start,
+ * creates and deletes them, runs retention, writes the dir's checkpoints, and records a clean shutdown
+ * so the next start scans nothing. Every file goes through one StorageFs and one descriptor pool.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  CLEAN_SHUTDOWN_MARKER,
+  formatOffsetCheckpoint,
+  formatPartitionMetadata,
+  LOG_START_OFFSET_CHECKPOINT,
+  PARTITION_METADATA,
+  type PartitionOffset,
+  parseOffsetCheckpoint,
+  RECOVERY_POINT_CHECKPOINT,
+} from './checkpoint-files.js';
+import { DiskFs } from './disk-fs.js';
+import { type StorageLogger, silentLogger } from './errors.js';
+import { DEFAULT_MAX_OPEN_FILES, FileCache, readWholeFile, writeFileAtomically } from './file-cache.js';
+import { defaultLogConfig, type LogConfig, mergeLogConfig } from './log-config.js';
+import { loadPartitionLog } from './log-loader.js';
+import type { SegmentContext } from './log-segment.js';
+import { MemoryFs } from './memory-fs.js';
+import { PartitionLog, type RetentionResult } from './partition-log.js';
+import { isNotFound, removeTree, type StorageFs } from './storage-fs.js';
+
+export interface LogStoreOptions {
+  engine: 'disk' | 'memory';
+  /** Kafka's log.dirs; the first one is used. The memory engine defaults to a virtual '/sluice-data'. */
+  logDirs?: string[];
+  /** The file system to run on (fault injection wraps one here); defaults to the engine's. */
+  fs?: StorageFs;
+  /** Broker-level defaults (Kafka's log.* properties), completed with Kafka's defaults. */
+  defaults?: Partial<LogConfig>;
+  logger?: StorageLogger;
+  /** The bound of the descriptor pool shared by all partitions; default 1000. */
+  maxOpenFiles?: number;
+  /** Clock in ms, for segment.ms, retention and LogAppendTime; default Date.now. */
+  now?: () => number;
+}
+
+export interface OpenedPartition {
+  topic: string;
+  partition: number;
+  topicId: string | null;
+  logStartOffset: bigint;
+  logEndOffset: bigint;
+  /** Segments were scanned because the partition was not shut down cleanly. */
+  recovered: boolean;
+  /** Bytes of torn or corrupt data cut off during recovery. */
+  truncatedBytes: number;
+}
+
+export interface GetOrCreateOptions {
+  /** 32 hex digits; written to partition.metadata. */
+  topicId?: string | null;
+  /** Topic-level overrides on top of the store's defaults. */
+  config?: Partial<LogConfig>;
+}
+
+export interface RetentionReport {
+  deletedSegments: number;
+  deletedBytes: number;
+  partitions: Array<{ topic: string; partition: number } & RetentionResult>;
+}
+
+const PARTITION_DIR = /^(.+)-(\d+)$/;
+const DELETE_DIR_SUFFIX = '-delete';
+
+function key(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+export class LogStore {
+  readonly logDir: string;
+  readonly fs: StorageFs;
+  readonly defaults: LogConfig;
+  private readonly cache: FileCache;
+  private readonly logger: StorageLogger;
+  private readonly now: () => number;
+  private readonly logs = new Map<string, PartitionLog>();
+  private readonly creating = new Map<string, Promise<PartitionLog>>();
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private checkpointScheduled = false;
+  private opened = false;
+  private closed = false;
+
+  constructor(opts: LogStoreOptions) {
+    const dirs = opts.logDirs ?? [];
+    if (opts.engine === 'disk' && dirs.length === 0) throw new Error('the disk engine needs log.dirs');
+    this.logDir = dirs[0] ?? '/sluice-data';
+    this.fs = opts.fs ?? (opts.engine === 'memory' ? new MemoryFs() : new DiskFs());
+    this.defaults = mergeLogConfig(defaultLogConfig(), opts.defaults);
+    this.cache = new FileCache(this.fs, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    this.logger = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Descriptors held by the pool right now, and the most held at once. */
+  get openFiles(): { open: number; peak: number; max: number } {
+    return { open: this.cache.openCount, peak: this.cache.peakOpenCount, max: this.cache.maxOpen };
+  }
+
+  private async readCheckpoint(name: string): Promise<Map<string, bigint>> {
+    const map = new Map<string, bigint>();
+    try {
+      const text = (await readWholeFile(this.cache, join(this.logDir, name))).toString('utf8');
+      for (const e of parseOffsetCheckpoint(text)) map.set(key(e.topic, e.partition), e.offset);
+    } catch (err) {
+      if (!isNotFound(err)) {
+        this.logger.warn(
+          { file: join(this.logDir, name), err },
+          'ignoring an unreadable checkpoint; affected logs are scanned',
+        );
+      }
+    }
+    return map;
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await this.fs.stat(path);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Loads every `<topic>-<partition>` directory of the log dir, recovering those not shut down cleanly,
+   * and removes leftovers of interrupted deletions. Returns what it found.
+   */
+  async open(): Promise<OpenedPartition[]> {
+    if (this.opened) throw new Error('log store already open');
+    this.opened = true;
+    await this.fs.mkdir(this.logDir);
+    const markerPath = join(this.logDir, CLEAN_SHUTDOWN_MARKER);
+    const cleanShutdown = await this.exists(markerPath);
+    const recoveryPoints = await this.readCheckpoint(RECOVERY_POINT_CHECKPOINT);
+    const logStarts = await this.readCheckpoint(LOG_START_OFFSET_CHECKPOINT);
+    const found: OpenedPartition[] = [];
+    for (const name of (await this.fs.readdir(this.logDir)).sort()) {
+      const path = join(this.logDir, name);
+      if (name.endsWith(DELETE_DIR_SUFFIX)) {
+        this.logger.info({ dir: path }, 'removing a partition directory left over by an interrupted deletion');
+        await removeTree(this.fs, path);
+        continue;
+      }
+      const m = PARTITION_DIR.exec(name);
+      // Other names (files, `-future`/`-stray` directories of Kafka's replica moves) are not logs.
+      if (!m || name.startsWith('.')) continue;
+      if (!(await this.fs.stat(path)).isDirectory) continue;
+      const topic = m[1]!;
+      const partition = Number(m[2]);
+      const k = key(topic, partition);
+      const log = await this.load(topic, partition, {
+        topicId: null,
+        config: this.defaults,
+        recoveryPoint: recoveryPoints.get(k) ?? null,
+        logStartOffset: logStarts.get(k) ?? null,
+        cleanShutdown,
+        report: found,
+      });
+      this.logs.set(k, log);
+    }
+    if (cleanShutdown) {
+      await this.fs.unlink(markerPath);
+      await this.fs.syncDir(this.logDir);
+    }
+    const recovered = found.filter((f) => f.recovered).length;
+    this.logger.info(
+      { logDir: this.logDir, partitions: found.length, recovered, cleanShutdown },
+      cleanShutdown
+        ? 'log dir opened after a clean shutdown'
+        : 'log dir opened; logs not shut down cleanly were scanned',
+    );
+    return found;
+  }
+
+  private async load(
+    topic: string,
+    partition: number,
+    p: {
+      topicId: string | null;
+      config: LogConfig;
+      recoveryPoint: bigint | null;
+      logStartOffset: bigint | null;
+      cleanShutdown: boolean;
+      report?: OpenedPartition[];
+    },
+  ): Promise<PartitionLog> {
+    const dir = join(this.logDir, key(topic, partition));
+    const segmentContext: SegmentContext = { cache: this.cache, logger: this.logger, config: p.config };
+    const loaded = await loadPartitionLog({
+      ctx: segmentContext,
+      cache: this.cache,
+      logger: this.logger,
+      dir,
+      topic,
+      partition,
+      topicId: p.topicId,
+      recoveryPoint: p.recoveryPoint,
+      logStartOffset: p.logStartOffset,
+      cleanShutdown: p.cleanShutdown,
+      nowMs: this.now(),
+    });
+    if (loaded.truncatedBytes > 0 || loaded.deletedSegments > 0) {
+      this.logger.warn(
+        { topic, partition, truncatedBytes: loaded.truncatedBytes, deletedSegments: loaded.deletedSegments },
+        'partition recovered with data loss at its tail (unacknowledged or corrupt writes)',
+      );
+    }
+    const log = new PartitionLog(
+      {
+        cache: this.cache,
+        logger: this.logger,
+        now: this.now,
+        onCheckpointNeeded: () => this.scheduleCheckpoint(),
+      },
+      topic,
+      partition,
+      dir,
+      p.config,
+      loaded,
+      segmentContext,
+    );
+    p.report?.push({
+      topic,
+      partition,
+      topicId: loaded.topicId,
+      logStartOffset: loaded.logStartOffset,
+      logEndOffset: loaded.logEndOffset,
+      recovered: loaded.recovered,
+      truncatedBytes: loaded.truncatedBytes,
+    });
+    return log;
+  }
+
+  /**
+   * The log of a partition, created (directory, metadata, first segment) when missing. For an existing
+   * log, a given config replaces its current one and a missing topic id is recorded.
+   */
+  async getOrCreate(topic: string, partition: number, opts: GetOrCreateOptions = {}): Promise<PartitionLog> {
+    if (this.closed) throw new Error('log store is closed');
+    if (topic.length === 0 || topic.includes('/') || !Number.isInteger(partition) || partition < 0) {
+      throw new Error(`invalid topic partition '${topic}-${partition}'`);
+    }
+    const k = key(topic, partition);
+    const config = mergeLogConfig(this.defaults, opts.config);
+    const existing = this.logs.get(k);
+    if (existing) {
+      if (opts.config) existing.updateConfig(config);
+      await this.recordTopicId(existing, opts.topicId ?? null);
+      return existing;
+    }
+    const pending = this.creating.get(k);
+    if (pending) return pending;
+    const creation = this.load(topic, partition, {
+      topicId: opts.topicId ?? null,
+      config,
+      recoveryPoint: null,
+      logStartOffset: null,
+      cleanShutdown: false,
+    })
+      .then(async (log) => {
+        await this.fs.syncDir(this.logDir);
+        this.logs.set(k, log);
+        return log;
+      })
+      .finally(() => this.creating.delete(k));
+    this.creating.set(k, creation);
+    return creation;
+  }
+
+  private async recordTopicId(log: PartitionLog, topicId: string | null): Promise<void> {
+    if (!topicId || log.topicId === topicId) return;
+    if (log.topicId !== null) {
+      throw new Error(
+        `${log.topic}-${log.partition} on disk belongs to topic id ${log.topicId}, not ${topicId}; delete the stale directory ${log.dir}`,
+      );
+    }
+    await writeFileAtomically(this.cache, log.dir, join(log.dir, PARTITION_METADATA), formatPartitionMetadata(topicId));
+    log.setTopicId(topicId);
+  }
+
+  get(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(key(topic, partition));
+  }
+
+  partitions(): PartitionLog[] {
+    return [...this.logs.values()];
+  }
+
+  /**
+   * Deletes a partition as Kafka does: the directory is renamed to `<topic>-<partition>.<id>-delete`
+   * (so a crash leaves no half-deleted log under its name), then removed.
+   */
+  async delete(topic: string, partition: number): Promise<boolean> {
+    const k = key(topic, partition);
+    const log = this.logs.get(k);
+    if (!log) return false;
+    this.logs.delete(k);
+    await log.closeForDelete();
+    const doomed = join(this.logDir, `${k}.${randomUUID().replaceAll('-', '')}${DELETE_DIR_SUFFIX}`);
+    await this.fs.rename(log.dir, doomed);
+    await this.fs.syncDir(this.logDir);
+    this.scheduleCheckpoint();
+    await removeTree(this.fs, doomed);
+    return true;
+  }
+
+  /** Retention over every log (the broker calls this every log.retention.check.interval.ms). */
+  async applyRetention(nowMs: number = this.now()): Promise<RetentionReport> {
+    const report: RetentionReport = { deletedSegments: 0, deletedBytes: 0, partitions: [] };
+    for (const log of this.partitions()) {
+      if (log.isClosed) continue;
+      const result = await log.applyRetention(nowMs);
+      if (result.deletedSegments > 0) {
+        report.deletedSegments += result.deletedSegments;
+        report.deletedBytes += result.deletedBytes;
+        report.partitions.push({ topic: log.topic, partition: log.partition, ...result });
+      }
+    }
+    return report;
+  }
+
+  /** Writes recovery-point-offset-checkpoint and log-start-offset-checkpoint (serialized). */
+  checkpoint(): Promise<void> {
+    const run = this.checkpointChain.then(() => this.writeCheckpoints(this.partitions()));
+    this.checkpointChain = run.catch((err) => {
+      this.logger.warn(
+        { logDir: this.logDir, err },
+        'could not write the log dir checkpoints; retried at the next change',
+      );
+    });
+    return run;
+  }
+
+  private scheduleCheckpoint(): void {
+    if (this.checkpointScheduled || this.closed) return;
+    this.checkpointScheduled = true;
+    setImmediate(() => {
+      this.checkpointScheduled = false;
+      if (!this.closed) this.checkpoint().catch(() => {});
+    });
+  }
+
+  private async writeCheckpoints(logs: PartitionLog[]): Promise<void> {
+    const points: PartitionOffset[] = [];
+    const starts: PartitionOffset[] = [];
+    for (const log of logs) {
+      points.push({ topic: log.topic, partition: log.partition, offset: log.recoveryPoint });
+      starts.push({ topic: log.topic, partition: log.partition, offset: log.logStartOffset });
+    }
+    await writeFileAtomically(
+      this.cache,
+      this.logDir,
+      join(this.logDir, RECOVERY_POINT_CHECKPOINT),
+      formatOffsetCheckpoint(points),
+    );
+    await writeFileAtomically(
+      this.cache,
+      this.logDir,
+      join(this.logDir, LOG_START_OFFSET_CHECKPOINT),
+      formatOffsetCheckpoint(starts),
+    );
+  }
+
+  /**
+   * Clean shutdown: closes every log (flush, seal indexes), writes the checkpoints and, when all of it
+   * reached disk, the clean shutdown marker, so the next open trusts the logs without scanning them.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.creating.values()]);
+    const logs = this.partitions();
+    let clean = true;
+    for (const log of logs) {
+      if (!(await log.close())) clean = false;
+    }
+    try {
+      await this.checkpointChain;
+      await this.writeCheckpoints(logs);
+      if (clean) {
+        await this.cache.useOnce(join(this.logDir, CLEAN_SHUTDOWN_MARKER), 'rw', (fd) => this.fs.fdatasync(fd));
+        await this.fs.syncDir(this.logDir);
+      } else {
+        this.logger.warn({ logDir: this.logDir }, 'not every log closed cleanly; those are scanned at the next start');
+      }
+    } catch (err) {
+      this.logger.error(
+        { logDir: this.logDir, err },
+        'could not record a clean shutdown; logs are scanned at the next start',
+      );
+    }
+    await this.cache.closeAll();
+  }
+}
+
+export function createLogStore(opts: LogStoreOptions): LogStore {
+  return new LogStore(opts);
+}

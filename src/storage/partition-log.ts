@@ -1,0 +1,1012 @@
+/**
+ * The durable log of one partition (Kafka's UnifiedLog + LocalLog): offsets, segments, appends with
+ * group-commit fsync, reads by offset and timestamp, retention, truncation and leader epochs. The same
+ * code runs over the disk and the memory engine; only the StorageFs underneath differs.
+ *
+ * Appends take offsets synchronously, in call order, and queue their write; one writer per log runs
+ * the queue in order (consecutive writes become one writev), so file order is offset order. A flusher
+ * fdatasyncs everything written so far, one fsync at a time: appends that arrive during an fsync are
+ * covered by the next one (group commit).
+ *
+ * Durability and the high watermark, by default: acks=all resolves after an fsync covering the batch,
+ * and the high watermark is the end of the data covered by a completed fsync, so consumers only see
+ * durable data. acks=1/0 resolve once the write reached the OS. With flush.messages or flush.ms set,
+ * fsync runs only every N messages or T ms, acks=all resolves after the write, and the high watermark
+ * follows the written data.
+ */
+import {
+  LAST_OFFSET_DELTA_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  patchBaseOffset,
+  patchPartitionLeaderEpoch,
+} from '../records/batch-header.js';
+import { setLogAppendTime } from '../records/patch.js';
+import { validateRecordBatches } from '../records/validate.js';
+import { type EpochEntry, formatLeaderEpochCheckpoint, LEADER_EPOCH_CHECKPOINT } from './checkpoint-files.js';
+import { type LogError, logError, type StorageLogger } from './errors.js';
+import { Fifo } from './fifo.js';
+import { type FileCache, writeFileAtomically } from './file-cache.js';
+import { LeaderEpochCache } from './leader-epoch-cache.js';
+import { FLUSH_NEVER, fsyncsEveryAppend, type LogConfig, type TimestampTypeName } from './log-config.js';
+import type { LoadedLog } from './log-loader.js';
+import { LogSegment, type SegmentContext, type TimestampLookup } from './log-segment.js';
+import { errorCode } from './storage-fs.js';
+
+export type Acks = 0 | 1 | -1;
+
+export interface AppendOptions {
+  acks: Acks;
+  /** Overrides the topic's message.timestamp.type. */
+  timestampType?: TimestampTypeName;
+  /** Overrides the topic's max.message.bytes. */
+  maxMessageBytes?: number;
+  /** The leader epoch stamped into each batch; defaults to the latest epoch of the log (0 for a new one). */
+  leaderEpoch?: number;
+  /** 'client' (default) refuses control batches, as Kafka does for producers; the coordinators use 'internal'. */
+  origin?: 'client' | 'internal';
+}
+
+export interface AppendResult {
+  baseOffset: bigint;
+  lastOffset: bigint;
+  /** The broker time stamped into the batches with LogAppendTime, else -1. */
+  logAppendTime: bigint;
+  logStartOffset: bigint;
+  recordCount: number;
+}
+
+export interface ReadOptions {
+  /** Only batches ending below this offset are returned; default the high watermark. */
+  maxOffset?: bigint;
+  /** Return the first batch even when it is larger than maxBytes; default true. */
+  minOneBatch?: boolean;
+}
+
+export interface ReadResult {
+  /** Whole stored batches, the first one holding the fetch offset; possibly empty. */
+  records: Buffer;
+  highWatermark: bigint;
+  logStartOffset: bigint;
+  logEndOffset: bigint;
+}
+
+export interface RetentionResult {
+  deletedSegments: number;
+  deletedBytes: number;
+  logStartOffset: bigint;
+}
+
+export interface PartitionLogContext {
+  cache: FileCache;
+  logger: StorageLogger;
+  now: () => number;
+  /** Called when the log start offset or the recovery point moves back, so the store checkpoints them. */
+  onCheckpointNeeded?: () => void;
+}
+
+interface PendingAppend {
+  nextOffset: bigint;
+  acks: Acks;
+  result: AppendResult;
+  settled: boolean;
+  resolve: (value: AppendResult | LogError) => void;
+}
+
+interface WriteTask {
+  kind: 'write';
+  segment: LogSegment;
+  buffer: Buffer;
+  batchCount: number;
+  recordCount: number;
+  append: PendingAppend;
+}
+
+interface RollTask {
+  kind: 'roll';
+  sealed: LogSegment;
+  created: LogSegment;
+}
+
+interface RepairTask {
+  kind: 'repair';
+  segment: LogSegment;
+  position: number;
+  targetOffset: bigint;
+  dropped: LogSegment[];
+  reloadTimestamp: boolean;
+}
+
+interface CheckpointTask {
+  kind: 'epoch-checkpoint';
+}
+
+type Task = WriteTask | RollTask | RepairTask | CheckpointTask;
+
+/** Limits of one coalesced writev. */
+const MAX_WRITEV_BUFFERS = 1024;
+const MAX_WRITEV_BYTES = 16 * 1024 * 1024;
+const MAX_TIMER_MS = 0x7fffffff;
+/** Sealed segments per partition whose indexes stay in memory after a read; older ones are unloaded. */
+const MAX_LOADED_SEALED_SEGMENTS = 4;
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class PartitionLog {
+  private segmentList: LogSegment[];
+  private logStart: bigint;
+  private leo: bigint;
+  private written: bigint;
+  private flushed: bigint;
+  private hwm: bigint;
+  private readonly epochs: LeaderEpochCache;
+  private topicIdValue: string | null;
+  private configValue: LogConfig;
+
+  private readonly queue = new Fifo<Task>();
+  private draining = false;
+  /** Changes whenever the log is cut back: completions of older work must not touch the new state. */
+  private generation = 0;
+  private pendingRepair: RepairTask | null = null;
+  /** Appends not yet acknowledged, in offset order (a Set keeps insertion order and deletes in O(1)). */
+  private readonly inFlight = new Set<PendingAppend>();
+  private flushWaiters: Array<{ offset: bigint; resolve: () => void; reject: (err: Error) => void }> = [];
+  private idleWaiters: Array<() => void> = [];
+  private flushing = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private messagesSinceFlush = 0;
+  private epochCheckpointDirty = false;
+  private closed = false;
+  private readonly listeners = new Set<() => void>();
+  /** Sealed segments with loaded indexes, least recently used first. */
+  private readonly loadedSealed: LogSegment[] = [];
+
+  readonly segmentContext: SegmentContext;
+
+  constructor(
+    private readonly ctx: PartitionLogContext,
+    readonly topic: string,
+    readonly partition: number,
+    readonly dir: string,
+    config: LogConfig,
+    loaded: LoadedLog,
+    segmentContext: SegmentContext,
+  ) {
+    this.configValue = config;
+    this.segmentContext = segmentContext;
+    this.segmentList = loaded.segments;
+    this.logStart = loaded.logStartOffset;
+    this.leo = loaded.logEndOffset;
+    // Everything found at open was read back from the files (and synced if it was scanned): durable.
+    this.written = this.flushed = this.hwm = loaded.logEndOffset;
+    this.epochs = new LeaderEpochCache(loaded.epochs);
+    if (this.epochs.truncateFromEnd(this.leo)) this.epochCheckpointDirty = true;
+    if (this.epochs.truncateFromStart(this.logStart)) this.epochCheckpointDirty = true;
+    this.topicIdValue = loaded.topicId;
+  }
+
+  // ---- state -------------------------------------------------------------------------------------
+
+  get config(): LogConfig {
+    return this.configValue;
+  }
+
+  /** Takes effect for the next appends, rolls and retention checks. */
+  updateConfig(config: LogConfig): void {
+    this.configValue = config;
+    this.segmentContext.config = config;
+  }
+
+  get topicId(): string | null {
+    return this.topicIdValue;
+  }
+
+  get logStartOffset(): bigint {
+    return this.logStart;
+  }
+
+  /** The next offset to assign. */
+  get logEndOffset(): bigint {
+    return this.leo;
+  }
+
+  /** The offset after the last batch consumers may read. */
+  get highWatermark(): bigint {
+    return this.hwm;
+  }
+
+  /** The offset after the last batch covered by a completed fsync. */
+  get flushedOffset(): bigint {
+    return this.flushed;
+  }
+
+  /**
+   * Kafka's recovery point: offsets below it need no scan after a crash. Data must be flushed and the
+   * segment's indexes sealed, so it never passes the base of the first segment with unsealed indexes.
+   */
+  get recoveryPoint(): bigint {
+    let point = this.flushed;
+    for (const s of this.segmentList) {
+      if (!s.indexesDurable) {
+        if (s.baseOffset < point) point = s.baseOffset;
+        break;
+      }
+    }
+    return point;
+  }
+
+  get latestEpoch(): number | null {
+    return this.epochs.latestEpoch();
+  }
+
+  leaderEpochEntries(): EpochEntry[] {
+    return this.epochs.entries();
+  }
+
+  /** Bytes in the log's segments. */
+  get sizeInBytes(): number {
+    return this.segmentList.reduce((sum, s) => sum + s.writtenSize, 0);
+  }
+
+  segments(): ReadonlyArray<{ baseOffset: bigint; sizeInBytes: number; path: string }> {
+    return this.segmentList.map((s) => ({ baseOffset: s.baseOffset, sizeInBytes: s.writtenSize, path: s.logPath }));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private get active(): LogSegment {
+    return this.segmentList[this.segmentList.length - 1]!;
+  }
+
+  /**
+   * Calls `listener` whenever the high watermark moves (or the log is truncated, deleted or closed), so
+   * fetch long-polls can wake without polling. Returns the function that stops the calls.
+   */
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.ctx.logger.error({ topic: this.topic, partition: this.partition, err }, 'a log watcher threw');
+      }
+    }
+  }
+
+  private setHighWatermark(offset: bigint): void {
+    if (offset === this.hwm) return;
+    this.hwm = offset;
+    this.notify();
+  }
+
+  // ---- append ------------------------------------------------------------------------------------
+
+  /**
+   * Validates the batches, assigns their offsets now (in call order), patches base offset and leader
+   * epoch in place (`records` is modified and kept until written), and queues the write. Errors come
+   * back as values; the promise never rejects.
+   */
+  append(records: Buffer, opts: AppendOptions): Promise<AppendResult | LogError> {
+    if (this.closed) {
+      return Promise.resolve(logError('KAFKA_STORAGE_ERROR', `the log of ${this.topic}-${this.partition} is closed`));
+    }
+    const config = this.configValue;
+    const validation = validateRecordBatches(records, {
+      maxBatchBytes: opts.maxMessageBytes ?? config.maxMessageBytes,
+      verifyCrc: true,
+      rejectControlBatches: (opts.origin ?? 'client') === 'client',
+    });
+    if (!validation.ok) return Promise.resolve(logError(validation.error, validation.message));
+    if (records.length > config.segmentBytes) {
+      return Promise.resolve(
+        logError(
+          'RECORD_LIST_TOO_LARGE',
+          `${records.length} bytes of batches exceed the segment size ${config.segmentBytes} (segment.bytes)`,
+        ),
+      );
+    }
+
+    const now = this.ctx.now();
+    const batches = validation.batches;
+    let lastOffset = this.leo - 1n;
+    for (const b of batches) lastOffset += BigInt(b.lastOffsetDelta) + 1n;
+    const segment = this.maybeRoll(records.length, batches.length, lastOffset, now);
+
+    const leaderEpoch = opts.leaderEpoch ?? this.epochs.latestEpoch() ?? 0;
+    if (this.epochs.assign(leaderEpoch, this.leo)) {
+      this.epochCheckpointDirty = true;
+      this.queue.push({ kind: 'epoch-checkpoint' });
+    }
+    const logAppendTime = (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
+    const baseOffset = this.leo;
+    let next = this.leo;
+    for (const b of batches) {
+      patchBaseOffset(records, b.position, next);
+      patchPartitionLeaderEpoch(records, b.position, leaderEpoch);
+      if (logAppendTime) setLogAppendTime(records, b.position, BigInt(now));
+      next += BigInt(b.lastOffsetDelta) + 1n;
+    }
+    this.leo = next;
+    segment.assignedSize += records.length;
+    segment.pendingBatches += batches.length;
+
+    return new Promise((resolve) => {
+      const append: PendingAppend = {
+        nextOffset: next,
+        acks: opts.acks,
+        settled: false,
+        resolve,
+        result: {
+          baseOffset,
+          lastOffset: next - 1n,
+          logAppendTime: logAppendTime ? BigInt(now) : -1n,
+          logStartOffset: this.logStart,
+          recordCount: validation.recordCount,
+        },
+      };
+      this.inFlight.add(append);
+      this.queue.push({
+        kind: 'write',
+        segment,
+        buffer: records,
+        batchCount: batches.length,
+        recordCount: validation.recordCount,
+        append,
+      });
+      void this.drain();
+    });
+  }
+
+  /** Rolls to a new segment when the active one is full, too old or its index is full (Kafka's maybeRoll). */
+  private maybeRoll(bytes: number, batches: number, lastOffset: bigint, now: number): LogSegment {
+    const active = this.active;
+    if (active.assignedSize === 0) return active;
+    const config = this.configValue;
+    const reason =
+      active.assignedSize + bytes > config.segmentBytes
+        ? 'segment.bytes'
+        : now - active.rollBaseMs > config.segmentMs
+          ? 'segment.ms'
+          : !active.canHoldOffset(lastOffset)
+            ? 'relative offset overflow'
+            : active.indexWouldOverflow(batches)
+              ? 'segment.index.bytes'
+              : null;
+    if (!reason) return active;
+    const created = new LogSegment(this.segmentContext, this.dir, this.leo, {
+      size: 0,
+      rollBaseMs: now,
+      indexesDurable: false,
+      fresh: true,
+    });
+    active.upperBoundOffset = () => created.baseOffset;
+    this.segmentList.push(created);
+    this.queue.push({ kind: 'roll', sealed: active, created });
+    this.ctx.logger.debug(
+      { topic: this.topic, partition: this.partition, baseOffset: String(created.baseOffset), reason },
+      'rolled a new segment',
+    );
+    return created;
+  }
+
+  /** Notes a use of a sealed segment's indexes, unloading those of the least recently used beyond the bound. */
+  private touch(segment: LogSegment): void {
+    if (segment === this.active) return;
+    const i = this.loadedSealed.indexOf(segment);
+    if (i >= 0) this.loadedSealed.splice(i, 1);
+    this.loadedSealed.push(segment);
+    while (this.loadedSealed.length > MAX_LOADED_SEALED_SEGMENTS) this.loadedSealed.shift()!.unloadIndexes();
+  }
+
+  private settle(append: PendingAppend, value: AppendResult | LogError): void {
+    if (append.settled) return;
+    append.settled = true;
+    this.inFlight.delete(append);
+    append.resolve(value);
+  }
+
+  // ---- the writer --------------------------------------------------------------------------------
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 || this.pendingRepair) {
+        if (this.pendingRepair) {
+          const repair = this.pendingRepair;
+          try {
+            await this.runRepair(repair);
+            if (this.pendingRepair === repair) this.pendingRepair = null;
+          } catch (err) {
+            this.ctx.logger.error(
+              { topic: this.topic, partition: this.partition, file: repair.segment.logPath, err },
+              'could not cut the log back after an I/O failure; appends fail until the disk recovers (check space and disk health)',
+            );
+            // Everything queued behind the repair got offsets past the cut: fail it all and wait for the next append.
+            this.rewind(repair.targetOffset, repair.segment, repair.position, repair.reloadTimestamp, err);
+            break;
+          }
+          continue;
+        }
+        const task = this.queue.shift()!;
+        if (task.kind === 'write') {
+          const group = [task];
+          let bytes = task.buffer.length;
+          while (group.length < MAX_WRITEV_BUFFERS) {
+            const next = this.queue.peek();
+            if (
+              next?.kind !== 'write' ||
+              next.segment !== task.segment ||
+              bytes + next.buffer.length > MAX_WRITEV_BYTES
+            ) {
+              break;
+            }
+            group.push(this.queue.shift() as WriteTask);
+            bytes += next.buffer.length;
+          }
+          await this.runWrites(group);
+        } else if (task.kind === 'roll') {
+          await this.runRoll(task);
+        } else if (task.kind === 'epoch-checkpoint') {
+          await this.writeEpochCheckpoint();
+        }
+      }
+    } catch (err) {
+      // Only a bug gets here (I/O failures are handled above); fail what is pending rather than hang it.
+      this.ctx.logger.error(
+        { topic: this.topic, partition: this.partition, err },
+        'the log writer failed unexpectedly; pending appends fail with KAFKA_STORAGE_ERROR (please report this)',
+      );
+      const segment = this.segmentList[this.segmentIndexFor(this.written)]!;
+      this.rewind(this.written, segment, segment.writtenSize, true, err);
+    } finally {
+      // Waiters check the state themselves: the queue may have stopped at a repair that failed.
+      this.draining = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves once the queue has run (or stopped at a repair the disk would not let happen). */
+  private idle(): Promise<void> {
+    if (!this.draining && this.queue.length === 0 && !this.pendingRepair) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      void this.drain();
+    });
+  }
+
+  private async runWrites(group: WriteTask[]): Promise<void> {
+    const segment = group[0]!.segment;
+    const generation = this.generation;
+    const position = segment.writtenSize;
+    try {
+      await segment.writeData(
+        group.map((t) => t.buffer),
+        position,
+      );
+    } catch (err) {
+      if (generation !== this.generation) return;
+      this.ctx.logger.error(
+        { topic: this.topic, partition: this.partition, file: segment.logPath, position, code: errorCode(err), err },
+        'log write failed; the partial write is cut off and the appends fail with KAFKA_STORAGE_ERROR (check disk space and health)',
+      );
+      this.rewind(this.written, segment, position, false, err);
+      return;
+    }
+    if (generation !== this.generation) return;
+
+    let at = position;
+    let records = 0;
+    for (const task of group) {
+      const buf = task.buffer;
+      let p = 0;
+      while (p < buf.length) {
+        const size = buf.readInt32BE(p + 8) + 12;
+        const lastOffset = buf.readBigInt64BE(p) + BigInt(buf.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET));
+        segment.onBatchWritten(at + p, size, lastOffset, buf.readBigInt64BE(p + MAX_TIMESTAMP_OFFSET));
+        p += size;
+      }
+      at += buf.length;
+      segment.pendingBatches -= task.batchCount;
+      records += task.recordCount;
+    }
+    segment.writtenSize = at;
+    this.written = group[group.length - 1]!.append.nextOffset;
+
+    const strict = fsyncsEveryAppend(this.configValue);
+    for (const task of group) {
+      const append = task.append;
+      if (append.acks !== -1 || !strict) this.settle(append, append.result);
+    }
+    if (strict) {
+      void this.runFlusher();
+    } else {
+      this.setHighWatermark(this.written);
+      this.messagesSinceFlush += records;
+      this.scheduleRelaxedFlush();
+    }
+    if (segment.indexWriteDue) {
+      try {
+        await segment.persistIndexes();
+      } catch (err) {
+        this.ctx.logger.warn(
+          { file: segment.indexPath, err },
+          'could not write index entries; they stay in memory and are retried (a crash rebuilds them)',
+        );
+      }
+    }
+  }
+
+  private async runRoll(task: RollTask): Promise<void> {
+    try {
+      await task.sealed.sealIndexes();
+    } catch (err) {
+      this.ctx.logger.warn(
+        { file: task.sealed.indexPath, err },
+        'could not seal the indexes of a rolled segment; it is rescanned after a crash',
+      );
+    }
+    this.touch(task.sealed);
+    try {
+      await task.created.createFiles();
+    } catch (err) {
+      // The first write creates the log file anyway; a write failure there is handled as usual.
+      this.ctx.logger.warn({ file: task.created.logPath, err }, 'could not create the files of a new segment');
+    }
+  }
+
+  private async writeEpochCheckpoint(): Promise<void> {
+    if (!this.epochCheckpointDirty) return;
+    this.epochCheckpointDirty = false;
+    try {
+      await writeFileAtomically(
+        this.ctx.cache,
+        this.dir,
+        `${this.dir}/${LEADER_EPOCH_CHECKPOINT}`,
+        formatLeaderEpochCheckpoint(this.epochs.entries()),
+      );
+    } catch (err) {
+      this.epochCheckpointDirty = true;
+      this.ctx.logger.warn(
+        { dir: this.dir, err },
+        'could not write the leader epoch checkpoint; it is retried on the next epoch change and at close',
+      );
+    }
+  }
+
+  // ---- the flusher -------------------------------------------------------------------------------
+
+  /** Runs fsyncs while written data is not yet flushed: one fsync covers everything written before it. */
+  private async runFlusher(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.written > this.flushed) {
+        const target = this.written;
+        const messages = this.messagesSinceFlush;
+        const work = this.segmentList
+          .filter((s) => s.writtenSize > s.flushedSize)
+          .map((s) => ({ s, size: s.writtenSize }));
+        try {
+          for (const w of work) {
+            try {
+              await w.s.fdatasync();
+            } catch (err) {
+              // A segment deleted meanwhile (retention, truncation) needs no fsync.
+              if (!w.s.deleted) throw err;
+            }
+          }
+        } catch (err) {
+          this.onFlushFailure(err);
+          return;
+        }
+        for (const w of work) w.s.flushedSize = Math.max(w.s.flushedSize, Math.min(w.size, w.s.writtenSize));
+        // A cut back during the fsync may have moved the written end below the target.
+        if (target <= this.written && target > this.flushed) this.flushed = target;
+        else if (target > this.written && this.written > this.flushed) this.flushed = this.written;
+        this.messagesSinceFlush = Math.max(0, this.messagesSinceFlush - messages);
+        if (fsyncsEveryAppend(this.configValue)) {
+          if (this.flushed > this.hwm) this.setHighWatermark(this.flushed);
+          // In-flight appends are in offset order; those still here at or below the flushed offset are acks=all.
+          for (const append of this.inFlight) {
+            if (append.nextOffset > this.flushed) break;
+            this.settle(append, append.result);
+          }
+        }
+        const waiters = this.flushWaiters;
+        this.flushWaiters = [];
+        for (const w of waiters) {
+          if (w.offset <= this.flushed) w.resolve();
+          else this.flushWaiters.push(w);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private onFlushFailure(err: unknown): void {
+    this.ctx.logger.error(
+      { topic: this.topic, partition: this.partition, code: errorCode(err), err },
+      'fsync failed; data after the last successful fsync is cut off and its appends fail with KAFKA_STORAGE_ERROR (check disk health)',
+    );
+    // After a failed fsync the page cache may no longer hold what was written: cut back to what is durable.
+    const target = this.flushed;
+    const index = this.segmentIndexFor(target);
+    const segment = this.segmentList[index]!;
+    this.rewind(target, segment, segment.flushedSize, true, err);
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    const error = err instanceof Error ? err : new Error(String(err));
+    for (const w of waiters) w.reject(error);
+  }
+
+  /** With flush.messages / flush.ms set: fsync when enough messages are waiting or the timer fires. */
+  private scheduleRelaxedFlush(): void {
+    const config = this.configValue;
+    if (this.messagesSinceFlush >= config.flushMessages) {
+      void this.runFlusher();
+      return;
+    }
+    if (config.flushMs < FLUSH_NEVER && !this.flushTimer && this.written > this.flushed) {
+      this.flushTimer = setTimeout(
+        () => {
+          this.flushTimer = null;
+          void this.runFlusher();
+        },
+        Math.min(Math.max(config.flushMs, 0), MAX_TIMER_MS),
+      );
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Fsyncs everything written so far (after the queued writes ran). */
+  async flush(): Promise<void> {
+    await this.idle();
+    const target = this.written;
+    if (target <= this.flushed) return;
+    const done = new Promise<void>((resolve, reject) => this.flushWaiters.push({ offset: target, resolve, reject }));
+    void this.runFlusher();
+    await done;
+  }
+
+  // ---- cutting the log back ----------------------------------------------------------------------
+
+  /**
+   * Cuts the log back to `targetOffset`, which starts at `position` in `segment`: later segments go,
+   * every append not yet acknowledged past the cut fails, and a repair task (queued first) cuts the
+   * files. Synchronous, so appends that follow get offsets from the cut.
+   */
+  private rewind(
+    targetOffset: bigint,
+    segment: LogSegment,
+    position: number,
+    reloadTimestamp: boolean,
+    cause: unknown,
+  ): void {
+    this.generation++;
+    const message = `storage error on ${this.topic}-${this.partition}: ${describe(cause)}`;
+    for (const append of [...this.inFlight]) {
+      if (append.nextOffset > targetOffset) this.settle(append, logError('KAFKA_STORAGE_ERROR', message));
+    }
+    // Queued writes past the cut fail (done above); roll tasks for dropped segments go; checkpoints stay.
+    this.queue.retain((t) => t.kind === 'epoch-checkpoint');
+    const index = this.segmentList.indexOf(segment);
+    const dropped = index >= 0 ? this.segmentList.splice(index + 1) : [];
+    // A repair still pending targeted this segment or a later one (cuts only move back): keep its drops.
+    const previous = this.pendingRepair;
+    if (previous) for (const s of previous.dropped) if (!dropped.includes(s) && s !== segment) dropped.push(s);
+    for (const s of dropped) s.deleted = true;
+    segment.rewindTo(position, targetOffset);
+    segment.upperBoundOffset = () => null;
+    this.leo = targetOffset;
+    if (this.written > targetOffset) this.written = targetOffset;
+    if (this.flushed > targetOffset) this.flushed = targetOffset;
+    if (this.logStart > targetOffset) this.logStart = targetOffset;
+    if (this.epochs.truncateFromEnd(targetOffset)) {
+      this.epochCheckpointDirty = true;
+      this.queue.push({ kind: 'epoch-checkpoint' });
+    }
+    this.pendingRepair = {
+      kind: 'repair',
+      segment,
+      position,
+      targetOffset,
+      dropped,
+      reloadTimestamp: reloadTimestamp || (previous?.reloadTimestamp ?? false),
+    };
+    if (this.hwm > targetOffset) this.setHighWatermark(targetOffset);
+    else this.notify();
+    // The recovery point may have moved back (a segment became active again): record it.
+    this.ctx.onCheckpointNeeded?.();
+  }
+
+  private async runRepair(task: RepairTask): Promise<void> {
+    await task.segment.truncateLog(task.position);
+    // A segment whose indexes were unloaded reloads them now, checked against its new size.
+    await task.segment.ensureIndexesLoaded();
+    for (const s of task.dropped) await s.deleteFiles();
+    task.dropped = [];
+    if (task.reloadTimestamp) await task.segment.reloadLargestTimestamp();
+    await task.segment.persistIndexes();
+    await task.segment.preallocateIndexes();
+    this.ctx.logger.info(
+      { topic: this.topic, partition: this.partition, file: task.segment.logPath, position: task.position },
+      'log cut back after an I/O failure; appends continue from there',
+    );
+  }
+
+  /**
+   * Removes every batch ending at or after `offset` (replication: a follower dropping a divergent tail).
+   * Appends still in flight past the cut fail with KAFKA_STORAGE_ERROR.
+   */
+  async truncateTo(offset: bigint): Promise<void> {
+    await this.idle();
+    if (offset >= this.leo) return;
+    if (offset < this.logStart)
+      throw new RangeError(`cannot truncate to ${offset}, below the log start ${this.logStart}`);
+    const index = this.segmentIndexFor(offset);
+    const segment = this.segmentList[index]!;
+    const batch = await segment.findBatch(offset);
+    const position = batch ? batch.position : segment.writtenSize;
+    const target = batch && batch.baseOffset < offset ? batch.baseOffset : offset;
+    this.rewind(target, segment, position, true, new Error(`log truncated to offset ${target}`));
+    await this.idle();
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  /** Index of the segment holding `offset`: the last one whose base offset is at or below it. */
+  private segmentIndexFor(offset: bigint): number {
+    let lo = 0;
+    let hi = this.segmentList.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segmentList[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  private outOfRange(offset: bigint): LogError {
+    return logError(
+      'OFFSET_OUT_OF_RANGE',
+      `offset ${offset} is outside ${this.topic}-${this.partition}'s range [${this.logStart}, ${this.leo}]`,
+    );
+  }
+
+  /**
+   * Reads whole batches from the one holding `fetchOffset`, from a single segment, with one file read
+   * in the common case. OFFSET_OUT_OF_RANGE when `fetchOffset` is below the log start or beyond the end.
+   */
+  async read(fetchOffset: bigint, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult | LogError> {
+    for (let attempt = 0; ; attempt++) {
+      if (fetchOffset < this.logStart || fetchOffset > this.leo) return this.outOfRange(fetchOffset);
+      const maxOffset = opts.maxOffset ?? this.hwm;
+      const minOneBatch = opts.minOneBatch ?? true;
+      const result = (records: Buffer): ReadResult => ({
+        records,
+        highWatermark: this.hwm,
+        logStartOffset: this.logStart,
+        logEndOffset: this.leo,
+      });
+      if (fetchOffset >= maxOffset) return result(Buffer.alloc(0));
+      const segments = this.segmentList.slice(this.segmentIndexFor(fetchOffset));
+      try {
+        for (const segment of segments) {
+          if (segment.baseOffset >= maxOffset) break;
+          const records = await segment.readBatches(fetchOffset, maxBytes, maxOffset, minOneBatch);
+          this.touch(segment);
+          if (records !== null) return result(records);
+        }
+        return result(Buffer.alloc(0));
+      } catch (err) {
+        // A segment deleted by retention while being read: the offset may now be out of range; look again.
+        if (attempt < 2 && segments.some((s) => s.deleted)) continue;
+        this.ctx.logger.error(
+          { topic: this.topic, partition: this.partition, offset: String(fetchOffset), err },
+          'log read failed (check disk health)',
+        );
+        return logError('KAFKA_STORAGE_ERROR', `read of ${this.topic}-${this.partition} failed: ${describe(err)}`);
+      }
+    }
+  }
+
+  /**
+   * ListOffsets by timestamp: the first record at or after the log start whose timestamp is at least
+   * `timestamp`, below `maxOffset` (default the high watermark), or null when there is none.
+   */
+  async offsetForTimestamp(timestamp: bigint, opts: { maxOffset?: bigint } = {}): Promise<TimestampLookup | null> {
+    const maxOffset = opts.maxOffset ?? this.hwm;
+    for (const segment of [...this.segmentList]) {
+      if (segment.baseOffset >= maxOffset) break;
+      const largest = await segment.largestTimestamp();
+      if (largest.timestamp < timestamp) continue;
+      const found = await segment.findOffsetByTimestamp(timestamp, this.logStart, maxOffset);
+      this.touch(segment);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  /** ListOffsets -3 (KIP-734): the record with the largest timestamp, the first one when several share it. */
+  async maxTimestampOffset(): Promise<TimestampLookup | null> {
+    let best: { segment: LogSegment; timestamp: bigint; offset: bigint } | null = null;
+    for (const segment of [...this.segmentList]) {
+      const largest = await segment.largestTimestamp();
+      if (largest.timestamp >= 0n && (best === null || largest.timestamp > best.timestamp)) {
+        best = { segment, timestamp: largest.timestamp, offset: largest.offset };
+      }
+    }
+    if (!best) return null;
+    return best.segment.recordWithTimestamp(best.offset, best.timestamp);
+  }
+
+  /** The leader epoch history's answer for OffsetForLeaderEpoch. */
+  endOffsetForEpoch(epoch: number): { leaderEpoch: number; endOffset: bigint } {
+    return this.epochs.endOffsetFor(epoch, this.leo);
+  }
+
+  // ---- deleting old data -------------------------------------------------------------------------
+
+  /**
+   * DeleteRecords: moves the log start offset up to `offset` (-1 means the high watermark) and deletes
+   * the segments wholly below it. OFFSET_OUT_OF_RANGE above the high watermark.
+   */
+  async deleteRecordsBefore(offset: bigint): Promise<{ lowWatermark: bigint } | LogError> {
+    const target = offset === -1n ? this.hwm : offset;
+    if (target < 0n || target > this.hwm) {
+      return logError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot delete records before ${offset}: the high watermark of ${this.topic}-${this.partition} is ${this.hwm}`,
+      );
+    }
+    if (target > this.logStart) this.advanceLogStart(target);
+    const doomed: LogSegment[] = [];
+    for (let i = 0; i + 1 < this.segmentList.length; i++) {
+      if (this.segmentList[i + 1]!.baseOffset <= this.logStart) doomed.push(this.segmentList[i]!);
+      else break;
+    }
+    await this.deleteSegments(doomed, 'log start offset');
+    return { lowWatermark: this.logStart };
+  }
+
+  private advanceLogStart(offset: bigint): void {
+    if (offset <= this.logStart) return;
+    this.logStart = offset;
+    if (this.epochs.truncateFromStart(offset)) {
+      this.epochCheckpointDirty = true;
+      this.queue.push({ kind: 'epoch-checkpoint' });
+      void this.drain();
+    }
+    this.ctx.onCheckpointNeeded?.();
+    this.notify();
+  }
+
+  /**
+   * Time and size retention (Kafka's deleteOldSegments): deletes the oldest non-active segments whose
+   * newest record is older than retention.ms, then while the log exceeds retention.bytes, never past the
+   * high watermark. Also drops segments wholly below the log start offset.
+   */
+  async applyRetention(nowMs: number): Promise<RetentionResult> {
+    const config = this.configValue;
+    const doomed: LogSegment[] = [];
+    const candidates = this.segmentList.slice(0, -1);
+    const deletable = (i: number) => {
+      const next = this.segmentList[i + 1];
+      return next !== undefined && next.baseOffset <= this.hwm;
+    };
+    let i = 0;
+    for (; i < candidates.length && deletable(i); i++) {
+      if (this.segmentList[i + 1]!.baseOffset <= this.logStart) {
+        doomed.push(candidates[i]!);
+        continue;
+      }
+      if (!config.cleanupPolicy.includes('delete') || config.retentionMs < 0) break;
+      const newest = await candidates[i]!.retentionTimestamp();
+      if (nowMs - newest > config.retentionMs) doomed.push(candidates[i]!);
+      else break;
+    }
+    if (config.cleanupPolicy.includes('delete') && config.retentionBytes >= 0) {
+      let excess = this.sizeInBytes - doomed.reduce((sum, s) => sum + s.writtenSize, 0) - config.retentionBytes;
+      for (let j = doomed.length; j < candidates.length && deletable(j); j++) {
+        const size = candidates[j]!.writtenSize;
+        if (excess - size < 0) break;
+        excess -= size;
+        doomed.push(candidates[j]!);
+      }
+    }
+    const deletedBytes = doomed.reduce((sum, s) => sum + s.writtenSize, 0);
+    await this.deleteSegments(doomed, 'retention');
+    return { deletedSegments: doomed.length, deletedBytes, logStartOffset: this.logStart };
+  }
+
+  /** Removes segments from the log at once (reads stop seeing them), then deletes their files. */
+  private async deleteSegments(doomed: LogSegment[], reason: string): Promise<void> {
+    if (doomed.length === 0) return;
+    const set = new Set(doomed);
+    this.segmentList = this.segmentList.filter((s) => !set.has(s));
+    for (const s of doomed) s.deleted = true;
+    this.advanceLogStart(this.segmentList[0]!.baseOffset);
+    for (const s of doomed) {
+      this.ctx.logger.info(
+        { topic: this.topic, partition: this.partition, file: s.logPath, bytes: s.writtenSize, reason },
+        'deleting segment',
+      );
+      try {
+        await s.deleteFiles();
+      } catch (err) {
+        this.ctx.logger.warn({ file: s.logPath, err }, 'could not delete a segment file; remove it by hand');
+      }
+    }
+  }
+
+  // ---- closing -----------------------------------------------------------------------------------
+
+  /**
+   * Clean close: lets queued writes finish, fsyncs, seals the active segment's indexes and writes the
+   * epoch checkpoint. Returns whether everything reached disk (a clean shutdown may then be recorded).
+   */
+  async close(): Promise<boolean> {
+    if (this.closed) return false;
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    let clean = true;
+    try {
+      await this.idle();
+      if (this.pendingRepair) clean = false;
+      await this.flush();
+      await this.active.sealIndexes();
+      for (const s of this.segmentList) if (!s.indexesDurable && s.indexesLoaded) await s.sealIndexes();
+      if (this.epochCheckpointDirty) {
+        await this.writeEpochCheckpoint();
+        if (this.epochCheckpointDirty) clean = false;
+      }
+    } catch (err) {
+      clean = false;
+      this.ctx.logger.error(
+        { topic: this.topic, partition: this.partition, err },
+        'the log did not close cleanly; it is scanned at the next start',
+      );
+    }
+    clean = clean && this.flushed === this.leo && this.segmentList.every((s) => s.indexesDurable);
+    await this.ctx.cache.forgetUnder(this.dir);
+    this.notify();
+    return clean;
+  }
+
+  /** Stops the log for deletion: fails what is queued, waits for writes in flight, releases descriptors. */
+  async closeForDelete(): Promise<void> {
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const message = `${this.topic}-${this.partition} was deleted`;
+    for (const append of [...this.inFlight]) this.settle(append, logError('KAFKA_STORAGE_ERROR', message));
+    this.queue.clear();
+    this.pendingRepair = null;
+    await this.idle();
+    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
+    await this.ctx.cache.forgetUnder(this.dir);
+    this.notify();
+  }
+
+  /** Sets the topic id (for a partition found on disk without partition.metadata). */
+  setTopicId(topicId: string): void {
+    this.topicIdValue = topicId;
+  }
+}

@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { StorageFs } from '../../../src/storage/storage-fs.js';
+import {
+  baseOffsets,
+  batch,
+  ENGINES,
+  memoryLogger,
+  okAppend,
+  okRead,
+  patchFileVia,
+  readFileVia,
+  store,
+  TestFs,
+  TOPIC_ID,
+} from './helpers.js';
+
+const SEGMENT0 = '00000000000000000000';
+
+for (const engine of ENGINES) {
+  describe(`recovery (${engine.name} engine)`, () => {
+    const cleanups: Array<() => void> = [];
+    after(() => {
+      for (const c of cleanups) c();
+    });
+
+    /** A log with `batches` batches of 3 records in partition t-0; the store is left open (as by a crash). */
+    async function written(batches: number, defaults = {}) {
+      const base = engine.setup();
+      cleanups.push(base.cleanup);
+      const s = store(base.fs, base.logDir, { defaults });
+      await s.open();
+      const log = await s.getOrCreate('t', 0, { topicId: TOPIC_ID });
+      const sizes: number[] = [];
+      for (let i = 0; i < batches; i++) {
+        const b = batch(3, { timestamps: [1000 + i] });
+        sizes.push(b.length);
+        okAppend(await log.append(b, { acks: -1 }));
+      }
+      return { fs: base.fs, logDir: base.logDir, dir: `${base.logDir}/t-0`, store: s, sizes };
+    }
+
+    async function reopen(fs: StorageFs, logDir: string, defaults = {}) {
+      const spy = new TestFs(fs);
+      const logger = memoryLogger();
+      const s = store(spy, logDir, { logger, defaults });
+      const found = await s.open();
+      return { spy, logger, store: s, found, log: s.get('t', 0)! };
+    }
+
+    it('opens without reading log data after a clean close and continues the offsets', async () => {
+      const w = await written(20, { indexIntervalBytes: 256 });
+      await w.store.close();
+      const r = await reopen(w.fs, w.logDir, { indexIntervalBytes: 256 });
+      assert.deepEqual(
+        r.found.map((f) => [f.topic, f.partition, f.recovered, f.logEndOffset, f.topicId]),
+        [['t', 0, false, 60n, TOPIC_ID]],
+      );
+      // Two batch headers at most: the first batch's timestamp (segment.ms) and the batch the last index entry names.
+      assert.ok(r.spy.bytesRead('.log') <= 2 * 61, `read ${r.spy.bytesRead('.log')} bytes of log`);
+      assert.deepEqual(await r.spy.readdir(w.logDir).then((n) => n.includes('.kafka_cleanshutdown')), false);
+      const next = okAppend(await r.log.append(batch(1), { acks: -1 }));
+      assert.equal(next.baseOffset, 60n);
+      assert.deepEqual(baseOffsets(okRead(await r.log.read(57n, 1 << 20)).records), [57n]);
+      assert.deepEqual(baseOffsets(okRead(await r.log.read(60n, 1 << 20)).records), [60n]);
+      await r.store.close();
+    });
+
+    it('writes the checkpoints and the clean shutdown marker in Kafka formats on close', async () => {
+      const w = await written(2);
+      await w.store.close();
+      const text = async (name: string) => (await readFileVia(w.fs, `${w.logDir}/${name}`)).toString('utf8');
+      assert.equal(await text('recovery-point-offset-checkpoint'), '0\n1\nt 0 6\n');
+      assert.equal(await text('log-start-offset-checkpoint'), '0\n1\nt 0 0\n');
+      assert.equal((await w.fs.stat(`${w.logDir}/.kafka_cleanshutdown`)).isFile, true);
+      assert.equal(await text('t-0/leader-epoch-checkpoint'), '0\n1\n0 0\n');
+      assert.equal(await text('t-0/partition.metadata'), 'version: 0\ntopic_id: ASNFZ4mrze8BI0VniavN7w\n');
+    });
+
+    it('scans the segments after the recovery point when the broker did not shut down cleanly', async () => {
+      const w = await written(10);
+      const r = await reopen(w.fs, w.logDir);
+      assert.equal(r.found[0]!.recovered, true);
+      assert.ok(r.spy.bytesRead('.log') >= w.sizes.reduce((a, b) => a + b, 0), 'the log was read whole');
+      assert.equal(r.log.logEndOffset, 30n);
+      assert.equal(r.log.highWatermark, 30n);
+      assert.equal(okAppend(await r.log.append(batch(1), { acks: -1 })).baseOffset, 30n);
+      await r.store.close();
+    });
+
+    it('truncates a torn tail at the last whole batch on recovery and logs the cut', async () => {
+      const w = await written(3);
+      const path = `${w.dir}/${SEGMENT0}.log`;
+      const full = w.sizes[0]! + w.sizes[1]! + w.sizes[2]!;
+      await patchFileVia(w.fs, path, { length: full - 10 });
+      const r = await reopen(w.fs, w.logDir);
+      const kept = w.sizes[0]! + w.sizes[1]!;
+      assert.equal((await w.fs.stat(path)).size, kept);
+      assert.equal(r.log.logEndOffset, 6n);
+      assert.equal(r.found[0]!.truncatedBytes, full - 10 - kept);
+      const line = r.logger.lines.find((l) => l.level === 'warn' && 'droppedBytes' in l.obj);
+      assert.ok(line, 'a warning names the cut');
+      assert.deepEqual(
+        { file: (line.obj as { file: string }).file, position: (line.obj as { position: number }).position },
+        { file: path, position: kept },
+      );
+      assert.equal((line.obj as { droppedBytes: number }).droppedBytes, full - 10 - kept);
+      assert.match(line.msg, new RegExp(`${SEGMENT0}\\.log at position ${kept}, dropping ${full - 10 - kept} bytes`));
+      assert.equal(okAppend(await r.log.append(batch(1), { acks: -1 })).baseOffset, 6n);
+      await r.store.close();
+    });
+
+    it('drops the last batch when one of its bytes was flipped', async () => {
+      const w = await written(3);
+      const path = `${w.dir}/${SEGMENT0}.log`;
+      const last = w.sizes[0]! + w.sizes[1]!;
+      const original = await readFileVia(w.fs, path);
+      await patchFileVia(w.fs, path, { at: last + 70, bytes: Buffer.from([original[last + 70]! ^ 0x01]) });
+      const r = await reopen(w.fs, w.logDir);
+      assert.equal(r.log.logEndOffset, 6n);
+      assert.equal((await w.fs.stat(path)).size, last);
+      assert.ok(
+        r.logger.lines.some((l) => l.level === 'warn' && /CRC/.test(String((l.obj as { reason?: string }).reason))),
+      );
+      await r.store.close();
+    });
+
+    it('deletes the segments that follow a corrupt one', async () => {
+      const w = await written(6, { segmentBytes: 250 });
+      const dirNames = await w.fs.readdir(w.dir);
+      const logs = dirNames.filter((n) => n.endsWith('.log')).sort();
+      assert.ok(logs.length >= 3);
+      const firstPath = `${w.dir}/${logs[0]}`;
+      const size = (await w.fs.stat(firstPath)).size;
+      await patchFileVia(w.fs, firstPath, { at: size - 5, bytes: Buffer.from([0xde, 0xad]) });
+      // The recovery point must precede the corrupt segment for it to be scanned: no checkpoint exists here.
+      const r = await reopen(w.fs, w.logDir, { segmentBytes: 250 });
+      const remaining = (await w.fs.readdir(w.dir)).filter((n) => n.endsWith('.log'));
+      assert.deepEqual(remaining, [logs[0]]);
+      assert.equal(r.log.segments().length, 1);
+      assert.ok(r.logger.lines.some((l) => /follows a corrupt segment/.test(l.msg)));
+      await r.store.close();
+    });
+
+    it('rebuilds a missing offset index on open', async () => {
+      const w = await written(40, { indexIntervalBytes: 200 });
+      await w.store.close();
+      const path = `${w.dir}/${SEGMENT0}.index`;
+      const before = await readFileVia(w.fs, path);
+      assert.ok(before.length > 0);
+      await w.fs.unlink(path);
+      const r = await reopen(w.fs, w.logDir, { indexIntervalBytes: 200 });
+      assert.deepEqual(baseOffsets(okRead(await r.log.read(61n, 100)).records), [60n]);
+      await r.store.close();
+      assert.deepEqual(await readFileVia(w.fs, path), before);
+    });
+
+    it('rebuilds a garbage index of a sealed segment when it is first used', async () => {
+      const w = await written(40, { indexIntervalBytes: 200, segmentBytes: 2000 });
+      await w.store.close();
+      const path = `${w.dir}/${SEGMENT0}.index`;
+      const before = await readFileVia(w.fs, path);
+      assert.ok(before.length >= 16);
+      const garbage = Buffer.from(before);
+      garbage.writeInt32BE(3, 8);
+      garbage.writeInt32BE(0x7fff0000, 12);
+      await patchFileVia(w.fs, path, { at: 0, bytes: garbage });
+      const r = await reopen(w.fs, w.logDir, { indexIntervalBytes: 200, segmentBytes: 2000 });
+      assert.deepEqual(baseOffsets(okRead(await r.log.read(13n, 100)).records), [12n]);
+      assert.ok(r.logger.lines.some((l) => /rebuilding the index/.test(l.msg)));
+      await r.store.close();
+      assert.deepEqual(await readFileVia(w.fs, path), before);
+    });
+
+    it('rebuilds an index whose entries point beyond the log on open of the active segment', async () => {
+      const w = await written(30, { indexIntervalBytes: 200 });
+      await w.store.close();
+      const path = `${w.dir}/${SEGMENT0}.index`;
+      const before = await readFileVia(w.fs, path);
+      const extra = Buffer.alloc(8);
+      extra.writeInt32BE(500, 0);
+      extra.writeInt32BE(1 << 30, 4);
+      await patchFileVia(w.fs, path, { at: before.length, bytes: extra });
+      const r = await reopen(w.fs, w.logDir, { indexIntervalBytes: 200 });
+      assert.ok(r.logger.lines.some((l) => /rebuilding the index/.test(l.msg)));
+      assert.deepEqual(baseOffsets(okRead(await r.log.read(88n, 100)).records), [87n]);
+      await r.store.close();
+      assert.deepEqual(await readFileVia(w.fs, path), before);
+    });
+  });
+}
