@@ -22,7 +22,7 @@ import { registerAllHandlers } from './handlers/index.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { HandlerRegistry } from './registry.js';
-import { TOPIC_CONFIGS, effectiveTopicConfigs, validateTopicConfigs } from './topic-config.js';
+import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import { type TopicInfo, TopicRegistry, topicNameError } from './topics.js';
 
 export interface BrokerOptions {
@@ -126,7 +126,9 @@ export class Broker {
     }
     const every = this.config['log.retention.check.interval.ms'] as number;
     this.retentionTimer = setInterval(() => {
-      this.logs.applyRetention(Date.now()).catch((err: Error) => this.logger.warn({ err: err.message }, 'retention failed'));
+      this.logs
+        .applyRetention(Date.now())
+        .catch((err: Error) => this.logger.warn({ err: err.message }, 'retention failed'));
     }, every);
     this.retentionTimer.unref();
   }
@@ -152,7 +154,10 @@ export class Broker {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const clusterId = configured ?? randomBytes(16).toString('base64url');
-    await writeFile(file, `#\n#${new Date().toUTCString()}\ncluster.id=${clusterId}\nnode.id=${this.nodeId}\nversion=1\n`);
+    await writeFile(
+      file,
+      `#\n#${new Date().toUTCString()}\ncluster.id=${clusterId}\nnode.id=${this.nodeId}\nversion=1\n`,
+    );
     return clusterId;
   }
 
@@ -184,8 +189,12 @@ export class Broker {
       };
     const partitions = req.partitions === -1 ? (this.config['num.partitions'] as number) : req.partitions;
     if (partitions < 1 || partitions > 100_000)
-      return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Number of partitions must be 1..100000, got ${partitions}` };
-    const rf = req.replicationFactor === -1 ? (this.config['default.replication.factor'] as number) : req.replicationFactor;
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        errorMessage: `Number of partitions must be 1..100000, got ${partitions}`,
+      };
+    const rf =
+      req.replicationFactor === -1 ? (this.config['default.replication.factor'] as number) : req.replicationFactor;
     if (rf !== 1)
       return {
         errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -198,7 +207,8 @@ export class Broker {
       return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: (err as Error).message };
     }
     const draft = { name: req.name, partitions, replicationFactor: rf, configs, internal: req.name.startsWith('__') };
-    if (req.validateOnly) return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { ...draft, topicId: '0'.repeat(32) } };
+    if (req.validateOnly)
+      return { errorCode: ErrorCode.NONE, errorMessage: null, topic: { ...draft, topicId: '0'.repeat(32) } };
     const topic = await this.topics.add(draft);
     await this.openPartitions(topic);
     this.logger.info({ topic: topic.name, partitions, topicId: topic.topicId }, 'created topic');
@@ -212,7 +222,8 @@ export class Broker {
 
   async deleteTopic(name: string): Promise<TopicOutcome> {
     const topic = this.topics.get(name);
-    if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${name}' does not exist` };
+    if (!topic)
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${name}' does not exist` };
     if (!(this.config['delete.topic.enable'] as boolean))
       return { errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: 'delete.topic.enable is false' };
     await this.topics.remove(name);

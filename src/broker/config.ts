@@ -91,7 +91,13 @@ export const CONFIG_DEFINITIONS = {
     doc: 'Size at which a segment rolls.',
   },
   'log.roll.hours': { kind: 'int', default: 168, min: 1, max: INT_MAX, doc: 'Age at which a segment rolls, in hours.' },
-  'log.roll.ms': { kind: 'long', default: null, min: 1, max: LONG_MAX, doc: 'Age at which a segment rolls; overrides hours.' },
+  'log.roll.ms': {
+    kind: 'long',
+    default: null,
+    min: 1,
+    max: LONG_MAX,
+    doc: 'Age at which a segment rolls; overrides hours.',
+  },
   'log.index.interval.bytes': {
     kind: 'int',
     default: 4096,
@@ -235,7 +241,8 @@ export function parseConfigValue(key: string, raw: string | number | boolean | s
   const def = (CONFIG_DEFINITIONS as Record<string, Definition>)[key];
   if (!def) throw new ConfigError(`unknown setting "${key}" (see 'sluice start --help' for the list)`);
   if (raw === null) return null;
-  const bad = () => new ConfigError(`invalid value ${JSON.stringify(raw)} for "${key}": expected ${describeRange(key, def)}`);
+  const bad = () =>
+    new ConfigError(`invalid value ${JSON.stringify(raw)} for "${key}": expected ${describeRange(key, def)}`);
   switch (def.kind) {
     case 'int':
     case 'long': {
@@ -339,7 +346,9 @@ export function buildConfig(layers: Array<Map<string, unknown>>): BrokerConfig {
   return config as BrokerConfig;
 }
 
-export function defaultConfig(overrides: Record<string, string | number | boolean | string[] | null> = {}): BrokerConfig {
+export function defaultConfig(
+  overrides: Record<string, string | number | boolean | string[] | null> = {},
+): BrokerConfig {
   return buildConfig([new Map(Object.entries(overrides))]);
 }
 
@@ -366,7 +375,8 @@ export interface Listener {
 
 export function parseListener(text: string): Listener {
   const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(text.trim());
-  if (!m) throw new ConfigError(`invalid listener "${text}": expected NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092`);
+  if (!m)
+    throw new ConfigError(`invalid listener "${text}": expected NAME://host:port, e.g. PLAINTEXT://127.0.0.1:9092`);
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`invalid listener "${text}": port must be 0..65535`);
   return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, '') || '0.0.0.0', port };
@@ -376,7 +386,8 @@ export function parseListener(text: string): Listener {
 export function describeSettings(): string {
   const lines: string[] = [];
   for (const [key, def] of Object.entries(CONFIG_DEFINITIONS) as Array<[string, Definition]>) {
-    const dflt = def.default === null ? '(none)' : Array.isArray(def.default) ? def.default.join(',') : String(def.default);
+    const dflt =
+      def.default === null ? '(none)' : Array.isArray(def.default) ? def.default.join(',') : String(def.default);
     lines.push(`  ${key.padEnd(36)} ${def.doc} Default: ${dflt}. Accepts ${describeRange(key, def)}.`);
   }
   return lines.join('\n');

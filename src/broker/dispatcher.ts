@@ -21,7 +21,8 @@ export class Dispatcher {
   constructor(private readonly broker: Broker) {}
 
   handle(frame: Buffer, connection: RequestContext): Promise<Buffer | null> | Buffer | null {
-    if (frame.length < 8) throw new ConnectionViolation(`request of ${frame.length} bytes is shorter than a request header`);
+    if (frame.length < 8)
+      throw new ConnectionViolation(`request of ${frame.length} bytes is shorter than a request header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);

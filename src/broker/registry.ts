@@ -3,8 +3,9 @@
  * version range it serves; ApiVersions is answered from these definitions, so the advertised ranges can
  * never drift from what is served.
  */
-import type { ApiDescriptor } from '../protocol/api.js';
+
 import type { RequestContext } from '../network/connection.js';
+import type { ApiDescriptor } from '../protocol/api.js';
 import type { Broker } from './broker.js';
 
 export interface RequestHeaderInfo {
@@ -38,6 +39,7 @@ export function defineHandler<Req, Res>(definition: HandlerDefinition<Req, Res>)
 export class HandlerRegistry {
   private readonly byKey = new Map<number, HandlerDefinition>();
 
+  // biome-ignore lint/suspicious/noExplicitAny: each handler has its own request/response types; the registry stores them side by side.
   register(definition: HandlerDefinition<any, any>): void {
     const key = definition.api.apiKey;
     if (this.byKey.has(key)) throw new Error(`api key ${key} (${definition.api.name}) registered twice`);

@@ -43,13 +43,16 @@ export async function runStart(args: string[]): Promise<number> {
     strict: true,
   });
   const level = (values['log-level'] ?? process.env.SLUICE_LOG_LEVEL ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(level))
+    throw new ConfigError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
   const storage = values.storage ?? 'disk';
-  if (storage !== 'disk' && storage !== 'memory') throw new ConfigError(`invalid --storage "${storage}": use disk or memory`);
+  if (storage !== 'disk' && storage !== 'memory')
+    throw new ConfigError(`invalid --storage "${storage}": use disk or memory`);
 
   const overrides: Record<string, string> = {};
   if (values.port !== undefined) {
-    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new ConfigError(`invalid --port "${values.port}"`);
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535)
+      throw new ConfigError(`invalid --port "${values.port}"`);
     overrides.listeners = `PLAINTEXT://${values.host ?? '127.0.0.1'}:${values.port}`;
   } else if (values.host !== undefined) {
     overrides.listeners = `PLAINTEXT://${values.host}:9092`;

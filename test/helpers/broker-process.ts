@@ -32,7 +32,12 @@ export function removeDir(dir: string): void {
 }
 
 export async function startBrokerProcess(
-  options: { dataDir?: string; port?: number; overrides?: Record<string, string | number | boolean>; timeoutMs?: number } = {},
+  options: {
+    dataDir?: string;
+    port?: number;
+    overrides?: Record<string, string | number | boolean>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const args = [BIN, 'start', '--port', String(options.port ?? 0), '--data-dir', dataDir];

@@ -20,7 +20,7 @@ import {
 import { batchSizeAt, LOG_OVERHEAD } from '../../records/batch-header.js';
 import { type Acks, isLogError } from '../../storage/index.js';
 import type { Broker } from '../broker.js';
-import { lookupPartition, logErrorCode } from '../partition-lookup.js';
+import { logErrorCode, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
 import { topicNameError } from '../topics.js';
 
@@ -50,7 +50,9 @@ export default defineHandler({
     await Promise.all(pending);
     if (acks === 0) {
       const failed = response.responses.flatMap((t) =>
-        t.partitionResponses.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => `${t.name}-${p.index}: ${ErrorCode[p.errorCode]}`),
+        t.partitionResponses
+          .filter((p) => p.errorCode !== ErrorCode.NONE)
+          .map((p) => `${t.name}-${p.index}: ${ErrorCode[p.errorCode]}`),
       );
       // Kafka closes the connection of an acks=0 producer whose write failed: it is the only signal it gets.
       if (failed.length > 0) ctx.connection.close(`acks=0 produce failed (${failed.join(', ')})`);
@@ -83,7 +85,10 @@ async function appendOne(
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request has no records');
   // Produce v3+ carries exactly one batch per partition (Kafka rejects more); a bad length is left to validation.
   if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
-    return fail(ErrorCode.INVALID_RECORD, 'Produce requests with version 3+ must contain exactly one record batch per partition');
+    return fail(
+      ErrorCode.INVALID_RECORD,
+      'Produce requests with version 3+ must contain exactly one record batch per partition',
+    );
   }
   const appending = found.log.append(records, { acks });
   const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs) : await appending;

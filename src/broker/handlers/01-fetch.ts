@@ -15,8 +15,8 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import {
   defaultFetchResponsePartitionData,
-  type FetchRequestFetchPartition,
   FetchApi,
+  type FetchRequestFetchPartition,
   type FetchResponseFetchableTopicResponse,
   type FetchResponsePartitionData,
 } from '../../protocol/generated/01-fetch.js';

@@ -18,7 +18,7 @@ import {
 import type { Broker } from '../broker.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, LEADER_EPOCH, TOPIC_OPERATIONS } from '../cluster-info.js';
 import { defineHandler } from '../registry.js';
-import { type TopicInfo, ZERO_UUID, topicNameError } from '../topics.js';
+import { type TopicInfo, topicNameError, ZERO_UUID } from '../topics.js';
 
 export default defineHandler({
   api: MetadataApi,
@@ -27,7 +27,9 @@ export default defineHandler({
   async handle(request, ctx) {
     const { broker, version } = ctx;
     const response = MetadataApi.defaultResponse();
-    response.brokers = [{ nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }];
+    response.brokers = [
+      { nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
+    ];
     response.clusterId = broker.clusterId;
     response.controllerId = broker.nodeId;
     const withOps = version >= 8 && request.includeTopicAuthorizedOperations;
@@ -41,14 +43,13 @@ export default defineHandler({
       return response;
     }
 
-    const mayCreate = (version < 4 || request.allowAutoTopicCreation) && broker.config['auto.create.topics.enable'] === true;
+    const mayCreate =
+      (version < 4 || request.allowAutoTopicCreation) && broker.config['auto.create.topics.enable'] === true;
     for (const requested of request.topics ?? []) {
       if (requested.name === null) {
         const byId = broker.topics.getById(requested.topicId);
         response.topics.push(
-          byId
-            ? describeTopic(broker, byId, withOps)
-            : errorTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+          byId ? describeTopic(broker, byId, withOps) : errorTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
         );
         continue;
       }

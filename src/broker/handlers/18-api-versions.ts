@@ -9,8 +9,9 @@
  * No tagged fields are sent (supported/finalized features stay at their defaults): librdkafka before 2.2
  * mis-skips non-empty tagged fields.
  */
-import { ApiVersionsApi } from '../../protocol/generated/18-api-versions.js';
+
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { ApiVersionsApi } from '../../protocol/generated/18-api-versions.js';
 import { defineHandler } from '../registry.js';
 
 const SOFTWARE_NAME_OR_VERSION = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;

@@ -28,7 +28,9 @@ export default defineHandler({
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     for (const t of request.topics) {
       if ((counts.get(t.name) ?? 0) > 1) {
-        response.topics.push(result(t.name, ErrorCode.INVALID_REQUEST, `Duplicate topic name ${t.name} in the request`));
+        response.topics.push(
+          result(t.name, ErrorCode.INVALID_REQUEST, `Duplicate topic name ${t.name} in the request`),
+        );
         continue;
       }
       response.topics.push(await createOne(ctx.broker, t, request.validateOnly, ctx.version));
@@ -37,7 +39,11 @@ export default defineHandler({
   },
 });
 
-function result(name: string, errorCode: ErrorCode, errorMessage: string | null): CreateTopicsResponseCreatableTopicResult {
+function result(
+  name: string,
+  errorCode: ErrorCode,
+  errorMessage: string | null,
+): CreateTopicsResponseCreatableTopicResult {
   return {
     name,
     topicId: ZERO_UUID,

@@ -17,7 +17,9 @@ export default defineHandler({
     const { broker, version } = ctx;
     const response = DeleteTopicsApi.defaultResponse();
     const wanted =
-      version >= 6 ? request.topics : request.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_UUID }));
+      version >= 6
+        ? request.topics
+        : request.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_UUID }));
     for (const w of wanted) {
       let name = w.name;
       if (name === null) {

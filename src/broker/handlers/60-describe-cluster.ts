@@ -26,7 +26,9 @@ export default defineHandler({
     }
     response.clusterId = broker.clusterId;
     response.controllerId = broker.nodeId;
-    response.brokers = [{ brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }];
+    response.brokers = [
+      { brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
+    ];
     response.clusterAuthorizedOperations = request.includeClusterAuthorizedOperations
       ? CLUSTER_OPERATIONS
       : AUTHORIZED_OPERATIONS_OMITTED;

@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  ConfigError,
-  loadConfig,
-  parseListener,
-  parseProperties,
-  retentionMs,
-} from '../../../src/broker/config.js';
+import { ConfigError, loadConfig, parseListener, parseProperties, retentionMs } from '../../../src/broker/config.js';
 import { removeDir, tempDir } from '../../helpers/broker-process.js';
 
 test('defaults follow Kafka: one partition, 7 days retention, 100 MiB max request', async () => {
@@ -54,19 +48,19 @@ test('an unknown key fails with a message naming it', async () => {
 test('an invalid value fails with the key and the valid range', async () => {
   await assert.rejects(loadConfig({ overrides: { 'num.partitions': '0' } }), /"num\.partitions".*\[1, 100000\]/);
   await assert.rejects(loadConfig({ overrides: { 'auto.create.topics.enable': 'yes' } }), /true or false/);
-  await assert.rejects(
-    loadConfig({ overrides: { 'log.message.timestamp.type': 'Now' } }),
-    /CreateTime, LogAppendTime/,
-  );
+  await assert.rejects(loadConfig({ overrides: { 'log.message.timestamp.type': 'Now' } }), /CreateTime, LogAppendTime/);
 });
 
 test('properties files support continuations and both separators', () => {
   const p = parseProperties('a=1\nb: two\nc = x,\\\n  y\n! bang comment\n');
-  assert.deepEqual([...p], [
-    ['a', '1'],
-    ['b', 'two'],
-    ['c', 'x,y'],
-  ]);
+  assert.deepEqual(
+    [...p],
+    [
+      ['a', '1'],
+      ['b', 'two'],
+      ['c', 'x,y'],
+    ],
+  );
 });
 
 test('listeners parse as NAME://host:port, with IPv6 brackets', () => {

@@ -182,7 +182,9 @@ test('the broker stops reading a connection with too many unanswered requests', 
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(started, 4, 'only maxQueuedRequests handlers started');
   // Answer everything as it arrives: the connection resumes and all 50 are answered in order.
-  const pump = setInterval(() => release.splice(0).forEach((r) => r()), 5);
+  const pump = setInterval(() => {
+    for (const r of release.splice(0)) r();
+  }, 5);
   const ids = await got;
   clearInterval(pump);
   assert.deepEqual(
