@@ -17,6 +17,7 @@ import {
   type StorageFs,
 } from '../storage/index.js';
 import { type BrokerConfig, type Listener, parseListener } from './config.js';
+import type { FaultInjector } from './fault-injector.js';
 import { Dispatcher } from './dispatcher.js';
 import { registerAllHandlers } from './handlers/index.js';
 import type { Logger } from './logger.js';
@@ -51,6 +52,10 @@ export interface CreateTopicRequest {
 
 export class Broker {
   readonly registry = new HandlerRegistry();
+  /** Fault injection for embedded test brokers (startBroker's `control`); null in production. */
+  faults: FaultInjector | null = null;
+  /** The group coordinator (consumer groups, committed offsets). */
+  groups: { forceRebalance(groupId: string): Promise<void> } | null = null;
   readonly topics: TopicRegistry;
   readonly nodeId: number;
   clusterId = '';
@@ -238,6 +243,11 @@ export class Broker {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.server?.close();
     await this.logs.close();
+  }
+
+  /** Makes every member of a group rejoin; a no-op for an unknown group. */
+  async forceRebalance(groupId: string): Promise<void> {
+    await this.groups?.forceRebalance(groupId);
   }
 
   dropConnections(reason: string): void {

@@ -12,6 +12,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
 import { DecodeError, Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
+import { setErrorCodes } from './fault-injector.js';
 import type { Broker } from './broker.js';
 import type { HandlerContext, RequestHeaderInfo } from './registry.js';
 
@@ -56,9 +57,11 @@ export class Dispatcher {
     }
 
     const ctx: HandlerContext = { broker: this.broker, version: apiVersion, header, connection };
+    const fault = this.broker.faults?.take(apiKey) ?? null;
     const result = handler.handle(request, ctx);
     const encode = (response: unknown): Buffer | null => {
       if (response === null) return null;
+      if (fault?.errorCode !== undefined) setErrorCodes(response, fault.errorCode);
       const w = new Writer(1024);
       const sizeAt = w.reserveInt32();
       w.int32(correlationId);
@@ -67,6 +70,12 @@ export class Dispatcher {
       w.patchSize(sizeAt);
       return w.toBuffer();
     };
+    if (fault?.delayMs) {
+      return Promise.resolve(result).then(
+        (response) =>
+          new Promise<Buffer | null>((resolve) => setTimeout(() => resolve(encode(response)), fault.delayMs)),
+      );
+    }
     return result instanceof Promise ? result.then(encode) : encode(result);
   }
 
