@@ -10,6 +10,7 @@ import deleteTopics from './20-delete-topics.js';
 import deleteRecords from './21-delete-records.js';
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js';
 import describeCluster from './60-describe-cluster.js';
+import { GROUP_HANDLERS } from './group-handlers.js';
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
   for (const handler of [
@@ -23,6 +24,7 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     deleteRecords,
     offsetForLeaderEpoch,
     describeCluster,
+    ...GROUP_HANDLERS,
   ]) {
     registry.register(handler);
   }
