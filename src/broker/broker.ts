@@ -10,13 +10,17 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import {
   type CleanupPolicy,
   createLogStore,
+  DiskFs,
   FLUSH_NEVER,
+  MemoryFs,
   type LogConfig,
   type LogStore,
   type PartitionLog,
   type StorageFs,
 } from '../storage/index.js';
-import { type BrokerConfig, type Listener, parseListener } from './config.js';
+import { AdminServer } from '../http/admin-server.js';
+import { type BrokerConfig, type Listener, parseHostPort, parseListener } from './config.js';
+import { BrokerMetrics } from './metrics.js';
 import type { FaultInjector } from './fault-injector.js';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import { Dispatcher } from './dispatcher.js';
@@ -54,6 +58,9 @@ export interface CreateTopicRequest {
 
 export class Broker {
   readonly registry = new HandlerRegistry();
+  readonly logs: LogStore;
+  readonly metrics: BrokerMetrics;
+  private admin: AdminServer | undefined;
   /** Fault injection for embedded test brokers (startBroker's `control`); null in production. */
   faults: FaultInjector | null = null;
   /** The group coordinator (consumer groups, committed offsets), replayed from __consumer_offsets at start. */
@@ -71,12 +78,21 @@ export class Broker {
   private constructor(
     readonly config: BrokerConfig,
     readonly logger: Logger,
-    readonly logs: LogStore,
     readonly storage: 'disk' | 'memory',
+    fs: StorageFs | undefined,
   ) {
     this.nodeId = config['node.id'] as number;
     this.logDir = resolve((config['log.dirs'] as string[])[0]);
     this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
+    this.metrics = new BrokerMetrics(this);
+    const baseFs = fs ?? (storage === 'memory' ? new MemoryFs() : new DiskFs());
+    this.logs = createLogStore({
+      engine: storage,
+      logDirs: [this.logDir],
+      fs: this.metrics.timeFsync(baseFs),
+      defaults: logConfigFor({}, config),
+      logger,
+    });
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
@@ -86,14 +102,7 @@ export class Broker {
     const config = options.config;
     const logDir = resolve((config['log.dirs'] as string[])[0]);
     if (storage === 'disk') await mkdir(logDir, { recursive: true });
-    const logs = createLogStore({
-      engine: storage,
-      logDirs: [logDir],
-      fs: options.fs,
-      defaults: logConfigFor({}, config),
-      logger,
-    });
-    const broker = new Broker(config, logger, logs, storage);
+    const broker = new Broker(config, logger, storage, options.fs);
     await broker.open();
     logger.info(
       { listeners: broker.server?.bound, logDir: storage === 'disk' ? logDir : '(memory)', ms: Date.now() - started },
@@ -143,6 +152,13 @@ export class Broker {
       const host = first.host === '0.0.0.0' || first.host === '::' ? '127.0.0.1' : first.host;
       this.advertised = { name: first.name, host, port: first.port };
     }
+    const http = this.config['admin.http.listener'] as string | null;
+    if (http) {
+      const { host, port } = parseHostPort(http);
+      this.admin = new AdminServer({ host, port, metrics: this.metrics, health: () => this.healthProblem() });
+      await this.admin.listen();
+      this.logger.info({ url: `http://${host}:${this.admin.port}/metrics` }, 'admin http listening');
+    }
     const every = this.config['log.retention.check.interval.ms'] as number;
     this.retentionTimer = setInterval(() => {
       this.logs
@@ -150,6 +166,17 @@ export class Broker {
         .catch((err: Error) => this.logger.warn({ err: err.message }, 'retention failed'));
     }, every);
     this.retentionTimer.unref();
+  }
+
+  get httpPort(): number {
+    return this.admin?.port ?? 0;
+  }
+
+  /** Null when the broker serves requests; otherwise why it does not. */
+  healthProblem(): string | null {
+    if (this.stopped) return 'stopping';
+    if (!this.server || this.server.bound.length === 0) return 'no listener bound';
+    return null;
   }
 
   get port(): number {
@@ -255,6 +282,7 @@ export class Broker {
     if (this.stopped) return;
     this.stopped = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.admin?.close();
     await this.server?.close();
     this.groups?.close();
     await this.logs.close();

@@ -39,6 +39,11 @@ export const CONFIG_DEFINITIONS = {
     default: null,
     doc: 'Addresses given to clients in metadata; defaults to the bound listeners.',
   },
+  'admin.http.listener': {
+    kind: 'string',
+    default: null,
+    doc: 'host:port of the admin HTTP listener serving /metrics and /health; off when unset.',
+  },
   'log.dirs': { kind: 'list', default: ['./data'], doc: 'Directory holding the partition logs (the first is used).' },
   'num.partitions': { kind: 'int', default: 1, min: 1, max: 100000, doc: 'Partitions of an auto-created topic.' },
   'default.replication.factor': {
@@ -380,6 +385,13 @@ export function parseListener(text: string): Listener {
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`invalid listener "${text}": port must be 0..65535`);
   return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+}
+
+/** Parses `host:port` (IPv6 in brackets), as for admin.http.listener. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(text.trim());
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`invalid address "${text}": expected host:port, e.g. 127.0.0.1:9644`);
+  return { host: m[1].replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(m[2]) };
 }
 
 /** Help text listing every setting with its default, for `sluice start --help`. */

@@ -30,7 +30,14 @@ export class Dispatcher {
     const handler = this.broker.registry.get(apiKey);
     if (!handler) throw new ConnectionViolation(`unknown api key ${apiKey} (version ${apiVersion})`);
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
-      if (apiKey === API_VERSIONS_KEY) return this.unsupportedApiVersions(correlationId);
+      if (apiKey === API_VERSIONS_KEY) {
+        this.broker.logger.info(
+          { conn: `${connection.remoteAddress}:${connection.remotePort}#${connection.connectionId}` },
+          `answering ApiVersions v${apiVersion} with UNSUPPORTED_VERSION and the served ranges ` +
+            `(v${handler.minVersion}-v${handler.maxVersion}); the client should retry with a version in range`,
+        );
+        return this.unsupportedApiVersions(correlationId);
+      }
       throw new ConnectionViolation(
         `${handler.api.name} v${apiVersion} is not supported (this broker serves v${handler.minVersion}-v${handler.maxVersion})`,
       );
@@ -58,8 +65,12 @@ export class Dispatcher {
 
     const ctx: HandlerContext = { broker: this.broker, version: apiVersion, header, connection };
     const fault = this.broker.faults?.take(apiKey) ?? null;
+    const metrics = this.broker.metrics;
+    const started = performance.now();
+    metrics.bytesIn.inc(frame.length + 4);
     const result = handler.handle(request, ctx);
     const encode = (response: unknown): Buffer | null => {
+      metrics.observe(handler.api.name, response, (performance.now() - started) / 1000);
       if (response === null) return null;
       if (fault?.errorCode !== undefined) setErrorCodes(response, fault.errorCode);
       const w = new Writer(1024);
@@ -68,6 +79,7 @@ export class Dispatcher {
       if (responseHeaderVersion(apiKey, apiVersion) >= 1) w.uvarint(0);
       handler.api.encodeResponse(w, apiVersion, response);
       w.patchSize(sizeAt);
+      metrics.bytesOut.inc(w.length);
       return w.toBuffer();
     };
     if (fault?.delayMs) {

@@ -15,6 +15,7 @@ options:
   --config FILE            read a Kafka-style server.properties file
   --override KEY=VALUE     set any setting below; may be repeated
   --storage disk|memory    storage engine; memory keeps nothing after exit (default disk)
+  --http HOST:PORT         serve Prometheus /metrics and /health there (sets admin.http.listener); off by default
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info; env SLUICE_LOG_LEVEL)
 
 Settings come from, later overriding earlier: defaults, --config, SLUICE_<NAME> environment variables
@@ -39,6 +40,7 @@ export async function runStart(args: string[]): Promise<number> {
       override: { type: 'string', multiple: true },
       storage: { type: 'string' },
       'log-level': { type: 'string' },
+      http: { type: 'string' },
     },
     strict: true,
   });
@@ -58,6 +60,7 @@ export async function runStart(args: string[]): Promise<number> {
     overrides.listeners = `PLAINTEXT://${values.host}:9092`;
   }
   if (values['data-dir'] !== undefined) overrides['log.dirs'] = values['data-dir'];
+  if (values.http !== undefined) overrides['admin.http.listener'] = values.http;
   for (const kv of values.override ?? []) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new ConfigError(`invalid --override "${kv}": expected KEY=VALUE`);

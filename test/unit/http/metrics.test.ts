@@ -1,0 +1,93 @@
+/** The admin HTTP listener: /metrics in Prometheus' text format with counters that move, and /health. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { type EmbeddedBroker, startBroker } from '../../../src/index.js';
+
+type Samples = Map<string, number>;
+
+/** Parses the exposition format into `name{labels}` → value, checking every line's shape. */
+function parseExposition(text: string): Samples {
+  const samples: Samples = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    assert.ok(m, `malformed exposition line: ${line}`);
+    samples.set(m[1] + (m[2] ?? ''), Number(m[3]));
+  }
+  return samples;
+}
+
+describe('admin http listener', () => {
+  let kafka: EmbeddedBroker;
+  let base: string;
+
+  before(async () => {
+    kafka = await startBroker({
+      storage: 'disk',
+      topics: [{ name: 'metered', partitions: 2 }],
+      config: { 'admin.http.listener': '127.0.0.1:0' },
+    });
+    base = `http://127.0.0.1:${kafka.broker.httpPort}`;
+  });
+
+  after(async () => {
+    await kafka?.stop();
+  });
+
+  async function scrape(): Promise<Samples> {
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    return parseExposition(await res.text());
+  }
+
+  test('/health answers ok while the broker serves', async () => {
+    const res = await fetch(`${base}/health`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  test('request counters, byte counters, log offsets and fsync latency move with traffic', async () => {
+    const before = await scrape();
+    const client = new Kafka({ brokers: [kafka.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = client.producer();
+    await producer.connect();
+    for (let i = 0; i < 5; i++) {
+      await producer.send({ topic: 'metered', acks: -1, messages: [{ key: 'same-key', value: `v${i}` }] });
+    }
+    const after = await scrape();
+    await producer.disconnect();
+
+    const produced = (s: Samples) => s.get('sluice_requests_total{api="Produce",error_code="0"}') ?? 0;
+    assert.equal(produced(after) - produced(before), 5);
+    assert.ok((after.get('sluice_request_duration_seconds_count{api="Produce"}') ?? 0) >= 5);
+    assert.ok((after.get('sluice_network_bytes_in_total') ?? 0) > (before.get('sluice_network_bytes_in_total') ?? 0));
+    assert.ok((after.get('sluice_network_bytes_out_total') ?? 0) > (before.get('sluice_network_bytes_out_total') ?? 0));
+    const leo = [0, 1].map((p) => after.get(`sluice_log_end_offset{topic="metered",partition="${p}"}`) ?? 0);
+    assert.equal(leo[0] + leo[1], 5, 'five records across the two partitions');
+    assert.ok((after.get('sluice_log_size_bytes{topic="metered",partition="0"}') ?? -1) >= 0);
+    assert.ok((after.get('sluice_fsync_duration_seconds_count') ?? 0) >= 1, 'acks=all appends were fsynced');
+    assert.ok((after.get('sluice_connections') ?? 0) >= 1);
+  });
+
+  test('errors are counted under their Kafka error code', async () => {
+    const client = new Kafka({ brokers: [kafka.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const admin = client.admin();
+    await admin.connect();
+    await assert.rejects(
+      admin.createTopics({ topics: [{ topic: 'metered' }], validateOnly: false }).then((ok) => {
+        if (!ok) throw new Error('already exists');
+      }),
+    );
+    await admin.disconnect();
+    const s = await scrape();
+    assert.ok((s.get('sluice_requests_total{api="CreateTopics",error_code="36"}') ?? 0) >= 1, 'TOPIC_ALREADY_EXISTS');
+  });
+
+  test('unknown paths get 404', async () => {
+    const res = await fetch(`${base}/nope`);
+    assert.equal(res.status, 404);
+    await res.text();
+  });
+});
