@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
+import { AdminServer } from '../http/admin-server.js';
 import { KafkaServer } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
@@ -12,22 +14,20 @@ import {
   createLogStore,
   DiskFs,
   FLUSH_NEVER,
-  MemoryFs,
   type LogConfig,
   type LogStore,
+  MemoryFs,
   type PartitionLog,
   type StorageFs,
 } from '../storage/index.js';
-import { AdminServer } from '../http/admin-server.js';
 import { type BrokerConfig, type Listener, parseHostPort, parseListener } from './config.js';
-import { BrokerMetrics } from './metrics.js';
-import type { FaultInjector } from './fault-injector.js';
-import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import { Dispatcher } from './dispatcher.js';
-import { OffsetsTopicLog } from './offsets-topic.js';
+import type { FaultInjector } from './fault-injector.js';
 import { registerAllHandlers } from './handlers/index.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
+import { BrokerMetrics } from './metrics.js';
+import { OffsetsTopicLog } from './offsets-topic.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import { type TopicInfo, TopicRegistry, topicNameError } from './topics.js';

@@ -390,7 +390,8 @@ export function parseListener(text: string): Listener {
 /** Parses `host:port` (IPv6 in brackets), as for admin.http.listener. */
 export function parseHostPort(text: string): { host: string; port: number } {
   const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(text.trim());
-  if (!m || Number(m[2]) > 65535) throw new ConfigError(`invalid address "${text}": expected host:port, e.g. 127.0.0.1:9644`);
+  if (!m || Number(m[2]) > 65535)
+    throw new ConfigError(`invalid address "${text}": expected host:port, e.g. 127.0.0.1:9644`);
   return { host: m[1].replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(m[2]) };
 }
 

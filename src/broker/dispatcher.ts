@@ -12,8 +12,8 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
 import { DecodeError, Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
-import { setErrorCodes } from './fault-injector.js';
 import type { Broker } from './broker.js';
+import { setErrorCodes } from './fault-injector.js';
 import type { HandlerContext, RequestHeaderInfo } from './registry.js';
 
 const API_VERSIONS_KEY = 18;

@@ -10,13 +10,13 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { type EmbeddedBroker, startBroker } from '../../../src/index.js';
+import type { ApiDescriptor } from '../../../src/protocol/api.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { MetadataApi } from '../../../src/protocol/generated/03-metadata.js';
 import { ProduceApi } from '../../../src/protocol/generated/00-produce.js';
+import { MetadataApi } from '../../../src/protocol/generated/03-metadata.js';
 import { Reader } from '../../../src/protocol/reader.js';
 import { Writer } from '../../../src/protocol/writer.js';
 import { buildRecordBatch } from '../../../src/records/builder.js';
-import type { ApiDescriptor } from '../../../src/protocol/api.js';
 
 const BAD_NAMES = ['../x', 'a/b', '.', '..', 'x'.repeat(250), 'tópico', 'a b', '', '..\\..\\evil', 'a\u0000b'];
 
