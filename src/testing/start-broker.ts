@@ -16,6 +16,7 @@ import { FaultInjector } from '../broker/fault-injector.js';
 import { createLogger, type Logger, type LogLevel } from '../broker/logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ALL_APIS } from '../protocol/generated/index.js';
+import { DiskFs, fsError, InterceptFs, MemoryFs } from '../storage/index.js';
 
 export type TopicSpec = string | { name: string; partitions?: number; configs?: Record<string, string> };
 
@@ -45,6 +46,14 @@ export interface BrokerControl {
   dropConnections(): void;
   /** Makes every member of a consumer group rejoin (a rebalance), as when a member joins or leaves. */
   forceRebalance(groupId: string): Promise<void>;
+  /**
+   * Makes the disk fail: from now on every write (and fsync, unless `fsync: false`) of partition logs
+   * throws `code` (ENOSPC: disk full, EIO: I/O error), until healDisk(). Affected partitions answer
+   * KAFKA_STORAGE_ERROR; nothing already acknowledged is lost.
+   */
+  failDisk(code?: 'ENOSPC' | 'EIO', options?: { fsync?: boolean; topic?: string }): void;
+  /** The disk works again (as when space was freed). */
+  healDisk(): void;
   /** Removes every pending fault. */
   clear(): void;
 }
@@ -91,7 +100,16 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     new Map(Object.entries(options.config ?? {})),
   ]);
   const logger = options.logger ?? createLogger(options.logLevel ?? 'silent');
-  const broker = await Broker.start({ config, logger, storage });
+  let diskFault: { code: string; fsync: boolean; topic?: string } | null = null;
+  const baseFs = storage === 'memory' ? new MemoryFs() : new DiskFs();
+  const fs = new InterceptFs(baseFs, (call) => {
+    if (!diskFault) return;
+    const failing = call.op === 'write' || call.op === 'writev' || (diskFault.fsync && call.op === 'fdatasync');
+    if (!failing) return;
+    if (diskFault.topic && !call.path.includes(`/${diskFault.topic}-`)) return;
+    throw fsError(diskFault.code, `injected by control.failDisk() on ${call.op} ${call.path}`);
+  });
+  const broker = await Broker.start({ config, logger, storage, fs });
   const faults = new FaultInjector();
   broker.faults = faults;
   try {
@@ -119,7 +137,16 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     delay: (api, ms, count) => faults.delay(api === 'all' ? 'all' : apiKeyOf(api), ms, count),
     dropConnections: () => broker.dropConnections('dropped by control.dropConnections()'),
     forceRebalance: async (groupId) => broker.forceRebalance(groupId),
-    clear: () => faults.clear(),
+    failDisk: (code = 'ENOSPC', opts = {}) => {
+      diskFault = { code, fsync: opts.fsync ?? true, topic: opts.topic };
+    },
+    healDisk: () => {
+      diskFault = null;
+    },
+    clear: () => {
+      faults.clear();
+      diskFault = null;
+    },
   };
   return {
     bootstrap: `${broker.advertised.host}:${broker.port}`,
