@@ -290,9 +290,7 @@ export class Broker {
 
   /** Makes every member of a group rejoin; a no-op for an unknown group. */
   async forceRebalance(groupId: string): Promise<void> {
-    // Until the coordinator exposes it, a forced rebalance is not available.
-    const groups = this.groups as unknown as { forceRebalance?: (g: string) => Promise<void> };
-    await groups.forceRebalance?.(groupId);
+    await this.groups.forceRebalance(groupId);
   }
 
   dropConnections(reason: string): void {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from '../../../src/index.js';
-import { kcat } from '../../helpers/clients.js';
 import { removeDir, tempDir } from '../../helpers/broker-process.js';
+import { kcat } from '../../helpers/clients.js';
 
 async function readAll(bootstrap: string, topic: string): Promise<string[]> {
   const r = await kcat(bootstrap, ['-C', '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o:%s\\n'], {

@@ -97,6 +97,26 @@ describe('startBroker', () => {
     await admin.disconnect();
   });
 
+  test('forceRebalance makes the members of a group join again', async () => {
+    const consumer = client.consumer({ groupId: 'rebalanced', heartbeatInterval: 100 });
+    let joins = 0;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joins++;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'wide', fromBeginning: true });
+    await consumer.run({ eachMessage: async () => {} });
+    const waitFor = async (n: number) => {
+      const deadline = Date.now() + 15_000;
+      while (joins < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(joins >= n, `expected ${n} joins, saw ${joins}`);
+    };
+    await waitFor(1);
+    await kafka.control.forceRebalance('rebalanced');
+    await waitFor(2);
+    await consumer.disconnect();
+  });
+
   test('a disk broker keeps data in Kafka layout and removes its temporary directory on stop', async () => {
     const disk = await startBroker({ storage: 'disk', topics: [{ name: 'd', partitions: 2 }] });
     const dir = (disk.broker.config['log.dirs'] as string[])[0];

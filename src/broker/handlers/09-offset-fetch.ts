@@ -1,0 +1,87 @@
+/**
+ * OffsetFetch (key 9), v0–v9: a group's committed offsets; -1 for a partition without one.
+ * - v0 read ZooKeeper in Kafka; here every version reads __consumer_offsets.
+ * - v2: topics null asks for every partition the group has offsets for; a top-level error code appears
+ *   (v0–v1 put group errors on each partition).
+ * - v3 adds throttle_time_ms. v5 answers the committed leader epoch. v6 is flexible.
+ * - v7 adds require_stable: a partition whose commit is still being written answers
+ *   UNSTABLE_OFFSET_COMMIT (KIP-447).
+ * - v8 batches groups: groups[] in and out. v9 adds member id/epoch, used by KIP-848 groups only.
+ */
+
+import type { GroupCoordinator, OffsetFetchResult } from '../../coordinator/group/group-coordinator.js';
+import { coordinatorOf } from '../../coordinator/group/handler-support.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { OffsetFetchApi } from '../../protocol/generated/09-offset-fetch.js';
+import { defineHandler } from '../registry.js';
+
+type Topics = Array<{ name: string; partitionIndexes: number[] }> | null;
+
+function fetch(
+  groups: GroupCoordinator | undefined,
+  groupId: string,
+  topics: Topics,
+  requireStable: boolean,
+): OffsetFetchResult {
+  const wanted = topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null;
+  const failed = (errorCode: number): OffsetFetchResult => ({
+    errorCode,
+    topics: (wanted ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((partition) => ({
+        partition,
+        offset: -1n,
+        leaderEpoch: -1,
+        metadata: '',
+        errorCode,
+      })),
+    })),
+  });
+  if (!groups) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  if (groupId === '') return failed(ErrorCode.INVALID_GROUP_ID);
+  return groups.fetchOffsets(groupId, wanted, requireStable);
+}
+
+function toPartitions(result: OffsetFetchResult['topics'][number]) {
+  return result.partitions.map((p) => ({
+    partitionIndex: p.partition,
+    committedOffset: p.offset,
+    committedLeaderEpoch: p.leaderEpoch,
+    metadata: p.metadata,
+    errorCode: p.errorCode,
+  }));
+}
+
+export default defineHandler({
+  api: OffsetFetchApi,
+  minVersion: 0,
+  maxVersion: 9,
+  handle(request, ctx) {
+    const { version } = ctx;
+    const response = OffsetFetchApi.defaultResponse();
+    const groups = coordinatorOf(ctx.broker);
+    if (version >= 8) {
+      response.groups = request.groups.map((g) => {
+        const result = fetch(groups, g.groupId, g.topics, request.requireStable);
+        return {
+          groupId: g.groupId,
+          errorCode: result.errorCode,
+          // A group-level error comes without partitions, as Kafka answers it.
+          topics:
+            result.errorCode === ErrorCode.NONE
+              ? result.topics.map((t) => ({ name: t.name, partitions: toPartitions(t) }))
+              : [],
+        };
+      });
+      return response;
+    }
+    // v0–v1 cannot ask for "all partitions": their topics array is never null.
+    const result = fetch(groups, request.groupId, request.topics, version >= 7 && request.requireStable);
+    if (version >= 2 && result.errorCode !== ErrorCode.NONE) {
+      response.errorCode = result.errorCode;
+      return response;
+    }
+    response.topics = result.topics.map((t) => ({ name: t.name, partitions: toPartitions(t) }));
+    return response;
+  },
+});

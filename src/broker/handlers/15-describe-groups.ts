@@ -1,0 +1,38 @@
+/**
+ * DescribeGroups (key 15), v0–v5: state, protocol and members of groups. Member metadata and assignments
+ * are given once the group is Stable, as Kafka does; an unknown group is described as Dead.
+ * - v1 adds throttle_time_ms. v3 can ask for authorized operations (KIP-430); -2147483648 when not asked.
+ * - v4 adds each member's group_instance_id (KIP-345). v5 is flexible.
+ */
+import { coordinatorOf } from '../../coordinator/group/handler-support.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { DescribeGroupsApi } from '../../protocol/generated/15-describe-groups.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS } from '../cluster-info.js';
+import { defineHandler } from '../registry.js';
+
+export default defineHandler({
+  api: DescribeGroupsApi,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, ctx) {
+    const response = DescribeGroupsApi.defaultResponse();
+    const groups = coordinatorOf(ctx.broker);
+    const authorizedOperations =
+      ctx.version >= 3 && request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    response.groups = request.groups.map((groupId) => {
+      const described =
+        groupId !== '' && groups
+          ? groups.describeGroup(groupId)
+          : {
+              errorCode: groups ? ErrorCode.INVALID_GROUP_ID : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+              groupId,
+              groupState: '',
+              protocolType: '',
+              protocolData: '',
+              members: [],
+            };
+      return { ...described, authorizedOperations };
+    });
+    return response;
+  },
+});

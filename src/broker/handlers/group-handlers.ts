@@ -1,0 +1,28 @@
+/** The consumer-group APIs of the classic protocol and the offset store, for the lead to register. */
+import type { HandlerDefinition } from '../registry.js';
+import offsetCommit from './08-offset-commit.js';
+import offsetFetch from './09-offset-fetch.js';
+import findCoordinator from './10-find-coordinator.js';
+import joinGroup from './11-join-group.js';
+import heartbeat from './12-heartbeat.js';
+import leaveGroup from './13-leave-group.js';
+import syncGroup from './14-sync-group.js';
+import describeGroups from './15-describe-groups.js';
+import listGroups from './16-list-groups.js';
+import deleteGroups from './42-delete-groups.js';
+import offsetDelete from './47-offset-delete.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry takes definitions of every request/response type.
+export const GROUP_HANDLERS: HandlerDefinition<any, any>[] = [
+  offsetCommit,
+  offsetFetch,
+  findCoordinator,
+  joinGroup,
+  heartbeat,
+  leaveGroup,
+  syncGroup,
+  describeGroups,
+  listGroups,
+  deleteGroups,
+  offsetDelete,
+];
