@@ -1,29 +1,46 @@
 /**
  * The `sluice` command: one command with subcommands. Each subcommand lives in its own file and exports
  * `run(args): Promise<number>` (the exit code) and its help text.
+ *
+ * Exit codes: 0 success, 1 an error (one readable line on stderr), 2 a usage mistake.
  */
+import { ConnectionError, KafkaError } from '../client/errors.js';
+import { UsageError } from './args.js';
+import { CONSUME_HELP, runConsume } from './consume.js';
+import { groupHelp, runGroup } from './group.js';
+import { PRODUCE_HELP, runProduce } from './produce.js';
 import { runStart, START_HELP } from './start.js';
+import { runTopic, topicHelp } from './topic.js';
 
 interface Subcommand {
   summary: string;
-  help: string;
+  /** Help text; a function receives the arguments, for commands with actions (`topic create --help`). */
+  help: string | ((args: string[]) => string);
   run(args: string[]): Promise<number>;
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   start: { summary: 'run a broker', help: START_HELP, run: runStart },
+  topic: { summary: 'create, list, describe, alter and delete topics', help: topicHelp, run: runTopic },
+  produce: { summary: 'send lines from stdin or a file as records', help: PRODUCE_HELP, run: runProduce },
+  consume: { summary: 'print records of a topic', help: CONSUME_HELP, run: runConsume },
+  group: { summary: 'list, describe and reset consumer groups', help: groupHelp, run: runGroup },
 };
 
 function usage(): string {
   const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
-  return `usage: sluice <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'sluice <command> --help' for a command's options.`;
+  return `usage: sluice <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'sluice <command> --help' for a command's options.\nClient commands talk to any Kafka-compatible broker (-b host:port, default 127.0.0.1:9092).`;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
-    return name ? 0 : 1;
+    if (name) {
+      console.log(usage());
+      return 0;
+    }
+    console.error(usage());
+    return 2;
   }
   const sub = SUBCOMMANDS[name];
   if (!sub) {
@@ -31,13 +48,25 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(sub.help);
+    console.log(typeof sub.help === 'function' ? sub.help(rest) : sub.help);
     return 0;
   }
   try {
     return await sub.run(rest);
   } catch (err) {
-    console.error(`sluice ${name}: ${(err as Error).message}`);
+    if (err instanceof UsageError) {
+      console.error(`sluice ${name}: ${err.message}\nRun 'sluice ${name} --help' for usage.`);
+      return 2;
+    }
+    console.error(`sluice ${name}: ${describeError(err)}`);
     return 1;
   }
+}
+
+/** One line for any error; a stack trace only for what looks like a bug (SLUICE_DEBUG=1 shows it always). */
+function describeError(err: unknown): string {
+  if (process.env.SLUICE_DEBUG) return (err as Error)?.stack ?? String(err);
+  if (err instanceof KafkaError || err instanceof ConnectionError) return err.message;
+  if (err instanceof Error) return err.message.split('\n')[0];
+  return String(err);
 }

@@ -9,6 +9,10 @@ import createTopics from './19-create-topics.js';
 import deleteTopics from './20-delete-topics.js';
 import deleteRecords from './21-delete-records.js';
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js';
+import describeConfigs from './32-describe-configs.js';
+import alterConfigs from './33-alter-configs.js';
+import createPartitions from './37-create-partitions.js';
+import incrementalAlterConfigs from './44-incremental-alter-configs.js';
 import describeCluster from './60-describe-cluster.js';
 import { GROUP_HANDLERS } from './group-handlers.js';
 
@@ -23,6 +27,10 @@ export function registerAllHandlers(registry: HandlerRegistry): void {
     deleteTopics,
     deleteRecords,
     offsetForLeaderEpoch,
+    describeConfigs,
+    alterConfigs,
+    createPartitions,
+    incrementalAlterConfigs,
     describeCluster,
     ...GROUP_HANDLERS,
   ]) {

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { int, keyValues, parse, table, UsageError } from '../../../src/cli/args.js';
+import { run } from '../../../src/cli/main.js';
+import { Progress } from '../../../src/cli/progress.js';
+
+/** Runs `body` with console output captured. */
+async function quietly<T>(body: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
+  const log = console.log;
+  const error = console.error;
+  let out = '';
+  let err = '';
+  console.log = (...a: unknown[]) => {
+    out += `${a.join(' ')}\n`;
+  };
+  console.error = (...a: unknown[]) => {
+    err += `${a.join(' ')}\n`;
+  };
+  try {
+    return { result: await body(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+describe('command-line helpers', () => {
+  test('KEY=VALUE lists keep everything after the first = as the value', () => {
+    assert.deepEqual(keyValues(['a=1', 'b=x=y', 'c='], '--config'), { a: '1', b: 'x=y', c: '' });
+    assert.throws(() => keyValues(['novalue'], '--config'), UsageError);
+  });
+
+  test('integers outside their range are usage errors naming the flag', () => {
+    assert.equal(int('7', '-p', { min: 1 }), 7);
+    assert.equal(int(undefined, '-p'), undefined);
+    assert.throws(() => int('0', '--partitions', { min: 1 }), /--partitions must be between 1/);
+    assert.throws(() => int('1.5', '--partitions'), /expects an integer/);
+  });
+
+  test('parse errors from node:util become one-line usage errors', () => {
+    assert.throws(
+      () => parse(['--nope'], { topic: { type: 'string' } }),
+      (err: Error) => err instanceof UsageError && !err.message.includes('\n'),
+    );
+    assert.throws(
+      () => parse(['-o', '-5'], { offset: { type: 'string', short: 'o' } }),
+      (err: Error) => err instanceof UsageError && !err.message.includes('\n'),
+    );
+  });
+
+  test('tables align columns', () => {
+    assert.equal(table(['A', 'LONGER'], [['xyz', 1]]), 'A    LONGER\nxyz  1');
+  });
+
+  test('progress off a terminal prints a line per quarter, and nothing for small jobs', () => {
+    let written = '';
+    const stream = { isTTY: false, write: (s: string) => (written += s) } as unknown as NodeJS.WriteStream;
+    const big = new Progress('resetting', 4000, stream);
+    for (let i = 1; i <= 4000; i++) big.update(i);
+    big.finish();
+    assert.deepEqual(written.trim().split('\n'), [
+      'resetting: 1000/4000 (25%)',
+      'resetting: 2000/4000 (50%)',
+      'resetting: 3000/4000 (75%)',
+      'resetting: 4000/4000 (100%)',
+    ]);
+    written = '';
+    const small = new Progress('resetting', 10, stream);
+    for (let i = 1; i <= 10; i++) small.update(i);
+    assert.equal(written, '');
+  });
+
+  test('usage mistakes exit with 2, help with 0', async () => {
+    assert.equal((await quietly(() => run([]))).result, 2);
+    assert.equal((await quietly(() => run(['topic']))).result, 2);
+    assert.equal((await quietly(() => run(['topic', 'shuffle']))).result, 2);
+    assert.equal((await quietly(() => run(['consume']))).result, 2, 'no --topic');
+    assert.equal((await quietly(() => run(['group', 'reset-offsets', 'g', '--topic', 't']))).result, 2, 'no --to-…');
+    const help = await quietly(() => run(['group', 'describe', '--help']));
+    assert.equal(help.result, 0);
+    assert.match(help.out, /usage: sluice group describe/);
+  });
+});
