@@ -1,8 +1,8 @@
 /** `sluice start`: runs a broker in the foreground until SIGTERM or SIGINT. */
-import { parseArgs } from 'node:util';
 import { Broker } from '../broker/broker.js';
 import { ConfigError, describeSettings, loadConfig } from '../broker/config.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../broker/logger.js';
+import { parse, UsageError } from './args.js';
 
 export const START_HELP = `usage: sluice start [options]
 
@@ -30,31 +30,27 @@ settings:
 ${describeSettings()}`;
 
 export async function runStart(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'data-dir': { type: 'string' },
-      config: { type: 'string' },
-      override: { type: 'string', multiple: true },
-      storage: { type: 'string' },
-      'log-level': { type: 'string' },
-      http: { type: 'string' },
-    },
-    strict: true,
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    config: { type: 'string' },
+    override: { type: 'string', multiple: true },
+    storage: { type: 'string' },
+    'log-level': { type: 'string' },
+    http: { type: 'string' },
   });
   const level = (values['log-level'] ?? process.env.SLUICE_LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level))
-    throw new ConfigError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
+    throw new UsageError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
   const storage = values.storage ?? 'disk';
   if (storage !== 'disk' && storage !== 'memory')
-    throw new ConfigError(`invalid --storage "${storage}": use disk or memory`);
+    throw new UsageError(`invalid --storage "${storage}": use disk or memory`);
 
   const overrides: Record<string, string> = {};
   if (values.port !== undefined) {
     if (!/^\d+$/.test(values.port) || Number(values.port) > 65535)
-      throw new ConfigError(`invalid --port "${values.port}"`);
+      throw new UsageError(`invalid --port "${values.port}"`);
     overrides.listeners = `PLAINTEXT://${values.host ?? '127.0.0.1'}:${values.port}`;
   } else if (values.host !== undefined) {
     overrides.listeners = `PLAINTEXT://${values.host}:9092`;
@@ -63,7 +59,7 @@ export async function runStart(args: string[]): Promise<number> {
   if (values.http !== undefined) overrides['admin.http.listener'] = values.http;
   for (const kv of values.override ?? []) {
     const eq = kv.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`invalid --override "${kv}": expected KEY=VALUE`);
+    if (eq <= 0) throw new UsageError(`invalid --override "${kv}": expected KEY=VALUE`);
     overrides[kv.slice(0, eq).trim()] = kv.slice(eq + 1);
   }
   const config = await loadConfig({ file: values.config, env: process.env, overrides });
