@@ -1,6 +1,6 @@
 /** `sluice start`: runs a broker in the foreground until SIGTERM or SIGINT. */
 import { Broker } from '../broker/broker.js';
-import { ConfigError, describeSettings, loadConfig } from '../broker/config.js';
+import { describeSettings, loadConfig } from '../broker/config.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../broker/logger.js';
 import { parse, UsageError } from './args.js';
 
