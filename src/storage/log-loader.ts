@@ -178,6 +178,19 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
       }
     }
     await active.ensureIndexesLoaded();
+    // The marker vouches for what was written, not for what happened to the files since: a tail cut or
+    // overwritten while the broker was down would otherwise be served, and appended after, as it is.
+    const problem = await active.checkTail(active.nextOffset ?? rp);
+    if (problem) {
+      logger.warn(
+        { file: active.logPath, problem },
+        'the active segment changed after the clean shutdown; scanning it and cutting what does not check out',
+      );
+      const recovery = await active.recover();
+      await active.fdatasync();
+      result.recovered = true;
+      result.truncatedBytes += recovery.truncatedBytes;
+    }
     logEndOffset = active.nextOffset ?? rp;
   } else {
     result.recovered = true;

@@ -18,6 +18,7 @@ import {
 } from '../records/batch-header.js';
 import { iterateRecordsAsync } from '../records/iterate.js';
 import { scanValidPrefix } from '../records/validate.js';
+import { RecordDecodeError } from '../records/varint.js';
 import type { StorageLogger } from './errors.js';
 import type { FileCache } from './file-cache.js';
 import type { LogConfig } from './log-config.js';
@@ -659,6 +660,30 @@ export class LogSegment {
     }
   }
 
+  /**
+   * After a clean shutdown: walks the batches after the last offset index entry (at most
+   * index.interval.bytes and one batch, as Kafka's readNextOffset does) and checks that the file ends
+   * on a whole batch whose next offset is `expected`. Returns what is wrong, or null.
+   */
+  async checkTail(expected: bigint): Promise<string | null> {
+    const { offsetIndex } = await this.ensureIndexesLoaded();
+    const entries = offsetIndex.entries;
+    let end = entries > 0 ? offsetIndex.positionAt(entries - 1) : 0;
+    let next = this.baseOffset;
+    await this.forEachBatch(end, this.writtenSize, (b) => {
+      end = b.position + b.size;
+      next = b.lastOffset + 1n;
+      return true;
+    });
+    if (end !== this.writtenSize) {
+      return `the file is ${this.writtenSize} bytes but its batches end at position ${end}`;
+    }
+    if (this.writtenSize > 0 && next !== expected) {
+      return `its last batch ends at offset ${next - 1n}, the recovery point checkpoint says ${expected - 1n}`;
+    }
+    return null;
+  }
+
   /** The first whole batch ending at or after `offset` below `limit`, or null. */
   async findBatch(offset: bigint, limit = this.writtenSize): Promise<StoredBatch | null> {
     const { offsetIndex } = await this.ensureIndexesLoaded();
@@ -743,11 +768,20 @@ export class LogSegment {
       if (b.baseOffset >= maxOffset) return false;
       if (b.lastOffset < minOffset || b.maxTimestamp < timestamp) return true;
       const bytes = await this.read(b.position, b.size);
-      for (const record of await iterateRecordsAsync(bytes)) {
-        if (record.offset >= minOffset && record.offset < maxOffset && record.timestamp >= timestamp) {
-          result = { offset: record.offset, timestamp: record.timestamp, leaderEpoch: b.partitionLeaderEpoch };
-          return false;
+      try {
+        for (const record of await iterateRecordsAsync(bytes)) {
+          if (record.offset >= minOffset && record.offset < maxOffset && record.timestamp >= timestamp) {
+            result = { offset: record.offset, timestamp: record.timestamp, leaderEpoch: b.partitionLeaderEpoch };
+            return false;
+          }
         }
+      } catch (err) {
+        if (!(err instanceof RecordDecodeError)) throw err;
+        // Appends check batch headers and CRCs, not records: a batch whose records do not decode is
+        // answered by its header, as the batch's first offset (within range) and its max timestamp.
+        const offset = b.baseOffset > minOffset ? b.baseOffset : minOffset;
+        result = { offset, timestamp: b.maxTimestamp, leaderEpoch: b.partitionLeaderEpoch };
+        return false;
       }
       return true;
     });
@@ -759,10 +793,15 @@ export class LogSegment {
     const b = await this.findBatch(batchLastOffset);
     if (!b) return null;
     const bytes = await this.read(b.position, b.size);
-    for (const record of await iterateRecordsAsync(bytes)) {
-      if (record.timestamp === timestamp) {
-        return { offset: record.offset, timestamp, leaderEpoch: b.partitionLeaderEpoch };
+    try {
+      for (const record of await iterateRecordsAsync(bytes)) {
+        if (record.timestamp === timestamp) {
+          return { offset: record.offset, timestamp, leaderEpoch: b.partitionLeaderEpoch };
+        }
       }
+    } catch (err) {
+      // Records that do not decode (see findOffsetByTimestamp): the batch's last offset stands for them.
+      if (!(err instanceof RecordDecodeError)) throw err;
     }
     return { offset: b.lastOffset, timestamp, leaderEpoch: b.partitionLeaderEpoch };
   }

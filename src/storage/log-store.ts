@@ -165,11 +165,14 @@ export class LogStore {
       });
       this.logs.set(k, log);
     }
+    const recovered = found.filter((f) => f.recovered).length;
+    // Recovery fsynced what it scanned: record the new recovery points before anything else is written, or
+    // every later crash would rescan everything written since the last clean shutdown.
+    if (recovered > 0) await this.checkpoint();
     if (cleanShutdown) {
       await this.fs.unlink(markerPath);
       await this.fs.syncDir(this.logDir);
     }
-    const recovered = found.filter((f) => f.recovered).length;
     this.logger.info(
       { logDir: this.logDir, partitions: found.length, recovered, cleanShutdown },
       cleanShutdown

@@ -549,6 +549,8 @@ export class PartitionLog {
   private async runRoll(task: RollTask): Promise<void> {
     try {
       await task.sealed.sealIndexes();
+      // The recovery point may now pass the sealed segment: record it, so a crash rescans only the new one.
+      this.ctx.onCheckpointNeeded?.();
     } catch (err) {
       this.ctx.logger.warn(
         { file: task.sealed.indexPath, err },

@@ -56,8 +56,11 @@ for (const engine of ENGINES) {
         r.found.map((f) => [f.topic, f.partition, f.recovered, f.logEndOffset, f.topicId]),
         [['t', 0, false, 60n, TOPIC_ID]],
       );
-      // Two batch headers at most: the first batch's timestamp (segment.ms) and the batch the last index entry names.
-      assert.ok(r.spy.bytesRead('.log') <= 2 * 61, `read ${r.spy.bytesRead('.log')} bytes of log`);
+      // Two batch headers (the first batch's timestamp for segment.ms, the batch the last index entry names)
+      // and the tail after the last index entry, checked to end where the checkpoint says: at most
+      // index.interval.bytes and one batch.
+      const bound = 2 * 61 + 256 + Math.max(...w.sizes);
+      assert.ok(r.spy.bytesRead('.log') <= bound, `read ${r.spy.bytesRead('.log')} bytes of log, expected <= ${bound}`);
       assert.deepEqual(await r.spy.readdir(w.logDir).then((n) => n.includes('.kafka_cleanshutdown')), false);
       const next = okAppend(await r.log.append(batch(1), { acks: -1 }));
       assert.equal(next.baseOffset, 60n);
@@ -85,6 +88,70 @@ for (const engine of ENGINES) {
       assert.equal(r.log.logEndOffset, 30n);
       assert.equal(r.log.highWatermark, 30n);
       assert.equal(okAppend(await r.log.append(batch(1), { acks: -1 })).baseOffset, 30n);
+      await r.store.close();
+    });
+
+    /** Waits until the checkpoint that segment rolls schedule in the background names the active segment. */
+    async function rollCheckpoint(w: Awaited<ReturnType<typeof written>>): Promise<void> {
+      const segments = w.store.get('t', 0)!.segments();
+      const expected = `t 0 ${segments[segments.length - 1]!.baseOffset}\n`;
+      for (let i = 0; i < 400; i++) {
+        const text = await readFileVia(w.fs, `${w.logDir}/recovery-point-offset-checkpoint`).catch(() => null);
+        if (text?.toString().endsWith(expected)) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.fail(
+        `the recovery point checkpoint did not reach the active segment (${expected.trim()}) after the rolls`,
+      );
+    }
+
+    it('after a crash scans only the segment written since the last roll', async () => {
+      const w = await written(12, { segmentBytes: 250 });
+      await rollCheckpoint(w);
+      const r = await reopen(w.fs, w.logDir, { segmentBytes: 250 });
+      const segments = r.log.segments();
+      assert.ok(segments.length >= 3, `${segments.length} segments`);
+      assert.equal(r.found[0]!.recovered, true);
+      // The active segment is scanned; sealed segments below the recovery point are not read at all.
+      const active = segments[segments.length - 1]!;
+      assert.ok(r.spy.bytesRead('.log') <= active.sizeInBytes + 2 * 61, `read ${r.spy.bytesRead('.log')} bytes`);
+      assert.equal(r.log.logEndOffset, 36n);
+      await r.store.close();
+    });
+
+    it('a second crash right after a recovery does not scan the recovered segments again', async () => {
+      const w = await written(12, { segmentBytes: 250 });
+      await rollCheckpoint(w);
+      await w.fs.unlink(`${w.logDir}/recovery-point-offset-checkpoint`);
+      const first = await reopen(w.fs, w.logDir, { segmentBytes: 250 });
+      assert.ok(first.spy.bytesRead('.log') >= w.sizes.reduce((a, b) => a + b, 0), 'the whole log was scanned');
+      const segments = first.log.segments();
+      const active = segments[segments.length - 1]!;
+      const second = await reopen(w.fs, w.logDir, { segmentBytes: 250 });
+      assert.equal(second.found[0]!.recovered, true);
+      assert.ok(
+        second.spy.bytesRead('.log') <= active.sizeInBytes + 2 * 61,
+        `read ${second.spy.bytesRead('.log')} bytes`,
+      );
+      assert.equal(second.log.logEndOffset, 36n);
+      await second.store.close();
+    });
+
+    it('finds a tail cut while the broker was down after a clean close, and cuts it at the last whole batch', async () => {
+      const w = await written(3);
+      await w.store.close();
+      const path = `${w.dir}/${SEGMENT0}.log`;
+      const full = w.sizes[0]! + w.sizes[1]! + w.sizes[2]!;
+      await patchFileVia(w.fs, path, { length: full - 10 });
+      const r = await reopen(w.fs, w.logDir);
+      assert.equal(r.found[0]!.recovered, true, 'the segment was scanned despite the clean shutdown marker');
+      assert.equal(r.log.logEndOffset, 6n);
+      assert.equal((await w.fs.stat(path)).size, w.sizes[0]! + w.sizes[1]!);
+      assert.ok(r.logger.lines.some((l) => /changed after the clean shutdown/.test(l.msg)));
+      // New appends follow the last whole batch, not the torn bytes.
+      assert.equal(okAppend(await r.log.append(batch(1), { acks: -1 })).baseOffset, 6n);
+      assert.deepEqual(baseOffsets(okRead(await r.log.read(0n, 10_000)).records), [0n, 3n]);
+      assert.deepEqual(baseOffsets(okRead(await r.log.read(6n, 10_000)).records), [6n]);
       await r.store.close();
     });
 
@@ -133,7 +200,11 @@ for (const engine of ENGINES) {
       const firstPath = `${w.dir}/${logs[0]}`;
       const size = (await w.fs.stat(firstPath)).size;
       await patchFileVia(w.fs, firstPath, { at: size - 5, bytes: Buffer.from([0xde, 0xad]) });
-      // The recovery point must precede the corrupt segment for it to be scanned: no checkpoint exists here.
+      // The recovery point must precede the corrupt segment for it to be scanned: drop the checkpoint that
+      // the segment rolls wrote (as a crash before the first roll's checkpoint would).
+      await new Promise((resolve) => setImmediate(resolve)); // a scheduled checkpoint starts first
+      await w.store.checkpoint();
+      await w.fs.unlink(`${w.logDir}/recovery-point-offset-checkpoint`);
       const r = await reopen(w.fs, w.logDir, { segmentBytes: 250 });
       const remaining = (await w.fs.readdir(w.dir)).filter((n) => n.endsWith('.log'));
       assert.deepEqual(remaining, [logs[0]]);
