@@ -67,6 +67,7 @@ export interface RetentionReport {
 
 const PARTITION_DIR = /^(.+)-(\d+)$/;
 const DELETE_DIR_SUFFIX = '-delete';
+const PROGRESS_INTERVAL_MS = 1000;
 
 function key(topic: string, partition: number): string {
   return `${topic}-${partition}`;
@@ -141,7 +142,21 @@ export class LogStore {
     const recoveryPoints = await this.readCheckpoint(RECOVERY_POINT_CHECKPOINT);
     const logStarts = await this.readCheckpoint(LOG_START_OFFSET_CHECKPOINT);
     const found: OpenedPartition[] = [];
-    for (const name of (await this.fs.readdir(this.logDir)).sort()) {
+    const names = (await this.fs.readdir(this.logDir)).sort();
+    const total = names.filter((n) => PARTITION_DIR.test(n) && !n.endsWith(DELETE_DIR_SUFFIX)).length;
+    if (!cleanShutdown && total > 0) {
+      this.logger.info({ logDir: this.logDir, partitions: total }, 'not shut down cleanly: checking partition logs');
+    }
+    // Opening thousands of partitions (or scanning large logs after a crash) takes a while: say how far it got.
+    let lastProgress = this.now();
+    for (const name of names) {
+      if (this.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+        lastProgress = this.now();
+        this.logger.info(
+          { opened: found.length, of: total, recovered: found.filter((f) => f.recovered).length },
+          `loading partition logs: ${found.length}/${total}`,
+        );
+      }
       const path = join(this.logDir, name);
       if (name.endsWith(DELETE_DIR_SUFFIX)) {
         this.logger.info({ dir: path }, 'removing a partition directory left over by an interrupted deletion');

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, test } from 'node:test';
+import { createLogStore } from '../../../src/storage/log-store.js';
+import { MemoryFs } from '../../../src/storage/memory-fs.js';
 import type { StorageFs } from '../../../src/storage/storage-fs.js';
 import {
   baseOffsets,
@@ -260,3 +262,32 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+test('opening many partitions logs its progress while it works', async () => {
+  const fs = new MemoryFs();
+  const first = createLogStore({ engine: 'memory', fs, logDirs: ['/progress'] });
+  await first.open();
+  for (let p = 0; p < 5; p++) await first.getOrCreate('many', p);
+  // No close(): the next open is an unclean one.
+  const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+  const logger = {
+    debug() {},
+    info: (obj: object, msg: string) => lines.push({ obj: obj as Record<string, unknown>, msg }),
+    warn() {},
+    error() {},
+  };
+  let clock = 0;
+  const second = createLogStore({
+    engine: 'memory',
+    fs,
+    logDirs: ['/progress'],
+    logger,
+    now: () => (clock += 600),
+  });
+  await second.open();
+  assert.ok(lines.some((l) => l.msg === 'not shut down cleanly: checking partition logs' && l.obj.partitions === 5));
+  const progress = lines.filter((l) => l.msg.startsWith('loading partition logs: '));
+  assert.ok(progress.length >= 2, `progress lines: ${JSON.stringify(lines.map((l) => l.msg))}`);
+  assert.ok(progress.every((l) => l.obj.of === 5));
+  await second.close();
+});
