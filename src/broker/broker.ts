@@ -74,6 +74,8 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
   private readonly logDir: string;
   private stopped = false;
+  /** The tail of the chain of topic creations and deletions (see `changeTopics`). */
+  private topicChanges: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly config: BrokerConfig,
@@ -221,8 +223,24 @@ export class Broker {
     return this.logs.get(topic, partition);
   }
 
+  /**
+   * Runs a change to the set of topics after the changes before it. Creating and deleting a topic each
+   * span several awaits (the registry file, a directory per partition): a create and a delete of one name
+   * interleaved would meet each other's half-made or half-removed partition logs, and could leave behind a
+   * partition log that belongs to no topic.
+   */
+  private changeTopics<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.topicChanges.then(change);
+    this.topicChanges = run.catch(() => undefined);
+    return run;
+  }
+
   /** Validates and (unless validateOnly) creates a topic, with Kafka's error codes. */
-  async createTopic(req: CreateTopicRequest): Promise<TopicOutcome> {
+  createTopic(req: CreateTopicRequest): Promise<TopicOutcome> {
+    return this.changeTopics(() => this.createTopicNow(req));
+  }
+
+  private async createTopicNow(req: CreateTopicRequest): Promise<TopicOutcome> {
     const nameError = topicNameError(req.name);
     if (nameError) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: nameError };
     if (this.topics.get(req.name))
@@ -266,7 +284,11 @@ export class Broker {
     return this.createTopic({ name, partitions: -1, replicationFactor: -1 });
   }
 
-  async deleteTopic(name: string): Promise<TopicOutcome> {
+  deleteTopic(name: string): Promise<TopicOutcome> {
+    return this.changeTopics(() => this.deleteTopicNow(name));
+  }
+
+  private async deleteTopicNow(name: string): Promise<TopicOutcome> {
     const topic = this.topics.get(name);
     if (!topic)
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${name}' does not exist` };

@@ -17,6 +17,13 @@ import { setErrorCodes } from './fault-injector.js';
 import type { HandlerContext, RequestHeaderInfo } from './registry.js';
 
 const API_VERSIONS_KEY = 18;
+/**
+ * Most array elements one request may hold, in all its arrays. Far above what clients send (a fetch of
+ * every partition of a 100,000-partition cluster), low enough that decoding one request stays within tens
+ * of megabytes and a fraction of a second: socket.request.max.bytes alone would let a 100 MiB request of
+ * 2-byte elements take gigabytes.
+ */
+export const MAX_REQUEST_ELEMENTS = 1_000_000;
 
 export class Dispatcher {
   constructor(private readonly broker: Broker) {}
@@ -43,7 +50,7 @@ export class Dispatcher {
       );
     }
 
-    const reader = new Reader(frame, 8);
+    const reader = new Reader(frame, 8).limitElements(MAX_REQUEST_ELEMENTS);
     let header: RequestHeaderInfo;
     let request: unknown;
     try {

@@ -21,6 +21,8 @@ export class OffsetsTopicLog implements CoordinatorLog {
   }
 
   private ensureTopic(): Promise<void> {
+    // The creation first: the registry lists the topic before its partition logs are open.
+    if (this.creating) return this.creating;
     if (this.broker.topics.get(OFFSETS_TOPIC)) return Promise.resolve();
     this.creating ??= this.broker
       .createTopic({

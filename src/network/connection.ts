@@ -7,8 +7,14 @@
  * written only when every slot before it has been written. A handler that answers nothing (acks=0 produce)
  * releases its slot without a write.
  *
- * Backpressure: the connection stops reading the socket while `maxQueuedRequests` requests are unanswered,
- * or while the socket's write buffer is full (the client is not reading its responses).
+ * Backpressure: the connection stops reading the socket, and stops handling frames it has already read,
+ * while `maxQueuedRequests` requests are unanswered or while the socket's write buffer is full (the client
+ * is not reading its responses).
+ *
+ * A protocol violation (a bad size prefix, a request that does not decode) ends the connection, but, as in
+ * Kafka (which reads a connection's next request only after answering the previous one), the requests that
+ * arrived before it are answered first: nothing more is read, the earlier answers are written, then the
+ * connection is closed.
  */
 import type { Socket } from 'node:net';
 
@@ -50,9 +56,15 @@ export interface ConnectionOptions {
 interface Slot {
   done: boolean;
   response: Buffer | null;
+  /** Set when this request broke the protocol: the connection ends when this slot's turn comes. */
+  violation?: string;
 }
 
 const SIZE_PREFIX = 4;
+/** Longest the answers before a violation may take before the connection is closed without them. */
+const VIOLATION_GRACE_MS = 10_000;
+/** Longest a closing connection waits for the client to read its last answers. */
+const LINGER_MS = 5_000;
 
 export class Connection {
   readonly ctx: RequestContext;
@@ -62,6 +74,9 @@ export class Connection {
   private closed = false;
   private writeBlocked = false;
   private pausedForQueue = false;
+  /** A violation was seen: nothing more is read, and the connection ends after the answers before it. */
+  private rejecting = false;
+  private graceTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
 
   constructor(
@@ -86,6 +101,7 @@ export class Connection {
     socket.on('drain', () => {
       this.writeBlocked = false;
       this.updateFlow();
+      this.drainFrames();
     });
     socket.on('error', (err) => this.logger.debug({ conn: this.describe(), err: err.message }, 'connection error'));
     socket.on('close', () => this.finish());
@@ -105,21 +121,70 @@ export class Connection {
 
   close(reason: string): void {
     if (this.closed) return;
-    this.logger.info({ conn: this.describe(), reason }, 'closing connection');
+    if (!this.rejecting) this.logger.info({ conn: this.describe(), reason }, 'closing connection');
     this.closed = true;
     this.socket.destroy();
     this.finish();
   }
 
-  private finish(): void {
+  /**
+   * Ends the connection because of `slot`'s request (or, without a slot, because of the bytes after the
+   * last frame): reads nothing more, and closes once every request before it has been answered.
+   */
+  private reject(reason: string, slot?: Slot): void {
+    if (this.closed) return;
+    if (!this.rejecting) {
+      this.rejecting = true;
+      this.logger.info({ conn: this.describe(), reason }, 'closing connection');
+      this.chunks.length = 0;
+      this.buffered = 0;
+      this.updateFlow();
+      this.graceTimer = setTimeout(() => this.close(reason), VIOLATION_GRACE_MS);
+      this.graceTimer.unref();
+    }
+    if (slot) {
+      slot.violation = reason;
+      this.complete(slot, null);
+    } else {
+      this.slots.push({ done: true, response: null, violation: reason });
+      this.flush();
+    }
+  }
+
+  /** Closes after the answers written so far have left (or after LINGER_MS, if the client does not read them). */
+  private endAfterWrites(): void {
     this.closed = true;
+    clearTimeout(this.graceTimer);
+    this.socket.end();
+    // Read (and drop) whatever still comes, so the client's own close is noticed and the socket freed at once.
+    this.socket.resume();
+    const linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    linger.unref();
+    this.socket.once('close', () => clearTimeout(linger));
+  }
+
+  private finish(): void {
+    if (!this.closed && this.buffered > 0) {
+      // The client went away with a request half sent: say how much of it arrived, to tell a crashed or
+      // killed client (or one whose frames lie about their size) from a clean disconnect.
+      const progress =
+        this.buffered >= SIZE_PREFIX
+          ? `${this.buffered - SIZE_PREFIX} of ${this.peekSize()} bytes received`
+          : `${this.buffered} of the ${SIZE_PREFIX} bytes of its size prefix received`;
+      this.logger.info(
+        { conn: this.describe() },
+        `client closed the connection in the middle of a request (${progress})`,
+      );
+    }
+    this.closed = true;
+    clearTimeout(this.graceTimer);
     this.chunks.length = 0;
     this.buffered = 0;
     this.onClose(this);
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.rejecting) return;
     this.lastActivity = Date.now();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -128,11 +193,13 @@ export class Connection {
 
   /** Cuts every complete frame out of the buffered bytes and starts handling it. */
   private drainFrames(): void {
-    while (!this.closed && this.buffered >= SIZE_PREFIX) {
-      if (this.pausedForQueue) return;
+    while (!this.closed && !this.rejecting && this.buffered >= SIZE_PREFIX) {
+      // Frames already read stay unhandled while the client is not reading its responses: answering them
+      // would only grow the socket's write buffer.
+      if (this.pausedForQueue || this.writeBlocked) return;
       const size = this.peekSize();
       if (size < 0 || size > this.options.maxRequestBytes) {
-        this.close(
+        this.reject(
           `request size ${size} is outside 0..${this.options.maxRequestBytes} (socket.request.max.bytes); ` +
             'the client sent a corrupt frame or a request larger than the broker accepts',
         );
@@ -192,28 +259,28 @@ export class Connection {
     try {
       result = this.handler(frame, this.ctx);
     } catch (err) {
-      this.fail(err);
+      this.fail(slot, err);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (response) => this.complete(slot, response),
-        (err) => this.fail(err),
+        (err) => this.fail(slot, err),
       );
     } else {
       this.complete(slot, result);
     }
   }
 
-  private fail(err: unknown): void {
+  private fail(slot: Slot, err: unknown): void {
     if (err instanceof ConnectionViolation) {
-      this.close(err.message);
+      this.reject(err.message, slot);
     } else {
       this.logger.warn(
         { conn: this.describe(), err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
         'request handler failed; closing the connection (this is a broker bug: please report it)',
       );
-      this.close('internal error while handling a request');
+      this.reject('internal error while handling a request', slot);
     }
   }
 
@@ -221,10 +288,21 @@ export class Connection {
     if (this.closed) return;
     slot.done = true;
     slot.response = response;
+    this.flush();
+  }
+
+  /** Writes the answers at the head of the queue that are ready, in order; ends the connection at a violation. */
+  private flush(): void {
     while (this.slots.length > 0 && this.slots[0].done) {
       const head = this.slots.shift()!;
+      if (head.violation !== undefined) {
+        this.slots.length = 0;
+        this.endAfterWrites();
+        return;
+      }
       if (head.response !== null) this.write(head.response);
     }
+    if (this.closed || this.rejecting) return;
     this.lastActivity = Date.now();
     if (this.pausedForQueue && this.slots.length < this.options.maxQueuedRequests) {
       this.pausedForQueue = false;
@@ -243,7 +321,7 @@ export class Connection {
 
   private updateFlow(): void {
     if (this.closed) return;
-    if (this.writeBlocked || this.pausedForQueue) this.socket.pause();
+    if (this.writeBlocked || this.pausedForQueue || this.rejecting) this.socket.pause();
     else this.socket.resume();
   }
 }

@@ -47,6 +47,13 @@ export class KafkaServer {
     for (const listener of this.options.listeners) {
       const server = createServer({ noDelay: true }, (socket) => this.accept(socket, listener.name));
       server.maxConnections = Math.min(this.options.maxConnections, 2 ** 31 - 1);
+      // Node refuses connections over server.maxConnections itself, before `accept` sees them: say so too.
+      server.on('drop', (data) =>
+        this.options.logger.warn(
+          { ip: data?.remoteAddress, connections: this.connections.size },
+          `refusing connection: max.connections (${this.options.maxConnections}) reached`,
+        ),
+      );
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: listener.host, port: listener.port, backlog: 1024 }, () => {
@@ -72,9 +79,13 @@ export class KafkaServer {
     const ip = socket.remoteAddress ?? '?';
     const fromIp = this.perIp.get(ip) ?? 0;
     if (this.connections.size >= this.options.maxConnections || fromIp >= this.options.maxConnectionsPerIp) {
+      const which =
+        this.connections.size >= this.options.maxConnections
+          ? `max.connections (${this.options.maxConnections})`
+          : `max.connections.per.ip (${this.options.maxConnectionsPerIp}) for ${ip}`;
       this.options.logger.warn(
         { ip, connections: this.connections.size, fromIp },
-        'refusing connection: max.connections or max.connections.per.ip reached',
+        `refusing connection: ${which} reached`,
       );
       socket.destroy();
       return;

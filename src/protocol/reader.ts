@@ -12,6 +12,12 @@ export class DecodeError extends Error {
   override name = 'DecodeError';
 }
 
+/** How many more array elements and tagged fields a message may hold; shared by a reader and its sub-readers. */
+interface ElementBudget {
+  readonly limit: number;
+  left: number;
+}
+
 /** A shared empty buffer: the default of `bytes` fields. Zero-length, so nothing can write into it. */
 export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 
@@ -25,6 +31,7 @@ export class Reader {
   readonly buf: Buffer;
   offset: number;
   readonly end: number;
+  private budget: ElementBudget | undefined;
 
   constructor(buf: Buffer, offset = 0, end = buf.length) {
     if (offset < 0 || end > buf.length || offset > end) {
@@ -37,6 +44,17 @@ export class Reader {
 
   remaining(): number {
     return this.end - this.offset;
+  }
+
+  /**
+   * Caps the array elements (and tagged fields) decoded through this reader and its sub-readers, in all.
+   * Counts are already checked against the bytes left, but a decoded element costs far more memory than
+   * its smallest encoding (an empty topic name is 2 bytes on the wire, ~70 bytes as an object), so without
+   * a cap one large request of tiny elements could take gigabytes and block the event loop for seconds.
+   */
+  limitElements(limit: number): this {
+    this.budget = { limit, left: limit };
+    return this;
   }
 
   private underflow(what: string, needed: number): DecodeError {
@@ -277,13 +295,21 @@ export class Reader {
    */
   sub(length: number): Reader {
     const o = this.take(length, 'sub-structure');
-    return new Reader(this.buf, o, o + length);
+    const sub = new Reader(this.buf, o, o + length);
+    sub.budget = this.budget;
+    return sub;
   }
 
   private checkCount(n: number, minElementSize: number, what: string, at: number): number {
     if (n > (this.end - this.offset) / minElementSize) {
       throw new DecodeError(
         `${what} at offset ${at} claims ${n} elements of at least ${minElementSize} bytes but only ${this.end - this.offset} bytes remain`,
+      );
+    }
+    const budget = this.budget;
+    if (budget !== undefined && (budget.left -= n) < 0) {
+      throw new DecodeError(
+        `${what} at offset ${at} takes the message past ${budget.limit} array elements in all, the most one message may hold`,
       );
     }
     return n;
