@@ -227,9 +227,9 @@ export class Broker {
    * Runs a change to the set of topics after the changes before it. Creating and deleting a topic each
    * span several awaits (the registry file, a directory per partition): a create and a delete of one name
    * interleaved would meet each other's half-made or half-removed partition logs, and could leave behind a
-   * partition log that belongs to no topic.
+   * partition log that belongs to no topic. A change must not itself call createTopic or deleteTopic.
    */
-  private changeTopics<T>(change: () => Promise<T>): Promise<T> {
+  changeTopics<T>(change: () => Promise<T>): Promise<T> {
     const run = this.topicChanges.then(change);
     this.topicChanges = run.catch(() => undefined);
     return run;

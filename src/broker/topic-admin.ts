@@ -187,17 +187,12 @@ export function brokerResourceError(broker: Broker, resourceName: string): strin
   return `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${resourceName}`;
 }
 
-const queues = new WeakMap<Broker, Promise<unknown>>();
-
-/** Runs `change` after every earlier topic change of this broker has finished. */
+/**
+ * Runs `change` after every earlier topic change of this broker (creations, deletions, config and
+ * partition changes) has finished: one queue, so no two of them interleave their awaits.
+ */
 export function serializeTopicChange<T>(broker: Broker, change: () => Promise<T>): Promise<T> {
-  const previous = queues.get(broker) ?? Promise.resolve();
-  const next = previous.then(change, change);
-  queues.set(
-    broker,
-    next.catch(() => {}),
-  );
-  return next;
+  return broker.changeTopics(change);
 }
 
 /**
