@@ -8,6 +8,7 @@ import { ConnectionError, KafkaError } from '../client/errors.js';
 import { UsageError } from './args.js';
 import { CONSUME_HELP, runConsume } from './consume.js';
 import { groupHelp, runGroup } from './group.js';
+import { perfHelp, runPerf } from './perf.js';
 import { PRODUCE_HELP, runProduce } from './produce.js';
 import { runStart, START_HELP } from './start.js';
 import { runTopic, topicHelp } from './topic.js';
@@ -25,6 +26,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   produce: { summary: 'send lines from stdin or a file as records', help: PRODUCE_HELP, run: runProduce },
   consume: { summary: 'print records of a topic', help: CONSUME_HELP, run: runConsume },
   group: { summary: 'list, describe and reset consumer groups', help: groupHelp, run: runGroup },
+  perf: { summary: 'load generators: produce or consume as fast as the broker allows', help: perfHelp, run: runPerf },
 };
 
 function usage(): string {
