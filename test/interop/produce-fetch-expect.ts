@@ -13,14 +13,6 @@ export const PARTITIONS = 3;
 /** Explicit create times: far enough in the past to be unmistakable, recent enough for retention. */
 export const BASE_TIMESTAMP = Date.now() - 3_600_000;
 
-/**
- * librdkafka before 2.11.1 (Debian ships 2.0.2) checks gzip, snappy and lz4 against Produce v0..v0 in the
- * broker's ApiVersions; the broker advertises Produce v3+, so librdkafka sends those batches uncompressed
- * ("Broker does not support compression type"). Kafka 4.0, which also dropped Produce v0-v2, has the same gap.
- */
-export const LIBRDKAFKA_PRODUCE_V0_GATE =
-  'librdkafka < 2.11.1 compresses gzip/snappy/lz4 only if the broker advertises Produce v0 (we advertise v3+)';
-
 export interface SentRecord {
   key: string;
   value: string;

@@ -1,9 +1,13 @@
 /**
- * Produce (key 0), v3–v11. Record batches stay bytes: the log validates each batch (sizes, magic, CRC),
+ * Produce (key 0), v0–v11. Record batches stay bytes: the log validates each batch (sizes, magic, CRC),
  * patches its base offset and leader epoch in place and appends it; no record is decoded.
  *
- * - v3 brings record batch v2 (magic 2) and transactional ids; older versions carry legacy message sets,
- *   which are not served (see docs/skipped-features.md).
+ * - v0–v2 carry legacy message sets (magic 0, and magic 1 from v2 with timestamps, KIP-32). As Kafka does,
+ *   they are up-converted to one record batch v2 (same codec) and appended like any batch. Serving v0 also
+ *   matters to librdkafka < 2.11.1: it compresses gzip, snappy and lz4 only if the broker's Produce range
+ *   starts at 0. v1 adds throttle_time_ms, v2 log_append_time_ms.
+ * - v3 brings record batch v2 (magic 2) and transactional ids; from v3 a legacy message set is refused with
+ *   INVALID_RECORD, as Kafka refuses it.
  * - v5 answers the log start offset; v7 allows zstd batches (KIP-110).
  * - v8 adds record_errors and error_message (KIP-467).
  * - v9 is flexible; v10 adds current-leader hints (KIP-951), unused by a single broker.
@@ -17,7 +21,8 @@ import {
   type ProduceRequestPartitionProduceData,
   type ProduceResponsePartitionProduceResponse,
 } from '../../protocol/generated/00-produce.js';
-import { batchSizeAt, LOG_OVERHEAD } from '../../records/batch-header.js';
+import { batchSizeAt, CURRENT_MAGIC, LOG_OVERHEAD } from '../../records/batch-header.js';
+import { firstMagicOf, LegacyRecordsError, legacyToRecordBatch } from '../../records/legacy.js';
 import { type Acks, isLogError } from '../../storage/index.js';
 import type { Broker } from '../broker.js';
 import { logErrorCode, lookupPartition } from '../partition-lookup.js';
@@ -26,10 +31,10 @@ import { topicNameError } from '../topics.js';
 
 export default defineHandler({
   api: ProduceApi,
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 11,
   async handle(request, ctx) {
-    const { broker } = ctx;
+    const { broker, version } = ctx;
     const acks = request.acks;
     const response = ProduceApi.defaultResponse();
     const pending: Array<Promise<void>> = [];
@@ -44,7 +49,7 @@ export default defineHandler({
           out.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
           continue;
         }
-        pending.push(appendOne(broker, topicData.name, data, acks, request.timeoutMs, out));
+        pending.push(appendOne(broker, version, topicData.name, data, acks, request.timeoutMs, out));
       }
     }
     await Promise.all(pending);
@@ -64,6 +69,7 @@ export default defineHandler({
 
 async function appendOne(
   broker: Broker,
+  version: number,
   topic: string,
   data: ProduceRequestPartitionProduceData,
   acks: Acks,
@@ -81,14 +87,19 @@ async function appendOne(
   if (broker.topics.get(topic)?.internal) {
     return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
   }
-  const records = data.records;
+  let records = data.records;
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request has no records');
-  // Produce v3+ carries exactly one batch per partition (Kafka rejects more); a bad length is left to validation.
-  if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
-    return fail(
-      ErrorCode.INVALID_RECORD,
-      'Produce requests with version 3+ must contain exactly one record batch per partition',
-    );
+  if (version < 3 && firstMagicOf(records) !== CURRENT_MAGIC) {
+    // A legacy message set becomes one v2 batch; Kafka accepts a v2 batch in old versions too, as below.
+    try {
+      records = await legacyToRecordBatch(records);
+    } catch (err) {
+      if (err instanceof LegacyRecordsError) return fail(ErrorCode[err.errorCode], err.message);
+      throw err;
+    }
+  } else if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
+    // One batch per partition (Kafka rejects more); a bad length is left to validation.
+    return fail(ErrorCode.INVALID_RECORD, 'Produce requests must contain exactly one record batch per partition');
   }
   const appending = found.log.append(records, { acks });
   const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs) : await appending;
@@ -98,6 +109,13 @@ async function appendOne(
   if (isLogError(result)) {
     if (result.errorCode === 'KAFKA_STORAGE_ERROR') {
       broker.logger.error({ topic, partition: data.index, err: result.message }, 'append failed: storage error');
+    }
+    // The log refuses magic 0/1 batches; in a v3+ request Kafka calls that an invalid record.
+    if (result.errorCode === 'UNSUPPORTED_FOR_MESSAGE_FORMAT' && version >= 3) {
+      return fail(
+        ErrorCode.INVALID_RECORD,
+        `Produce requests with version ${version} are only allowed to contain record batches with magic version 2`,
+      );
     }
     return fail(logErrorCode(result), result.message);
   }

@@ -1,8 +1,14 @@
 /**
- * Fetch (key 1), v4–v17. Returns stored record batches as they lie in the log, from the batch holding the
+ * Fetch (key 1), v0–v17. Returns stored record batches as they lie in the log, from the batch holding the
  * fetch offset, whole batches only, up to the high watermark. Long-polls: when fewer than min_bytes are
  * available it waits up to max_wait_ms, woken by the partitions' high-watermark changes.
  *
+ * - v0–v3 predate record batch v2: as Kafka does, stored batches are down-converted, to magic 0 for v0–v1
+ *   and magic 1 (with timestamps, KIP-32) for v2–v3; control batches and headers are dropped, zstd batches
+ *   answer UNSUPPORTED_COMPRESSION_TYPE. v1 adds throttle_time_ms.
+ * - Before v3 partition_max_bytes is a hard limit: a first message larger than it is sent cut short, the
+ *   partial message by which old clients recognise a message too large to fetch. v3 adds the response's
+ *   max_bytes (KIP-74) and makes both limits soft: the first message is sent whole.
  * - v4 adds isolation_level and the last stable offset (equal to the high watermark without transactions).
  * - v5 adds log start offsets; v7 fetch sessions (KIP-227): every fetch is answered as a full fetch with
  *   session id 0, which Kafka allows; an incremental request for an unknown session gets
@@ -20,6 +26,7 @@ import {
   type FetchResponseFetchableTopicResponse,
   type FetchResponsePartitionData,
 } from '../../protocol/generated/01-fetch.js';
+import { LegacyRecordsError, legacyMessageSetPrefix, toLegacyMessageSet } from '../../records/legacy.js';
 import { isLogError, type PartitionLog } from '../../storage/index.js';
 import { leaderEpochError, logErrorCode } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
@@ -35,7 +42,7 @@ interface Wanted {
 
 export default defineHandler({
   api: FetchApi,
-  minVersion: 4,
+  minVersion: 0,
   maxVersion: 17,
   async handle(request, ctx) {
     const { broker, version } = ctx;
@@ -80,7 +87,10 @@ export default defineHandler({
     for (;;) {
       // The high watermarks are taken before reading: an append during the reads then wakes the wait below.
       const marks = wanted.map((w) => w.log?.highWatermark ?? -1n);
-      const { bytes, errors } = await readAll(wanted, request.maxBytes, readCommitted);
+      const { bytes, errors } =
+        version >= 4
+          ? await readAll(wanted, request.maxBytes, readCommitted)
+          : await readAllDownConverted(wanted, version, request.maxBytes);
       const now = Date.now();
       if (bytes >= request.minBytes || errors || now >= deadline) break;
       const moved = wanted.some((w, i) => w.log !== null && w.log.highWatermark !== marks[i]);
@@ -123,6 +133,64 @@ async function readAll(
     out.logStartOffset = result.logStartOffset;
     out.records = result.records;
     bytes += result.records.length;
+  }
+  return { bytes, errors };
+}
+
+/**
+ * readAll for Fetch v0–v3: the same reads, each converted to a legacy message set and cut at a message
+ * boundary within the partition's budget (converted messages are larger than v2 records).
+ */
+async function readAllDownConverted(
+  wanted: Wanted[],
+  version: number,
+  maxBytes: number,
+): Promise<{ bytes: number; errors: boolean }> {
+  const magic = version <= 1 ? 0 : 1;
+  const hardLimit = version <= 2;
+  let bytes = 0;
+  let errors = false;
+  for (const w of wanted) {
+    const { log, out, request } = w;
+    if (!log) {
+      errors = true;
+      continue;
+    }
+    // Before v3 there is no response-wide max_bytes (the codec reads it as the int32 maximum).
+    const budget = Math.max(0, Math.min(request.partitionMaxBytes, maxBytes - bytes));
+    out.errorCode = ErrorCode.NONE;
+    out.records = EMPTY;
+    out.highWatermark = log.highWatermark;
+    out.lastStableOffset = log.highWatermark;
+    out.logStartOffset = log.logStartOffset;
+    if (budget === 0 && (bytes > 0 || hardLimit)) continue;
+    // A hard limit still reads a first batch larger than the budget, to send its first message cut short.
+    const minOneBatch = hardLimit || bytes === 0;
+    const result = await log.read(request.fetchOffset, budget, { minOneBatch });
+    if (isLogError(result)) {
+      out.errorCode = logErrorCode(result);
+      errors = true;
+      continue;
+    }
+    out.highWatermark = result.highWatermark;
+    out.lastStableOffset = result.highWatermark;
+    out.logStartOffset = result.logStartOffset;
+    let converted: Buffer;
+    try {
+      converted = await toLegacyMessageSet(result.records, magic, {
+        fetchOffset: request.fetchOffset,
+        maxBytes: budget,
+      });
+    } catch (err) {
+      if (!(err instanceof LegacyRecordsError)) throw err;
+      out.errorCode = ErrorCode[err.errorCode];
+      errors = true;
+      continue;
+    }
+    let records = legacyMessageSetPrefix(converted, budget, !hardLimit);
+    if (records.length === 0 && hardLimit) records = converted.subarray(0, budget);
+    out.records = records;
+    bytes += records.length;
   }
   return { bytes, errors };
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { ApiVersionsApi, MetadataApi, ProduceApi } from '../../../src/protocol/generated/index.js';
+import { ApiVersionsApi, MetadataApi } from '../../../src/protocol/generated/index.js';
 import { Reader } from '../../../src/protocol/reader.js';
 import { type BrokerProcess, removeDir, startBrokerProcess } from '../../helpers/broker-process.js';
 import { decodeResponseFrame, encodeRequestFrame, RawClient, rawRequestFrame } from '../../helpers/raw-client.js';
@@ -173,10 +173,10 @@ test('ApiVersions v99 is answered with UNSUPPORTED_VERSION in the v0 format list
   c.close();
 });
 
-test('Produce v0 closes the connection', async () => {
+test('Produce v12 (above the served range) closes the connection', async () => {
   await expectRejected(
-    encodeRequestFrame(ProduceApi, 0, ProduceApi.defaultRequest()),
-    /Produce v0 is not supported \(this broker serves v3-v11\)/,
+    rawRequestFrame(0, 12, 5, Buffer.alloc(0)),
+    /Produce v12 is not supported \(this broker serves v0-v11\)/,
   );
 });
 
