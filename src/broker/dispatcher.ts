@@ -7,7 +7,7 @@
  *   format, listing the broker's ranges, so the client can retry with a version both sides know.
  * - Any other unknown api key or unsupported version, or a body that does not decode, closes the connection.
  */
-import { ConnectionViolation, type RequestContext } from '../network/connection.js';
+import { ConnectionViolation, type RequestContext, type ResponseFrame } from '../network/connection.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
 import { DecodeError, Reader } from '../protocol/reader.js';
@@ -24,11 +24,16 @@ const API_VERSIONS_KEY = 18;
  * 2-byte elements take gigabytes.
  */
 export const MAX_REQUEST_ELEMENTS = 1_000_000;
+/**
+ * Byte fields (a Fetch response's records) at least this large go to the socket as buffers of their own,
+ * in one vectored write with the bytes around them, instead of being copied into the response.
+ */
+const SHARE_BYTES_FROM = 8192;
 
 export class Dispatcher {
   constructor(private readonly broker: Broker) {}
 
-  handle(frame: Buffer, connection: RequestContext): Promise<Buffer | null> | Buffer | null {
+  handle(frame: Buffer, connection: RequestContext): Promise<ResponseFrame | null> | ResponseFrame | null {
     if (frame.length < 8)
       throw new ConnectionViolation(`request of ${frame.length} bytes is shorter than a request header`);
     const apiKey = frame.readInt16BE(0);
@@ -76,23 +81,23 @@ export class Dispatcher {
     const started = performance.now();
     metrics.bytesIn.inc(frame.length + 4);
     const result = handler.handle(request, ctx);
-    const encode = (response: unknown): Buffer | null => {
+    const encode = (response: unknown): ResponseFrame | null => {
       metrics.observe(handler.api.name, response, (performance.now() - started) / 1000);
       if (response === null) return null;
       if (fault?.errorCode !== undefined) setErrorCodes(response, fault.errorCode);
-      const w = new Writer(1024);
+      const w = new Writer(1024, { shareBytesFrom: SHARE_BYTES_FROM });
       const sizeAt = w.reserveInt32();
       w.int32(correlationId);
       if (responseHeaderVersion(apiKey, apiVersion) >= 1) w.uvarint(0);
       handler.api.encodeResponse(w, apiVersion, response);
       w.patchSize(sizeAt);
       metrics.bytesOut.inc(w.length);
-      return w.toBuffer();
+      return w.chunked ? w.toBuffers() : w.toBuffer();
     };
     if (fault?.delayMs) {
       return Promise.resolve(result).then(
         (response) =>
-          new Promise<Buffer | null>((resolve) => setTimeout(() => resolve(encode(response)), fault.delayMs)),
+          new Promise<ResponseFrame | null>((resolve) => setTimeout(() => resolve(encode(response)), fault.delayMs)),
       );
     }
     return result instanceof Promise ? result.then(encode) : encode(result);

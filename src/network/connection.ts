@@ -15,6 +15,10 @@
  * Kafka (which reads a connection's next request only after answering the previous one), the requests that
  * arrived before it are answered first: nothing more is read, the earlier answers are written, then the
  * connection is closed.
+ *
+ * Cost per byte (the produce and fetch hot path): sockets read into one shared buffer and each frame is
+ * copied once into a buffer of its own; responses that become ready together, and the parts of a response
+ * given as several buffers, leave in one vectored write.
  */
 import type { Socket } from 'node:net';
 
@@ -30,11 +34,16 @@ export interface RequestContext {
 }
 
 /**
- * Handles one request frame (without its size prefix) and returns the whole response frame, its int32 size
- * prefix included, or null when the request gets no response. Throwing a `ConnectionViolation` closes the
- * connection.
+ * A whole response frame, its int32 size prefix included: one buffer, or several written back to back (a
+ * Fetch response whose records are not copied into it). The prefix counts the bytes of every part.
  */
-export type FrameHandler = (frame: Buffer, ctx: RequestContext) => Promise<Buffer | null> | Buffer | null;
+export type ResponseFrame = Buffer | readonly Buffer[];
+
+/**
+ * Handles one request frame (without its size prefix) and returns the response frame, or null when the
+ * request gets no response. Throwing a `ConnectionViolation` closes the connection.
+ */
+export type FrameHandler = (frame: Buffer, ctx: RequestContext) => Promise<ResponseFrame | null> | ResponseFrame | null;
 
 /** A client broke the protocol in a way that ends its connection (Kafka closes the socket too). */
 export class ConnectionViolation extends Error {
@@ -55,7 +64,7 @@ export interface ConnectionOptions {
 
 interface Slot {
   done: boolean;
-  response: Buffer | null;
+  response: ResponseFrame | null;
   /** Set when this request broke the protocol: the connection ends when this slot's turn comes. */
   violation?: string;
 }
@@ -65,11 +74,31 @@ const SIZE_PREFIX = 4;
 const VIOLATION_GRACE_MS = 10_000;
 /** Longest a closing connection waits for the client to read its last answers. */
 const LINGER_MS = 5_000;
+/**
+ * Frames up to this size get their whole buffer as soon as their size prefix arrives. A larger frame keeps
+ * its bytes as they come and is joined when complete, so a size prefix alone (up to socket.request.max.bytes)
+ * does not make the broker allocate that much for a client that may never send the rest.
+ */
+const PREALLOCATE_MAX = 1024 * 1024;
 
 export class Connection {
   readonly ctx: RequestContext;
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
+  /**
+   * Whole frames read and not yet handled (held while the client is not reading its answers), or, last,
+   * the reason the bytes after the last frame cannot be one.
+   */
+  private readonly ready: (Buffer | string)[] = [];
+  /** The bytes of a size prefix that came split across reads, and how many of its 4 bytes have come. */
+  private sizeSoFar = 0;
+  private sizeFill = 0;
+  /** Size of the frame being read, or -1 between frames. */
+  private frameSize = -1;
+  private frameFill = 0;
+  /** The frame being read: its buffer, or (above PREALLOCATE_MAX) the pieces of it read so far. */
+  private frame: Buffer | null = null;
+  private framePieces: Buffer[] | null = null;
+  /** A size prefix was refused: the bytes after it are dropped. */
+  private unframed = false;
   private readonly slots: Slot[] = [];
   private closed = false;
   private writeBlocked = false;
@@ -78,6 +107,12 @@ export class Connection {
   private rejecting = false;
   private graceTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
+  /** The socket is corked until the next tick, gathering responses into one write. */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   constructor(
     readonly id: number,
@@ -97,7 +132,8 @@ export class Connection {
       close: (reason) => this.close(reason),
     };
     socket.setNoDelay(true);
-    socket.on('data', (chunk) => this.onData(chunk));
+    const onRead = (bytes: Buffer) => this.onRead(bytes);
+    socket.on('data', onRead);
     socket.on('drain', () => {
       this.writeBlocked = false;
       this.updateFlow();
@@ -136,8 +172,7 @@ export class Connection {
     if (!this.rejecting) {
       this.rejecting = true;
       this.logger.info({ conn: this.describe(), reason }, 'closing connection');
-      this.chunks.length = 0;
-      this.buffered = 0;
+      this.dropReadState();
       this.updateFlow();
       this.graceTimer = setTimeout(() => this.close(reason), VIOLATION_GRACE_MS);
       this.graceTimer.unref();
@@ -164,13 +199,13 @@ export class Connection {
   }
 
   private finish(): void {
-    if (!this.closed && this.buffered > 0) {
+    if (!this.closed && (this.frameSize >= 0 || this.sizeFill > 0)) {
       // The client went away with a request half sent: say how much of it arrived, to tell a crashed or
       // killed client (or one whose frames lie about their size) from a clean disconnect.
       const progress =
-        this.buffered >= SIZE_PREFIX
-          ? `${this.buffered - SIZE_PREFIX} of ${this.peekSize()} bytes received`
-          : `${this.buffered} of the ${SIZE_PREFIX} bytes of its size prefix received`;
+        this.frameSize >= 0
+          ? `${this.frameFill} of ${this.frameSize} bytes received`
+          : `${this.sizeFill} of the ${SIZE_PREFIX} bytes of its size prefix received`;
       this.logger.info(
         { conn: this.describe() },
         `client closed the connection in the middle of a request (${progress})`,
@@ -178,36 +213,84 @@ export class Connection {
     }
     this.closed = true;
     clearTimeout(this.graceTimer);
-    this.chunks.length = 0;
-    this.buffered = 0;
+    this.dropReadState();
     this.onClose(this);
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.closed || this.rejecting) return;
+  private dropReadState(): void {
+    this.ready.length = 0;
+    this.sizeFill = 0;
+    this.sizeSoFar = 0;
+    this.frameSize = -1;
+    this.frame = null;
+    this.framePieces = null;
+  }
+
+  /**
+   * Copies the bytes of one socket read into the frames they belong to (the bytes are a view of a buffer
+   * the next read reuses), then handles the frames completed.
+   */
+  private onRead(bytes: Buffer): void {
+    if (this.closed || this.rejecting || this.unframed) return;
     this.lastActivity = Date.now();
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    const end = bytes.length;
+    let pos = 0;
+    while (pos < end) {
+      if (this.frameSize < 0) {
+        let size: number;
+        if (this.sizeFill === 0 && end - pos >= SIZE_PREFIX) {
+          size = bytes.readInt32BE(pos);
+          pos += SIZE_PREFIX;
+        } else {
+          while (this.sizeFill < SIZE_PREFIX && pos < end) {
+            this.sizeSoFar = (this.sizeSoFar << 8) | bytes[pos++];
+            this.sizeFill++;
+          }
+          if (this.sizeFill < SIZE_PREFIX) break;
+          size = this.sizeSoFar;
+          this.sizeFill = 0;
+          this.sizeSoFar = 0;
+        }
+        if (size < 0 || size > this.options.maxRequestBytes) {
+          this.unframed = true;
+          this.ready.push(
+            `request size ${size} is outside 0..${this.options.maxRequestBytes} (socket.request.max.bytes); ` +
+              'the client sent a corrupt frame or a request larger than the broker accepts',
+          );
+          break;
+        }
+        this.frameSize = size;
+        this.frameFill = 0;
+        if (size <= PREALLOCATE_MAX) this.frame = Buffer.allocUnsafe(size);
+        else this.framePieces = [];
+      }
+      const n = Math.min(this.frameSize - this.frameFill, end - pos);
+      if (this.frame !== null) bytes.copy(this.frame, this.frameFill, pos, pos + n);
+      else if (n > 0) this.framePieces!.push(Buffer.from(bytes.subarray(pos, pos + n)));
+      this.frameFill += n;
+      pos += n;
+      if (this.frameFill === this.frameSize) {
+        this.ready.push(this.frame ?? Buffer.concat(this.framePieces!, this.frameSize));
+        this.frame = null;
+        this.framePieces = null;
+        this.frameSize = -1;
+      }
+    }
     this.drainFrames();
   }
 
-  /** Cuts every complete frame out of the buffered bytes and starts handling it. */
+  /** Starts handling the frames read, in order, while the connection may take more requests. */
   private drainFrames(): void {
-    while (!this.closed && !this.rejecting && this.buffered >= SIZE_PREFIX) {
+    while (!this.closed && !this.rejecting && this.ready.length > 0) {
       // Frames already read stay unhandled while the client is not reading its responses: answering them
       // would only grow the socket's write buffer.
       if (this.pausedForQueue || this.writeBlocked) return;
-      const size = this.peekSize();
-      if (size < 0 || size > this.options.maxRequestBytes) {
-        this.reject(
-          `request size ${size} is outside 0..${this.options.maxRequestBytes} (socket.request.max.bytes); ` +
-            'the client sent a corrupt frame or a request larger than the broker accepts',
-        );
+      const next = this.ready.shift()!;
+      if (typeof next === 'string') {
+        this.reject(next);
         return;
       }
-      if (this.buffered < SIZE_PREFIX + size) return;
-      const frame = this.take(SIZE_PREFIX + size).subarray(SIZE_PREFIX);
-      this.dispatch(frame);
+      this.dispatch(next);
       if (this.slots.length >= this.options.maxQueuedRequests) {
         this.pausedForQueue = true;
         this.updateFlow();
@@ -215,47 +298,10 @@ export class Connection {
     }
   }
 
-  private peekSize(): number {
-    const first = this.chunks[0];
-    if (first.length >= SIZE_PREFIX) return first.readInt32BE(0);
-    return this.take(SIZE_PREFIX, true).readInt32BE(0);
-  }
-
-  /** Removes `n` bytes from the front of the buffered chunks; a frame inside one chunk is sliced, not copied. */
-  private take(n: number, peek = false): Buffer {
-    const first = this.chunks[0];
-    if (first.length >= n) {
-      if (peek) return first;
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    let i = 0;
-    while (filled < n) {
-      const c = this.chunks[i];
-      const want = Math.min(c.length, n - filled);
-      c.copy(out, filled, 0, want);
-      filled += want;
-      if (!peek) {
-        if (want === c.length) {
-          this.chunks.shift();
-          continue;
-        }
-        this.chunks[i] = c.subarray(want);
-      }
-      i++;
-    }
-    if (!peek) this.buffered -= n;
-    return out;
-  }
-
   private dispatch(frame: Buffer): void {
     const slot: Slot = { done: false, response: null };
     this.slots.push(slot);
-    let result: Promise<Buffer | null> | Buffer | null;
+    let result: Promise<ResponseFrame | null> | ResponseFrame | null;
     try {
       result = this.handler(frame, this.ctx);
     } catch (err) {
@@ -284,7 +330,7 @@ export class Connection {
     }
   }
 
-  private complete(slot: Slot, response: Buffer | null): void {
+  private complete(slot: Slot, response: ResponseFrame | null): void {
     if (this.closed) return;
     slot.done = true;
     slot.response = response;
@@ -311,8 +357,23 @@ export class Connection {
     }
   }
 
-  private write(frame: Buffer): void {
-    const ok = this.socket.write(frame);
+  /**
+   * Queues a response on the corked socket. Every response that becomes ready before the current batch of
+   * callbacks and promise reactions ends (the parts of one frame, answers finishing together) leaves in
+   * one vectored write when the socket is uncorked on the next tick, instead of a system call each.
+   */
+  private write(frame: ResponseFrame): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    let ok: boolean;
+    if (Buffer.isBuffer(frame)) ok = this.socket.write(frame);
+    else {
+      ok = true;
+      for (const part of frame) ok = this.socket.write(part);
+    }
     if (!ok && !this.writeBlocked) {
       this.writeBlocked = true;
       this.updateFlow();

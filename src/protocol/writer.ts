@@ -2,6 +2,16 @@ import type { TaggedField } from './tagged-fields.js';
 
 const UUID_HEX = /^[0-9a-fA-F]{32}$/;
 
+export interface WriterOptions {
+  /**
+   * BYTES fields (and RECORDS, which are written the same way) of at least this many bytes are kept by
+   * reference instead of copied in: `toBuffers()` then returns the frame as several buffers, for one
+   * vectored socket write. The caller must not change such a buffer until the frame has been written.
+   * Off (Infinity) by default.
+   */
+  shareBytesFrom?: number;
+}
+
 /**
  * Writes Kafka's primitive types into a buffer that doubles when full. Integers go through Buffer's
  * own methods (int64 through a faster path when it fits a double), which reject values out of range,
@@ -11,26 +21,50 @@ const UUID_HEX = /^[0-9a-fA-F]{32}$/;
  * A frame's int32 size prefix is written with `reserveInt32()` before the body and `patchSize()`
  * after it. `toBuffer()` returns a view of the bytes written, not a copy: do not reuse the writer
  * while that view is still in use.
+ *
+ * With `shareBytesFrom`, a large byte field (a Fetch response's records) ends the part being written
+ * and becomes a part of its own, so a 1 MiB response costs a few hundred bytes of encoding instead of a
+ * 1 MiB copy into a buffer that doubled its way there. Positions (`length`, `reserveInt32`) count
+ * every part; the parts are `parts` followed by `buf[partStart, offset)`.
  */
 export class Writer {
   buf: Buffer;
   offset = 0;
+  private readonly shareBytesFrom: number;
+  /** Finished parts in order (views of earlier buffers and shared byte fields), or null while there are none. */
+  private parts: Buffer[] | null = null;
+  /** Which of `parts` are the writer's own bytes (the others are shared fields: never patched). */
+  private ownParts: boolean[] | null = null;
+  /** Bytes in `parts`. */
+  private partsLength = 0;
+  /** Where the bytes of `buf` not yet in `parts` begin. */
+  private partStart = 0;
 
-  constructor(initialCapacity = 256) {
+  constructor(initialCapacity = 256, options?: WriterOptions) {
     this.buf = Buffer.allocUnsafe(Math.max(16, initialCapacity));
+    this.shareBytesFrom = options?.shareBytesFrom ?? Number.POSITIVE_INFINITY;
   }
 
   /** Bytes written so far. */
   get length(): number {
-    return this.offset;
+    return this.partsLength + this.offset - this.partStart;
+  }
+
+  /** Whether the bytes written are more than one buffer (a large byte field was kept by reference). */
+  get chunked(): boolean {
+    return this.parts !== null;
   }
 
   private grow(needed: number): void {
+    // Only the bytes not yet in a finished part move: the parts keep viewing the old buffer.
+    const live = this.offset - this.partStart;
     let capacity = this.buf.length * 2;
-    while (capacity < this.offset + needed) capacity *= 2;
+    while (capacity < live + needed) capacity *= 2;
     const next = Buffer.allocUnsafe(capacity);
-    this.buf.copy(next, 0, 0, this.offset);
+    this.buf.copy(next, 0, this.partStart, this.offset);
     this.buf = next;
+    this.offset = live;
+    this.partStart = 0;
   }
 
   /** Makes room for `n` more bytes and returns the offset to write them at (the current offset). */
@@ -44,6 +78,21 @@ export class Writer {
     const o = this.ensure(n);
     this.offset = o + n;
     return o;
+  }
+
+  /** Ends the current part and appends `b` as a part of its own, by reference. */
+  private share(b: Buffer): void {
+    const parts = (this.parts ??= []);
+    const own = (this.ownParts ??= []);
+    const pending = this.offset - this.partStart;
+    if (pending > 0) {
+      parts.push(this.buf.subarray(this.partStart, this.offset));
+      own.push(true);
+    }
+    parts.push(b);
+    own.push(false);
+    this.partsLength += pending + b.length;
+    this.partStart = this.offset;
   }
 
   int8(v: number): void {
@@ -198,7 +247,8 @@ export class Writer {
   /** BYTES: int32 length then the bytes. */
   bytes(b: Buffer): void {
     this.int32(b.length);
-    this.writeRaw(b);
+    if (b.length >= this.shareBytesFrom) this.share(b);
+    else this.writeRaw(b);
   }
 
   /** NULLABLE_BYTES (and RECORDS): int32 length (-1 = null) then the bytes. */
@@ -210,7 +260,8 @@ export class Writer {
   /** COMPACT_BYTES: unsigned varint length+1 then the bytes. */
   compactBytes(b: Buffer): void {
     this.uvarint(b.length + 1);
-    this.writeRaw(b);
+    if (b.length >= this.shareBytesFrom) this.share(b);
+    else this.writeRaw(b);
   }
 
   /** COMPACT_NULLABLE_BYTES (and COMPACT_RECORDS): unsigned varint length+1 (0 = null) then the bytes. */
@@ -262,32 +313,64 @@ export class Writer {
     this.buf.set(b, o);
   }
 
-  /** Writes a placeholder int32 (0) and returns its offset, for a size patched in later. */
+  /** Writes a placeholder int32 (0) and returns its position, for a size patched in later. */
   reserveInt32(): number {
     const o = this.claim(4);
     this.buf.writeInt32BE(0, o);
-    return o;
+    return this.partsLength + o - this.partStart;
   }
 
-  /** Overwrites the int32 at `at` (an offset returned by `reserveInt32`). */
+  /** Overwrites the int32 at position `at` (as returned by `reserveInt32`). */
   patchInt32(at: number, v: number): void {
-    if (at < 0 || at + 4 > this.offset) throw new RangeError(`no reserved int32 at offset ${at}`);
-    this.buf.writeInt32BE(v, at);
+    if (at < 0 || at + 4 > this.length) throw new RangeError(`no reserved int32 at offset ${at}`);
+    if (at >= this.partsLength) {
+      this.buf.writeInt32BE(v, this.partStart + at - this.partsLength);
+      return;
+    }
+    // A reserved int32 was written whole into one of the writer's own parts, before any later part began.
+    const parts = this.parts!;
+    let start = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (at < start + part.length) {
+        if (!this.ownParts![i] || at + 4 > start + part.length) {
+          throw new RangeError(`no reserved int32 at offset ${at}`);
+        }
+        part.writeInt32BE(v, at - start);
+        return;
+      }
+      start += part.length;
+    }
   }
 
   /** Patches the int32 at `at` with the number of bytes written after it: a frame's size prefix. */
   patchSize(at: number): void {
-    this.patchInt32(at, this.offset - at - 4);
+    this.patchInt32(at, this.length - at - 4);
   }
 
-  /** The bytes written so far, as a view of the internal buffer. */
+  /**
+   * The bytes written so far as one buffer: a view of the internal buffer or, when large byte fields
+   * were kept by reference, a copy of every part joined.
+   */
   toBuffer(): Buffer {
-    return this.buf.subarray(0, this.offset);
+    if (this.parts === null) return this.buf.subarray(0, this.offset);
+    return Buffer.concat(this.toBuffers(), this.length);
+  }
+
+  /** The bytes written so far as a list of buffers to be written in order (one, unless `chunked`). */
+  toBuffers(): Buffer[] {
+    const tail = this.buf.subarray(this.partStart, this.offset);
+    if (this.parts === null) return [tail];
+    return tail.length > 0 ? [...this.parts, tail] : [...this.parts];
   }
 
   /** Forgets what was written, keeping the buffer for reuse. */
   reset(): void {
     this.offset = 0;
+    this.partStart = 0;
+    this.partsLength = 0;
+    this.parts = null;
+    this.ownParts = null;
   }
 }
 

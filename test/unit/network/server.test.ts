@@ -3,7 +3,7 @@
  * connection limits, idle timeouts and backpressure.
  */
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { ConnectionViolation, type FrameHandler } from '../../../src/network/connection.js';
 import { KafkaServer, type ServerOptions } from '../../../src/network/server.js';
@@ -191,5 +191,106 @@ test('the broker stops reading a connection with too many unanswered requests', 
     ids,
     frames.map((_, i) => i),
   );
+  s.destroy();
+});
+
+/** Reads exactly `n` bytes from the socket. */
+function readBytes(s: Socket, n: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let have = 0;
+    const onData = (d: Buffer) => {
+      chunks.push(d);
+      have += d.length;
+      if (have >= n) {
+        s.off('data', onData);
+        resolve(Buffer.concat(chunks).subarray(0, n));
+      }
+    };
+    s.on('data', onData);
+  });
+}
+
+/** A response frame of `parts` buffers whose bodies are the request id and then `extra` bytes of `fill`. */
+function partedResponse(frame: Buffer, extra: number, fill: number): Buffer[] {
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(4 + extra, 0);
+  frame.copy(head, 4, 0, 4);
+  const half = Math.floor(extra / 2);
+  return [head, Buffer.alloc(half, fill), Buffer.alloc(extra - half, fill)];
+}
+
+test('a response given as several buffers is written whole, in order with the responses around it', async () => {
+  const port = await start(async (f) => {
+    const id = f.readInt32BE(0);
+    await new Promise((r) => setTimeout(r, id === 1 ? 40 : 1));
+    return id % 2 === 1 ? partedResponse(f, 30_000, id) : echo(f);
+  });
+  const s = await client(port);
+  const expected = Buffer.concat([
+    ...partedResponse(frame(1).subarray(4), 30_000, 1),
+    echo(frame(2).subarray(4)),
+    ...partedResponse(frame(3).subarray(4), 30_000, 3),
+    echo(frame(4).subarray(4)),
+  ]);
+  const got = readBytes(s, expected.length);
+  s.write(Buffer.concat([frame(1), frame(2), frame(3), frame(4)]));
+  assert.deepEqual(await got, expected);
+  s.destroy();
+});
+
+test('responses ready together leave the socket in one vectored write, in request order', async () => {
+  const proto = Socket.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const original = { write: proto._write, writev: proto._writev };
+  let writes = 0;
+  let writevs = 0;
+  proto._write = function (this: unknown, ...args: unknown[]) {
+    writes++;
+    return original.write.apply(this, args);
+  };
+  proto._writev = function (this: unknown, ...args: unknown[]) {
+    writevs++;
+    return original.writev.apply(this, args);
+  };
+  try {
+    const port = await start((f) => echo(f));
+    const s = await client(port);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 40; i++) frames.push(frame(i));
+    const got = readIds(s, 40);
+    const before = { writes, writevs };
+    s.write(Buffer.concat(frames));
+    assert.deepEqual(
+      await got,
+      frames.map((_, i) => i),
+    );
+    // The client's own write is one of the counted calls.
+    assert.ok(writes - before.writes <= 1, `${writes - before.writes} single writes`);
+    assert.equal(writevs - before.writevs, 1);
+    s.destroy();
+  } finally {
+    proto._write = original.write;
+    proto._writev = original.writev;
+  }
+});
+
+test('a frame larger than what is allocated up front is gathered from its pieces', async () => {
+  const size = 3 * 1024 * 1024;
+  const port = await start(
+    (f) => {
+      const out = echo(f);
+      // The answer says whether every byte after the id arrived intact.
+      out[4] = f.length === size && f.subarray(4).every((b, i) => b === (i & 0xff)) ? 1 : 0;
+      return out;
+    },
+    { maxRequestBytes: 4 * 1024 * 1024 },
+  );
+  const s = await client(port);
+  const big = Buffer.alloc(4 + size);
+  big.writeInt32BE(size, 0);
+  for (let i = 0; i < size - 4; i++) big[8 + i] = i & 0xff;
+  const got = readBytes(s, 8);
+  for (let at = 0; at < big.length; at += 100_003) s.write(big.subarray(at, Math.min(big.length, at + 100_003)));
+  assert.equal((await got)[4], 1);
   s.destroy();
 });

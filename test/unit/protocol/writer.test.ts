@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import {
+  defaultFetchResponse,
+  defaultFetchResponseFetchableTopicResponse,
+  defaultFetchResponsePartitionData,
+  FetchApi,
+  type FetchResponse,
+  type FetchResponsePartitionData,
+} from '../../../src/protocol/generated/01-fetch.js';
 import { Reader, ZERO_UUID } from '../../../src/protocol/reader.js';
 import { Writer } from '../../../src/protocol/writer.js';
 
@@ -205,4 +213,115 @@ test('toBuffer is a view of the bytes written so far', () => {
   assert.equal(w.length, 0);
   w.int16(2);
   assert.equal(view.toString('hex'), '0002', 'a reused writer overwrites earlier views');
+});
+
+/** Fills `w` with a frame holding byte fields of several sizes, the way a response encoder would. */
+function writeMixedFrame(w: Writer, large: Buffer, medium: Buffer): void {
+  const at = w.reserveInt32();
+  w.int32(7);
+  w.compactNullableBytes(large);
+  w.string('between the large fields');
+  w.nullableBytes(medium);
+  w.nullableBytes(null);
+  w.bytes(Buffer.from('small'));
+  const inner = w.reserveInt32();
+  w.compactBytes(large);
+  w.patchSize(inner);
+  w.int64(123456789n);
+  w.patchSize(at);
+}
+
+test('large byte fields kept by reference encode to exactly the bytes of the flat path, size prefix included', () => {
+  const large = Buffer.alloc(20_000, 0xab);
+  const medium = Buffer.alloc(9_000, 0xcd);
+  const flat = new Writer(16);
+  writeMixedFrame(flat, large, medium);
+  const chunked = new Writer(16, { shareBytesFrom: 8192 });
+  writeMixedFrame(chunked, large, medium);
+
+  assert.ok(chunked.chunked);
+  assert.equal(chunked.length, flat.length);
+  const parts = chunked.toBuffers();
+  assert.ok(
+    parts.some((p) => p === large),
+    'the large field is one of the parts, not a copy',
+  );
+  assert.ok(parts.some((p) => p === medium));
+  const joined = Buffer.concat(parts);
+  assert.deepEqual(joined, flat.toBuffer());
+  assert.equal(joined.readInt32BE(0), joined.length - 4);
+  assert.deepEqual(chunked.toBuffer(), flat.toBuffer());
+});
+
+test('a writer without shareBytesFrom copies every byte field into one buffer', () => {
+  const w = new Writer(16);
+  writeMixedFrame(w, Buffer.alloc(20_000, 1), Buffer.alloc(9_000, 2));
+  assert.equal(w.chunked, false);
+  assert.equal(w.toBuffers().length, 1);
+});
+
+test('a chunked writer that grows after a shared field keeps the parts written before it', () => {
+  const w = new Writer(16, { shareBytesFrom: 100 });
+  const at = w.reserveInt32();
+  w.int32(1);
+  w.bytes(Buffer.alloc(200, 9));
+  for (let i = 0; i < 1000; i++) w.int32(i);
+  w.patchSize(at);
+  const out = Buffer.concat(w.toBuffers());
+  assert.equal(out.length, 4 + 4 + 4 + 200 + 4000);
+  const r = new Reader(out);
+  assert.equal(r.int32(), out.length - 4);
+  assert.equal(r.int32(), 1);
+  assert.ok(r.bytes().every((b) => b === 9));
+  for (let i = 0; i < 1000; i++) assert.equal(r.int32(), i);
+});
+
+test('a chunked writer refuses to patch inside a shared field', () => {
+  const shared = Buffer.alloc(64, 5);
+  const w = new Writer(16, { shareBytesFrom: 32 });
+  w.int32(0);
+  w.bytes(shared);
+  w.int32(0);
+  assert.throws(() => w.patchInt32(10, 1), RangeError);
+  assert.ok(shared.every((b) => b === 5));
+  w.patchInt32(0, 3);
+  w.patchInt32(72, 4);
+  const out = Buffer.concat(w.toBuffers());
+  assert.equal(out.readInt32BE(0), 3);
+  assert.equal(out.readInt32BE(72), 4);
+});
+
+test('a Fetch response with large records encodes the same chunked and flat, in every version', () => {
+  const big = Buffer.alloc(50_000, 0x11);
+  const partition = (index: number, records: Buffer | null): FetchResponsePartitionData => ({
+    ...defaultFetchResponsePartitionData(),
+    partitionIndex: index,
+    highWatermark: 1000n,
+    abortedTransactions: [],
+    records,
+  });
+  const response: FetchResponse = {
+    ...defaultFetchResponse(),
+    responses: [
+      {
+        ...defaultFetchResponseFetchableTopicResponse(),
+        topic: 'events',
+        topicId: '0123456789abcdef0123456789abcdef',
+        partitions: [partition(0, big), partition(1, Buffer.alloc(100, 0x22)), partition(2, null), partition(3, big)],
+      },
+    ],
+  };
+  for (let version = FetchApi.minVersion; version <= FetchApi.maxVersion; version++) {
+    const encode = (w: Writer): Buffer[] => {
+      const at = w.reserveInt32();
+      w.int32(99);
+      FetchApi.encodeResponse(w, version, response);
+      w.patchSize(at);
+      return w.toBuffers();
+    };
+    const flat = Buffer.concat(encode(new Writer(1024)));
+    const parts = encode(new Writer(1024, { shareBytesFrom: 8192 }));
+    assert.ok(parts.length > 1, `v${version} keeps the records by reference`);
+    assert.deepEqual(Buffer.concat(parts), flat, `v${version}`);
+  }
 });
