@@ -11,6 +11,9 @@
  * - each writer's records appear in the order they were sent;
  * - a new acks=all produce lands at the high watermark found after recovery.
  * Some cycles also kill the broker while it is still recovering, before it listens.
+ *
+ * With `groups` (the default) a consumer group member reads every partition and commits while the writers
+ * produce; after each restart its committed offsets and a rejoin are checked too (see group-ledger.ts).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { buildRecordBatch } from '../../src/records/index.js';
 import { type BrokerProcess, REPO_ROOT, startBrokerProcess } from '../helpers/broker-process.js';
+import { GroupLedger, type GroupReport } from './group-ledger.js';
 import { ConnectionLost, WireClient } from './wire-client.js';
 
 export interface CrashCycleOptions {
@@ -36,6 +40,8 @@ export interface CrashCycleOptions {
   tailWindow?: number;
   /** Broker overrides (e.g. a small log.segment.bytes so segments roll during the run). */
   overrides?: Record<string, string | number | boolean>;
+  /** A consumer group member consumes and commits during the produce windows, checked after each restart. Default true. */
+  groups?: boolean;
   log?: (line: string) => void;
 }
 
@@ -50,6 +56,8 @@ export interface CrashCycleReport {
   startupKills: number;
   lost: number;
   totalRecords: number;
+  /** Present when the cycles ran with a consumer group. */
+  group?: GroupReport;
 }
 
 export const TOPIC = 'crash';
@@ -86,6 +94,9 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
   const fullCheckEvery = opts.fullCheckEvery ?? 1;
   const tailWindow = opts.tailWindow ?? 2000;
   const log = opts.log ?? (() => {});
+  const groups = opts.groups ?? true;
+  // The group's first join need not wait for more members (Kafka's default waits 3 s).
+  const overrides = groups ? { 'group.initial.rebalance.delay.ms': 0, ...opts.overrides } : opts.overrides;
   const report: CrashCycleReport = {
     cycles: 0,
     acknowledgedVerified: 0,
@@ -101,6 +112,7 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
   // Sends of the last cycle that got no answer: they may or may not be in the log, at most once.
   let unknown = new Set<string>();
   let ackedLastCycle = 0;
+  const group = groups ? new GroupLedger(TOPIC, partitions, model) : null;
 
   const check = async (client: WireClient, cycle: number, full: boolean): Promise<void> => {
     for (let p = 0; p < partitions; p++) {
@@ -240,11 +252,11 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
   };
 
   const start = async (): Promise<BrokerProcess> =>
-    startBrokerProcess({ dataDir: opts.dataDir, overrides: opts.overrides, timeoutMs: 60_000 });
+    startBrokerProcess({ dataDir: opts.dataDir, overrides, timeoutMs: 60_000 });
 
   const killDuringStart = async (): Promise<void> => {
     const args = [join(REPO_ROOT, 'bin', 'sluice.js'), 'start', '--port', '0', '--data-dir', opts.dataDir];
-    for (const [k, v] of Object.entries(opts.overrides ?? {})) args.push('--override', `${k}=${v}`);
+    for (const [k, v] of Object.entries(overrides ?? {})) args.push('--override', `${k}=${v}`);
     const child = spawn(process.execPath, args, { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await sleep(randomInt(60, 250));
@@ -260,6 +272,8 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
     // The model starts empty, so the data dir must too.
     if (created !== ErrorCode.NONE) throw new CrashCycleFailure(`could not create ${TOPIC}: ${ErrorCode[created]}`);
     client.close();
+    await group?.rejoin(broker.port, 'start', false);
+    await group?.resume('start');
 
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
       client = await WireClient.connect(broker.port);
@@ -267,12 +281,16 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
       client.close();
       const killAfter = randomInt(killMin, killMax);
       const running = Array.from({ length: writers }, (_, w) => writer(broker.port, cycle, w));
+      const consuming = group?.consume(`cycle ${cycle}`) ?? Promise.resolve(null);
       await sleep(killAfter);
       await broker.kill();
       const results = await Promise.all(running);
       const errors = results.reduce((n, r) => n + r.errors, 0);
       if (errors > 0) throw new CrashCycleFailure(`cycle ${cycle}: ${errors} produce answers carried an error`);
+      const consumerFailure = await consuming;
+      if (consumerFailure) throw new CrashCycleFailure(`cycle ${cycle}: ${consumerFailure.message}`);
       const acked = ackedLastCycle;
+      const commitsBefore = group?.report.commitsVerified ?? 0;
 
       if (opts.killDuringStartEvery && cycle % opts.killDuringStartEvery === 0) await killDuringStart();
       const restartAt = Date.now();
@@ -287,7 +305,10 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
       client = await WireClient.connect(broker.port);
       const full = cycle % fullCheckEvery === 0 || cycle === opts.cycles;
       try {
+        // A consumer rejoins as soon as its coordinator is back; reading the whole log may outlast its session.
+        await group?.rejoin(broker.port, `cycle ${cycle}`, true);
         await check(client, cycle, full);
+        await group?.resume(`cycle ${cycle}`);
       } catch (err) {
         throw new CrashCycleFailure(
           `${(err as Error).message}\nkilled after ${killAfter} ms; broker output:\n${broker.output().slice(-3000)}`,
@@ -295,8 +316,9 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
       }
       client.close();
       report.cycles = cycle;
+      const commits = group ? `, ${group.report.commitsVerified - commitsBefore} commits acknowledged` : '';
       log(
-        `cycle ${cycle}: killed after ${killAfter} ms, ${acked} acknowledged, restarted in ${startMs} ms (${openMs} ms in the broker), log ends at [${model.map((m) => m.length).join(', ')}]${full ? ' (full check)' : ''}`,
+        `cycle ${cycle}: killed after ${killAfter} ms, ${acked} acknowledged${commits}, restarted in ${startMs} ms (${openMs} ms in the broker), log ends at [${model.map((m) => m.length).join(', ')}]${full ? ' (full check)' : ''}`,
       );
     }
 
@@ -304,6 +326,8 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
     client = await WireClient.connect(broker.port);
     await produceMarkers(client, opts.cycles + 1);
     client.close();
+    // The member leaves: after the clean restart the group is empty, keeps its offsets, and a new member starts there.
+    await group?.leave('before the clean stop');
     const code = await broker.stop();
     if (code !== 0) throw new CrashCycleFailure(`the broker exited with ${code} on SIGTERM`);
     broker = await start();
@@ -311,12 +335,16 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
       throw new CrashCycleFailure(`after a clean stop the broker scanned its logs:\n${broker.output()}`);
     }
     client = await WireClient.connect(broker.port);
+    await group?.rejoin(broker.port, 'after the clean restart', false);
     await check(client, opts.cycles + 1, true);
+    await group?.resume('after the clean restart');
     await produceMarkers(client, opts.cycles + 2);
     client.close();
     report.totalRecords = model.reduce((n, m) => n + m.length, 0);
+    if (group) report.group = group.report;
     return report;
   } finally {
+    group?.close();
     if (broker.child.exitCode === null && broker.child.signalCode === null) await broker.stop();
   }
 }

@@ -1,8 +1,11 @@
 /**
  * Long crash runs: `node dist/test/crash/crash-loop.js --cycles N [--partitions P] [--writers W]
- * [--segment-bytes B] [--data-dir D] [--keep]`. Each cycle SIGKILLs a broker while it takes acks=all
- * produces, restarts it and checks the log against what was acknowledged (see crash-cycles.ts).
- * Ends with `N cycles, M acknowledged records verified, 0 lost` and exit code 0, or the failure and 1.
+ * [--segment-bytes B] [--kill-min-ms A] [--kill-max-ms B] [--groups | --no-groups] [--data-dir D] [--keep]
+ * [--quiet]`. Each cycle SIGKILLs a broker while it takes acks=all produces (and, with groups, while a
+ * group member consumes and commits), restarts it and checks the log and the group against what was
+ * acknowledged (see crash-cycles.ts and group-ledger.ts). Ends with
+ * `N cycles, M acknowledged records verified, C acknowledged commits verified, 0 lost` and exit code 0,
+ * or the failure and 1.
  */
 import { parseArgs } from 'node:util';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
@@ -18,11 +21,14 @@ const { values } = parseArgs({
     'kill-max-ms': { type: 'string', default: '400' },
     'data-dir': { type: 'string' },
     keep: { type: 'boolean', default: false },
+    groups: { type: 'boolean', default: true },
+    'no-groups': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
   },
 });
 
 const dataDir = values['data-dir'] ?? tempDir('sluice-crash-loop-');
+const groups = values.groups && !values['no-groups'];
 const started = Date.now();
 let failed = false;
 try {
@@ -36,12 +42,19 @@ try {
     // Reading every partition from offset 0 each cycle grows quadratically; the tail is checked every cycle.
     fullCheckEvery: 10,
     overrides: values['segment-bytes'] ? { 'log.segment.bytes': Number(values['segment-bytes']) } : undefined,
+    groups,
     log: values.quiet ? undefined : (line) => console.log(line),
   });
+  const g = report.group;
   console.log(
-    `${report.cycles} cycles, ${report.acknowledgedVerified} acknowledged records verified, ${report.lost} lost ` +
+    `${report.cycles} cycles, ${report.acknowledgedVerified} acknowledged records verified, ` +
+      `${g ? `${g.commitsVerified} acknowledged commits verified, ` : ''}${report.lost} lost ` +
       `(${report.unacknowledgedKept} unacknowledged records kept, ${report.tornTails} torn tails cut, ` +
       `${report.startupKills} kills during recovery, ${report.totalRecords} records in the log, ` +
+      (g
+        ? `${g.unacknowledgedCommitsKept} unanswered commits kept, ${g.consumedVerified} consumed records ` +
+          `still in the log, ${g.replayedVerified} records consumed again after ${g.rejoins} rejoins, `
+        : 'no consumer group, ') +
       `${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );
 } catch (err) {

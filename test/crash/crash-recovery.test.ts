@@ -1,13 +1,15 @@
 /**
  * SIGKILL at random moments while acks=all produces run, then restart on the same data dir: every
  * acknowledged record survives exactly once and in order, and the log takes new writes (see crash-cycles.ts).
+ * In the first test a consumer group member also consumes and commits: its committed offsets never move
+ * back across a crash nor past the log end, and it rejoins and reads on from them (see group-ledger.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
 import { runCrashCycles } from './crash-cycles.js';
 
-test('every acknowledged record survives 20 random SIGKILLs exactly once and in order', {
+test('every acknowledged record and consumer group commit survives 20 random SIGKILLs', {
   timeout: 120_000,
 }, async () => {
   const dataDir = tempDir('sluice-crash-');
@@ -19,11 +21,17 @@ test('every acknowledged record survives 20 random SIGKILLs exactly once and in 
       writers: 2,
       killAfterMs: [50, 400],
       killDuringStartEvery: 5,
+      groups: true,
     });
     assert.equal(report.cycles, 20);
     assert.equal(report.lost, 0);
     assert.ok(report.acknowledgedVerified > 0, 'some records were acknowledged');
     assert.equal(report.startupKills, 4);
+    assert.ok(report.group, 'the cycles ran with a consumer group');
+    assert.ok(report.group.commitsVerified >= 20, 'each cycle had at least one acknowledged commit');
+    // A rejoin at the start, after each crash, and after the final clean restart.
+    assert.equal(report.group.rejoins, 22);
+    assert.ok(report.group.consumedVerified > 0, 'the member consumed while the writers produced');
   } finally {
     removeDir(dataDir);
   }
@@ -40,6 +48,7 @@ test('crashes while segments roll keep every acknowledged record', { timeout: 12
       killAfterMs: [50, 300],
       // Segments of 16 KiB roll every few hundred records, so kills land around rolls and index writes.
       overrides: { 'log.segment.bytes': 16384, 'log.index.interval.bytes': 512 },
+      groups: false,
     });
     assert.equal(report.lost, 0);
     assert.ok(report.acknowledgedVerified > 0);

@@ -2,6 +2,7 @@
  * A minimal Kafka client over one socket, built on the generated codecs: pipelined requests answered in
  * order, and the few calls the durability tests need (create topic, produce, fetch by offset, list offsets).
  * It knows exactly which produce requests were acknowledged, which real clients hide behind retries.
+ * Group membership and offset commits over it are in group-member.ts.
  */
 import { connect, type Socket } from 'node:net';
 import type { ApiDescriptor } from '../../src/protocol/api.js';
@@ -151,6 +152,51 @@ export class WireClient {
     }));
   }
 
+  /**
+   * One Fetch of several partitions, each from its own offset; the broker may wait up to `maxWaitMs` for data.
+   * Answers per partition with the decoded records at or after the offset asked for (whole batches only).
+   */
+  async fetchMany(
+    topic: string,
+    positions: Array<{ partition: number; offset: bigint }>,
+    maxWaitMs: number,
+    partitionMaxBytes = 1024 * 1024,
+  ): Promise<Array<{ partition: number; errorCode: ErrorCode; highWatermark: bigint; records: BatchRecord[] }>> {
+    const req = FetchApi.defaultRequest();
+    req.maxWaitMs = maxWaitMs;
+    req.minBytes = 1;
+    req.maxBytes = partitionMaxBytes * Math.max(1, positions.length);
+    req.sessionEpoch = -1;
+    req.topics.push({
+      topic,
+      topicId: '00000000000000000000000000000000',
+      partitions: positions.map((p) => ({
+        partition: p.partition,
+        currentLeaderEpoch: -1,
+        fetchOffset: p.offset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1n,
+        partitionMaxBytes,
+        replicaDirectoryId: '00000000000000000000000000000000',
+      })),
+    });
+    const res = await this.request(FetchApi, FETCH_VERSION, req);
+    if (res.errorCode !== 0) throw new Error(`Fetch failed: ${ErrorCode[res.errorCode]}`);
+    const wanted = new Map(positions.map((p) => [p.partition, p.offset]));
+    const out = [];
+    for (const p of res.responses[0]?.partitions ?? []) {
+      const from = wanted.get(p.partitionIndex) ?? 0n;
+      const records = p.errorCode === ErrorCode.NONE ? await decodeFrom(p.records ?? Buffer.alloc(0), from) : [];
+      out.push({
+        partition: p.partitionIndex,
+        errorCode: p.errorCode as ErrorCode,
+        highWatermark: p.highWatermark,
+        records,
+      });
+    }
+    return out;
+  }
+
   /** One Fetch of one partition from `offset`, without waiting for new data. */
   async fetch(
     topic: string,
@@ -232,6 +278,15 @@ export class WireClient {
     if (p.errorCode !== 0) throw new Error(`ListOffsets ${topic}-${partition}: ${ErrorCode[p.errorCode]}`);
     return p.offset;
   }
+}
+
+/** The records of the whole batches in a fetched buffer, from offset `from` on (a batch may start before it). */
+async function decodeFrom(records: Buffer, from: bigint): Promise<BatchRecord[]> {
+  const out: BatchRecord[] = [];
+  for (const info of iterateBatches(wholeBatches(records))) {
+    for (const rec of await iterateRecordsAsync(records, info.position)) if (rec.offset >= from) out.push(rec);
+  }
+  return out;
 }
 
 /** The prefix of a fetched records buffer made of whole batches (a fetch may end in a partial batch). */
