@@ -53,7 +53,7 @@ import {
 import { readBatchInfo } from './validate.js';
 import { RecordDecodeError, RecordReader, varintSize, varlongSize, writeVarint, writeVarlong } from './varint.js';
 
-export { LegacyRecordsError, type LegacyRecordsErrorCode, type LegacyMagic } from './legacy-message.js';
+export { type LegacyMagic, LegacyRecordsError, type LegacyRecordsErrorCode } from './legacy-message.js';
 
 /** The magic byte of the first message or batch in `records` (the same position in both formats), or -1. */
 export function firstMagicOf(records: Buffer): number {
