@@ -108,6 +108,8 @@ async function appendOne(
   }
   if (isLogError(result)) {
     if (result.errorCode === 'KAFKA_STORAGE_ERROR') {
+      // A topic deleted while this append waited closes its logs: the partition is gone, not the disk.
+      if (broker.partition(topic, data.index) !== found.log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       broker.logger.error({ topic, partition: data.index, err: result.message }, 'append failed: storage error');
     }
     // The log refuses magic 0/1 batches; in a v3+ request Kafka calls that an invalid record.
