@@ -326,11 +326,8 @@ async function resetOffsets(args: string[]): Promise<number> {
     const admin = new Admin(client);
     const [group] = await admin.describeGroups([groupId]);
     if (group.errorCode !== ErrorCode.NONE) throw new Error(`group "${groupId}": ${errorName(group.errorCode)}`);
-    if (group.members.length > 0) {
-      throw new Error(
-        `group "${groupId}" has ${group.members.length} active member${group.members.length === 1 ? '' : 's'} (state ${group.state}): stop its consumers first; offsets can only be reset in an empty group`,
-      );
-    }
+    // Like Kafka's tool: only an inactive group (Empty or Dead) may be reset; a member that is still joining counts.
+    if (group.members.length > 0 || !INACTIVE_STATES.has(group.state)) throw activeGroupError(groupId, group);
     const committed = await admin.fetchOffsets(groupId);
     const current = new Map(committed.map((c) => [`${c.topic}\0${c.partition}`, c.offset]));
     const wanted = new Map<string, number[]>();
@@ -387,8 +384,13 @@ async function resetOffsets(args: string[]): Promise<number> {
           groupId,
           chunk.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.newOffset })),
         );
-        for (const r of results)
+        for (const r of results) {
+          // A consumer joined between the check above and this commit: the coordinator refuses a commit without a
+          // generation once the group has members.
+          if (MEMBER_JOINED_ERRORS.has(r.errorCode))
+            throw activeGroupError(groupId, (await admin.describeGroups([groupId]))[0]);
           if (r.errorCode !== ErrorCode.NONE) failures.push(`${r.topic}-${r.partition}: ${errorName(r.errorCode)}`);
+        }
         committing.update(Math.min(i + COMMIT_CHUNK, plan.length));
       }
       committing.finish();
@@ -421,6 +423,20 @@ async function resetOffsets(args: string[]): Promise<number> {
     );
     return 0;
   });
+}
+
+const INACTIVE_STATES = new Set(['Empty', 'Dead']);
+const MEMBER_JOINED_ERRORS = new Set<number>([
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.ILLEGAL_GENERATION,
+  ErrorCode.REBALANCE_IN_PROGRESS,
+]);
+
+function activeGroupError(groupId: string, group: { members: unknown[]; state: string }): Error {
+  const n = group.members.length;
+  return new Error(
+    `group "${groupId}" has ${n} active member${n === 1 ? '' : 's'} (state ${group.state}): stop its consumers first; offsets can only be reset in an empty group`,
+  );
 }
 
 async function remove(args: string[]): Promise<number> {
