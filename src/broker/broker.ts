@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
-import { AdminServer } from '../http/admin-server.js';
+import type { AdminServer } from '../http/admin-server.js';
 import { KafkaServer } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
@@ -26,7 +26,7 @@ import type { FaultInjector } from './fault-injector.js';
 import { registerAllHandlers } from './handlers/index.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
-import { BrokerMetrics } from './metrics.js';
+import { type BrokerMetrics, loadMetrics, type MetricsFactory } from './metrics.js';
 import { OffsetsTopicLog } from './offsets-topic.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
@@ -82,11 +82,12 @@ export class Broker {
     readonly logger: Logger,
     readonly storage: 'disk' | 'memory',
     fs: StorageFs | undefined,
+    metrics: MetricsFactory,
   ) {
     this.nodeId = config['node.id'] as number;
     this.logDir = resolve((config['log.dirs'] as string[])[0]);
     this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
-    this.metrics = new BrokerMetrics(this);
+    this.metrics = metrics(this);
     const baseFs = fs ?? (storage === 'memory' ? new MemoryFs() : new DiskFs());
     this.logs = createLogStore({
       engine: storage,
@@ -103,8 +104,12 @@ export class Broker {
     const storage = options.storage ?? 'disk';
     const config = options.config;
     const logDir = resolve((config['log.dirs'] as string[])[0]);
-    if (storage === 'disk') await mkdir(logDir, { recursive: true });
-    const broker = new Broker(config, logger, storage, options.fs);
+    // Metrics (prom-client) load only when the admin listener can serve them.
+    const [metrics] = await Promise.all([
+      loadMetrics(Boolean(config['admin.http.listener'])),
+      storage === 'disk' ? mkdir(logDir, { recursive: true }) : undefined,
+    ]);
+    const broker = new Broker(config, logger, storage, options.fs, metrics);
     await broker.open();
     logger.info(
       { listeners: broker.server?.bound, logDir: storage === 'disk' ? logDir : '(memory)', ms: Date.now() - started },
@@ -114,9 +119,9 @@ export class Broker {
   }
 
   private async open(): Promise<void> {
-    this.clusterId = await this.loadClusterId();
-    await this.topics.load();
-    await this.logs.open();
+    // Independent files: read them at once.
+    const [clusterId] = await Promise.all([this.loadClusterId(), this.topics.load(), this.logs.open()]);
+    this.clusterId = clusterId;
     for (const topic of this.topics.list()) await this.openPartitions(topic);
     this.groups = new GroupCoordinator({
       log: new OffsetsTopicLog(this),
@@ -157,6 +162,7 @@ export class Broker {
     const http = this.config['admin.http.listener'] as string | null;
     if (http) {
       const { host, port } = parseHostPort(http);
+      const { AdminServer } = await import('../http/admin-server.js');
       this.admin = new AdminServer({ host, port, metrics: this.metrics, health: () => this.healthProblem() });
       await this.admin.listen();
       this.logger.info({ url: `http://${host}:${this.admin.port}/metrics` }, 'admin http listening');
@@ -213,10 +219,10 @@ export class Broker {
     return logConfigFor(topic.configs, this.config);
   }
 
+  /** Opens (or creates) the logs of a topic's partitions from `from` on, many at once. */
   private async openPartitions(topic: TopicInfo, from = 0): Promise<void> {
-    for (let p = from; p < topic.partitions; p++) {
-      await this.logs.getOrCreate(topic.name, p, { topicId: topic.topicId, config: this.logConfig(topic) });
-    }
+    const partitions = Array.from({ length: Math.max(0, topic.partitions - from) }, (_, i) => from + i);
+    await this.logs.getOrCreateMany(topic.name, partitions, { topicId: topic.topicId, config: this.logConfig(topic) });
   }
 
   partition(topic: string, partition: number): PartitionLog | undefined {

@@ -64,22 +64,29 @@ export async function runStart(args: string[]): Promise<number> {
   }
   const config = await loadConfig({ file: values.config, env: process.env, overrides });
   const logger = createLogger(level);
+  // Signals are caught from before the start: one that comes while the broker starts (after it logged
+  // that it listens, say) stops it cleanly once started, rather than killing it half open.
+  let signal: string | null = null;
+  let wake: (() => void) | null = null;
+  const onSignal = (name: string) => {
+    if (signal) return;
+    signal = name;
+    wake?.();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   const broker = await Broker.start({ config, logger, storage });
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      broker.stop().then(resolve, (err) => {
-        logger.error({ err: (err as Error).message }, 'error during shutdown');
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  if (!signal) await new Promise<void>((resolve) => (wake = resolve));
+  logger.info({ signal }, 'shutting down');
+  try {
+    await broker.stop();
+  } catch (err) {
+    logger.error(
+      { err: (err as Error).message },
+      'error during shutdown; logs not closed cleanly are scanned at the next start',
+    );
+  }
   logger.info('stopped');
   logger.flush();
   return 0;

@@ -6,10 +6,14 @@
  * Short-lived files (checkpoints) count against the same bound, so the bound is a hard limit.
  * Every use opens, touches and releases one file: nobody holds two at once, so waiting cannot deadlock.
  */
-import { readFully, type StorageFs, writeFully } from './storage-fs.js';
+import { dirname } from 'node:path';
+import { type StorageFs, writeFully } from './storage-fs.js';
 
 interface Entry {
+  /** The path, or the path and DURABLE_KEY for its 'dsync' descriptor. */
+  key: string;
   path: string;
+  dir: string;
   fd: number | null;
   opening: Promise<number> | null;
   refs: number;
@@ -18,10 +22,14 @@ interface Entry {
 }
 
 export const DEFAULT_MAX_OPEN_FILES = 1000;
+/** Cache key suffix of a file's second descriptor, opened 'dsync' for durable writes. */
+const DURABLE_KEY = '\u0000dsync';
 
 export class FileCache {
   /** Map iteration order is the LRU order: oldest use first. */
   private readonly entries = new Map<string, Entry>();
+  /** The cached paths of each directory, so closing one partition does not walk every entry. */
+  private readonly byDir = new Map<string, Set<string>>();
   /** Descriptors open, being opened or being closed. */
   private slots = 0;
   private waiters: Array<() => void> = [];
@@ -46,10 +54,16 @@ export class FileCache {
 
   /**
    * Runs `fn` with a cached descriptor for `path` (read-write). With `create`, a missing file is created;
-   * otherwise a missing file fails with ENOENT, so a late reader never resurrects a deleted segment.
+   * otherwise a missing file fails with ENOENT, so a late reader never resurrects a deleted segment. With
+   * `durable`, the descriptor is a second one, opened 'dsync' (created when missing): its writes are durable
+   * when they return.
    */
-  async use<T>(path: string, fn: (fd: number) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
-    const entry = await this.acquire(path, opts.create ?? false);
+  async use<T>(
+    path: string,
+    fn: (fd: number) => Promise<T>,
+    opts: { create?: boolean; durable?: boolean } = {},
+  ): Promise<T> {
+    const entry = await this.acquire(path, opts.durable ? 'dsync' : opts.create ? 'rw' : 'r+');
     try {
       return await fn(entry.fd!);
     } finally {
@@ -83,31 +97,36 @@ export class FileCache {
    * opens the path afresh.
    */
   async forget(path: string): Promise<void> {
-    const entry = this.entries.get(path);
+    await Promise.all([this.forgetKey(path), this.forgetKey(path + DURABLE_KEY)]);
+  }
+
+  private async forgetKey(key: string): Promise<void> {
+    const entry = this.entries.get(key);
     if (!entry) return;
-    this.entries.delete(path);
+    this.remove(entry);
     entry.doomed = true;
     if (entry.refs === 0 && entry.fd !== null) await this.closeEntry(entry);
   }
 
-  /** Forgets every path under a directory prefix (a partition being deleted or closed). */
+  /** Forgets every file of a directory (a partition being deleted or closed). */
   async forgetUnder(dir: string): Promise<void> {
-    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-    await Promise.all([...this.entries.keys()].filter((p) => p.startsWith(prefix)).map((p) => this.forget(p)));
+    const keys = this.byDir.get(dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir);
+    if (keys) await Promise.all([...keys].map((k) => this.forgetKey(k)));
   }
 
   /** Closes every idle descriptor; busy ones close when released. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.entries.keys()].map((p) => this.forget(p)));
+    await Promise.all([...this.entries.keys()].map((k) => this.forgetKey(k)));
   }
 
-  private async acquire(path: string, create: boolean): Promise<Entry> {
+  private async acquire(path: string, mode: 'r+' | 'rw' | 'dsync'): Promise<Entry> {
+    const key = mode === 'dsync' ? path + DURABLE_KEY : path;
     for (;;) {
-      const existing = this.entries.get(path);
+      const existing = this.entries.get(key);
       if (existing) {
         existing.refs++;
-        this.entries.delete(path);
-        this.entries.set(path, existing);
+        this.entries.delete(key);
+        this.entries.set(key, existing);
         if (existing.fd === null) {
           try {
             await existing.opening;
@@ -119,18 +138,18 @@ export class FileCache {
         return existing;
       }
       await this.takeSlot();
-      if (this.entries.has(path)) {
+      if (this.entries.has(key)) {
         // Another caller opened it while this one waited for a slot.
         this.freeSlot();
         continue;
       }
-      const entry: Entry = { path, fd: null, opening: null, refs: 1, doomed: false };
-      entry.opening = this.fs.open(path, create ? 'rw' : 'r+');
-      this.entries.set(path, entry);
+      const entry: Entry = { key, path, dir: dirname(path), fd: null, opening: null, refs: 1, doomed: false };
+      entry.opening = this.fs.open(path, mode);
+      this.add(entry);
       try {
         entry.fd = await entry.opening;
       } catch (err) {
-        if (this.entries.get(path) === entry) this.entries.delete(path);
+        this.remove(entry);
         entry.refs = 0;
         this.freeSlot();
         throw err;
@@ -144,12 +163,28 @@ export class FileCache {
     entry.refs--;
     if (entry.refs > 0) return;
     if (entry.doomed || this.slots > this.maxOpen) {
-      if (this.entries.get(entry.path) === entry) this.entries.delete(entry.path);
+      this.remove(entry);
       entry.doomed = true;
       if (entry.fd !== null) void this.closeEntry(entry);
       return;
     }
     this.wake();
+  }
+
+  private add(entry: Entry): void {
+    this.entries.set(entry.key, entry);
+    let keys = this.byDir.get(entry.dir);
+    if (!keys) this.byDir.set(entry.dir, (keys = new Set()));
+    keys.add(entry.key);
+  }
+
+  /** Drops `entry` from the maps if it is still the one cached for its key. */
+  private remove(entry: Entry): void {
+    if (this.entries.get(entry.key) !== entry) return;
+    this.entries.delete(entry.key);
+    const keys = this.byDir.get(entry.dir);
+    keys?.delete(entry.key);
+    if (keys?.size === 0) this.byDir.delete(entry.dir);
   }
 
   private async takeSlot(): Promise<void> {
@@ -162,7 +197,7 @@ export class FileCache {
         }
       }
       if (victim) {
-        this.entries.delete(victim.path);
+        this.remove(victim);
         victim.doomed = true;
         await this.closeEntry(victim);
       } else {
@@ -198,13 +233,26 @@ export class FileCache {
   }
 }
 
-/** Reads a whole small file (checkpoints, metadata) through the cache's bound. */
+/**
+ * Reads a whole small file (checkpoints, metadata) through the cache's bound, without asking its size
+ * first: a read of a regular file that returns less than asked has reached the end (these files are
+ * replaced by rename, never written in place), so the usual file of a few dozen bytes takes one read.
+ */
 export async function readWholeFile(cache: FileCache, path: string): Promise<Buffer> {
   return cache.useOnce(path, 'r', async (fd) => {
-    const { size } = await cache.fs.fstat(fd);
-    const buf = Buffer.allocUnsafe(size);
-    const n = await readFully(cache.fs, fd, buf, 0, size, 0);
-    return buf.subarray(0, n);
+    let buf = Buffer.allocUnsafe(4096);
+    let size = 0;
+    for (;;) {
+      if (size === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, size);
+        buf = bigger;
+      }
+      const want = buf.length - size;
+      const n = await cache.fs.read(fd, buf, size, want, size);
+      size += n;
+      if (n < want) return buf.subarray(0, size);
+    }
   });
 }
 
@@ -212,7 +260,13 @@ export async function readWholeFile(cache: FileCache, path: string): Promise<Buf
  * Replaces a small file atomically and durably, as Kafka writes its checkpoints: write `<path>.tmp`,
  * fdatasync it, rename it over `path`, then sync the directory so the rename survives a crash.
  */
-export async function writeFileAtomically(cache: FileCache, dir: string, path: string, data: Buffer): Promise<void> {
+export async function writeFileAtomically(
+  cache: FileCache,
+  dir: string,
+  path: string,
+  data: Buffer,
+  opts: { syncDir?: boolean } = {},
+): Promise<void> {
   const tmp = `${path}.tmp`;
   await cache.useOnce(tmp, 'rw', async (fd) => {
     await cache.fs.ftruncate(fd, 0);
@@ -220,5 +274,6 @@ export async function writeFileAtomically(cache: FileCache, dir: string, path: s
     await cache.fs.fdatasync(fd);
   });
   await cache.fs.rename(tmp, path);
-  await cache.fs.syncDir(dir);
+  // A caller that syncs the directory itself right after (a new partition) passes syncDir: false.
+  if (opts.syncDir ?? true) await cache.fs.syncDir(dir);
 }

@@ -15,32 +15,44 @@ export interface FsCall {
   /** Bytes asked for, for read/write/writev. */
   length?: number;
   position?: number;
+  /** For open: the mode asked for. */
+  mode?: OpenMode;
+  /** A write on a descriptor opened 'dsync': it includes an fdatasync of what it writes. */
+  durable?: boolean;
 }
 
 export type FsHook = (call: FsCall) => void | Promise<void>;
 
 export class InterceptFs implements StorageFs {
   private readonly paths = new Map<number, string>();
+  private readonly durable = new Set<number>();
 
   constructor(
     readonly inner: StorageFs,
     private readonly hook: FsHook,
   ) {}
 
+  private durability(fd: number): { durable?: true } {
+    return this.durable.has(fd) ? { durable: true } : {};
+  }
+
   private pathOf(fd: number): string {
     return this.paths.get(fd) ?? `<fd ${fd}>`;
   }
 
   async open(path: string, mode: OpenMode): Promise<number> {
-    await this.hook({ op: 'open', path });
+    await this.hook({ op: 'open', path, mode });
     const fd = await this.inner.open(path, mode);
     this.paths.set(fd, path);
+    if (mode === 'dsync') this.durable.add(fd);
+    else this.durable.delete(fd);
     return fd;
   }
 
   async close(fd: number): Promise<void> {
     await this.hook({ op: 'close', path: this.pathOf(fd), fd });
     this.paths.delete(fd);
+    this.durable.delete(fd);
     await this.inner.close(fd);
   }
 
@@ -50,13 +62,13 @@ export class InterceptFs implements StorageFs {
   }
 
   async write(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-    await this.hook({ op: 'write', path: this.pathOf(fd), fd, length, position });
+    await this.hook({ op: 'write', path: this.pathOf(fd), fd, length, position, ...this.durability(fd) });
     return this.inner.write(fd, buffer, offset, length, position);
   }
 
   async writev(fd: number, buffers: readonly Buffer[], position: number): Promise<number> {
     const length = buffers.reduce((sum, b) => sum + b.length, 0);
-    await this.hook({ op: 'writev', path: this.pathOf(fd), fd, length, position });
+    await this.hook({ op: 'writev', path: this.pathOf(fd), fd, length, position, ...this.durability(fd) });
     return this.inner.writev(fd, buffers, position);
   }
 

@@ -2,7 +2,8 @@
  * Opening a partition directory (Kafka's LogLoader): finds the segments, trusts those below the recovery
  * point, scans the rest batch by batch with CRC checks, cuts a torn or corrupt tail, drops segments after
  * a corrupt one, and rebuilds missing indexes. After a clean shutdown nothing is scanned: the log end
- * offset comes from the recovery point checkpoint.
+ * offset comes from the recovery point checkpoint, and when the active segment's .log has the size and
+ * modification time the close recorded, nothing of it is read either (its indexes load on first use).
  */
 import { join } from 'node:path';
 import {
@@ -10,13 +11,14 @@ import {
   formatPartitionMetadata,
   LEADER_EPOCH_CHECKPOINT,
   PARTITION_METADATA,
+  type PartitionAtClose,
   parseLeaderEpochCheckpoint,
   parsePartitionMetadata,
 } from './checkpoint-files.js';
 import type { StorageLogger } from './errors.js';
 import { type FileCache, readWholeFile, writeFileAtomically } from './file-cache.js';
 import { LogSegment, parseSegmentFileName, type SegmentContext } from './log-segment.js';
-import { isNotFound } from './storage-fs.js';
+import { errorCode, isNotFound } from './storage-fs.js';
 
 export interface LoadParams {
   ctx: SegmentContext;
@@ -33,6 +35,13 @@ export interface LoadParams {
   logStartOffset: bigint | null;
   /** The log dir had a clean shutdown marker. */
   cleanShutdown: boolean;
+  /** What the clean close recorded about this partition, if anything. */
+  atClose?: PartitionAtClose | null;
+  /**
+   * The directory was found in the log dir (open) rather than being created: it is not created, and a
+   * name that turns out to be a file gives null.
+   */
+  existing?: boolean;
   nowMs: number;
 }
 
@@ -66,11 +75,23 @@ async function removeQuietly(cache: FileCache, path: string, logger: StorageLogg
   }
 }
 
-export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
+/**
+ * Loads (or, when missing, creates) one partition directory. A created partition gets its .log file and
+ * the directory is synced; the caller syncs the log dir (once for many partitions).
+ */
+export async function loadPartitionLog(p: LoadParams & { existing: true }): Promise<LoadedLog | null>;
+export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog>;
+export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null> {
   const { cache, logger, dir } = p;
   const fs = cache.fs;
-  await fs.mkdir(dir);
-  const names = await fs.readdir(dir);
+  if (!p.existing) await fs.mkdir(dir);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if (p.existing && errorCode(err) === 'ENOTDIR') return null;
+    throw err;
+  }
   const present = new Set(names);
 
   // Leftovers of interrupted deletions and checkpoint writes go first, as in Kafka.
@@ -96,41 +117,49 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
     }
   }
 
-  let topicId = p.topicId;
-  const metadataText = await tryRead(cache, join(dir, PARTITION_METADATA));
-  if (metadataText !== null) {
-    try {
-      topicId = parsePartitionMetadata(metadataText);
-    } catch (err) {
-      logger.warn({ file: join(dir, PARTITION_METADATA), err }, 'ignoring an unreadable partition.metadata');
-    }
-  }
-  if (metadataText === null && topicId) {
-    await writeFileAtomically(cache, dir, join(dir, PARTITION_METADATA), formatPartitionMetadata(topicId));
-  }
-
-  let epochs: EpochEntry[] = [];
-  const epochText = await tryRead(cache, join(dir, LEADER_EPOCH_CHECKPOINT));
-  if (epochText !== null) {
-    try {
-      epochs = parseLeaderEpochCheckpoint(epochText);
-    } catch (err) {
-      logger.warn({ file: join(dir, LEADER_EPOCH_CHECKPOINT), err }, 'ignoring an unreadable leader epoch checkpoint');
-    }
-  }
-
   const result: LoadedLog = {
     segments: [],
     logEndOffset: 0n,
     logStartOffset: 0n,
-    epochs,
-    topicId,
+    epochs: [],
+    topicId: p.topicId,
     recovered: false,
     truncatedBytes: 0,
     deletedSegments: 0,
   };
 
+  /** Reads partition.metadata and the leader epoch checkpoint; writes partition.metadata when missing. */
+  const readPartitionFiles = async (syncDir: boolean): Promise<void> => {
+    const metadataText = present.has(PARTITION_METADATA) ? await tryRead(cache, join(dir, PARTITION_METADATA)) : null;
+    if (metadataText !== null) {
+      try {
+        result.topicId = parsePartitionMetadata(metadataText);
+      } catch (err) {
+        logger.warn({ file: join(dir, PARTITION_METADATA), err }, 'ignoring an unreadable partition.metadata');
+      }
+    }
+    if (metadataText === null && result.topicId) {
+      const data = formatPartitionMetadata(result.topicId);
+      await writeFileAtomically(cache, dir, join(dir, PARTITION_METADATA), data, { syncDir });
+    }
+    const epochText = present.has(LEADER_EPOCH_CHECKPOINT)
+      ? await tryRead(cache, join(dir, LEADER_EPOCH_CHECKPOINT))
+      : null;
+    if (epochText !== null) {
+      try {
+        result.epochs = parseLeaderEpochCheckpoint(epochText);
+      } catch (err) {
+        logger.warn(
+          { file: join(dir, LEADER_EPOCH_CHECKPOINT), err },
+          'ignoring an unreadable leader epoch checkpoint',
+        );
+      }
+    }
+  };
+
   if (bases.length === 0) {
+    // A new partition's directory sync below covers the rename of partition.metadata too.
+    await readPartitionFiles(false);
     const start = p.logStartOffset ?? p.recoveryPoint ?? 0n;
     const segment = new LogSegment(p.ctx, dir, start, {
       size: 0,
@@ -138,8 +167,8 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
       indexesDurable: false,
       fresh: true,
     });
-    await segment.createFiles();
-    await fs.syncDir(dir);
+    // The index files are made before the first append (LogSegment.prepareForAppends).
+    await segment.createFiles({ indexes: false, syncDir: true });
     result.segments = [segment];
     result.logEndOffset = start;
     result.logStartOffset = start;
@@ -148,8 +177,10 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
 
   const segments: LogSegment[] = [];
   for (const base of bases) {
-    const { size } = await fs.stat(join(dir, `${base.toString().padStart(20, '0')}.log`));
-    segments.push(new LogSegment(p.ctx, dir, base, { size, rollBaseMs: p.nowMs, indexesDurable: true, fresh: false }));
+    const { size, mtimeMs } = await fs.stat(join(dir, `${base.toString().padStart(20, '0')}.log`));
+    const segment = new LogSegment(p.ctx, dir, base, { size, rollBaseMs: p.nowMs, indexesDurable: true, fresh: false });
+    segment.fileStat = { size, mtimeMs };
+    segments.push(segment);
   }
   for (let i = 0; i + 1 < segments.length; i++) {
     const next = segments[i + 1]!.baseOffset;
@@ -167,6 +198,34 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
     rp >= active.baseOffset &&
     (active.writtenSize === 0 ? rp === active.baseOffset : rp > active.baseOffset);
 
+  // The clean close recorded the active .log's size and modification time: if the file still has both,
+  // nothing wrote to it or cut it since, and its tail is the one the close checked. Its indexes then load
+  // on first use (LogSegment.prepareForAppends, reads), checked as those of sealed segments are.
+  const atClose = p.atClose;
+  const tailProven =
+    trustAll &&
+    hasIndexes(active) &&
+    atClose != null &&
+    atClose.baseOffset === active.baseOffset &&
+    atClose.nextOffset === rp &&
+    atClose.size === active.fileStat?.size &&
+    atClose.mtimeMs === active.fileStat?.mtimeMs;
+
+  // partition.metadata and the epoch checkpoint as the close recorded them, if those files are still there
+  // (and no others); otherwise they are read.
+  if (
+    tailProven &&
+    atClose.topicId !== undefined &&
+    present.has(PARTITION_METADATA) === (atClose.topicId !== null) &&
+    present.has(LEADER_EPOCH_CHECKPOINT) === atClose.epochs.length > 0
+  ) {
+    result.topicId = atClose.topicId ?? p.topicId;
+    result.epochs = atClose.epochs;
+    if (atClose.topicId === null && p.topicId) await readPartitionFiles(true);
+  } else {
+    await readPartitionFiles(true);
+  }
+
   let logEndOffset: bigint;
   if (trustAll) {
     logEndOffset = rp;
@@ -177,21 +236,25 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
         await s.recover();
       }
     }
-    await active.ensureIndexesLoaded();
-    // The marker vouches for what was written, not for what happened to the files since: a tail cut or
-    // overwritten while the broker was down would otherwise be served, and appended after, as it is.
-    const problem = await active.checkTail(active.nextOffset ?? rp);
-    if (problem) {
-      logger.warn(
-        { file: active.logPath, problem },
-        'the active segment changed after the clean shutdown; scanning it and cutting what does not check out',
-      );
-      const recovery = await active.recover();
-      await active.fdatasync();
-      result.recovered = true;
-      result.truncatedBytes += recovery.truncatedBytes;
+    if (tailProven) {
+      active.firstBatchTimestampValue = atClose.firstBatchTimestamp;
+    } else {
+      await active.ensureIndexesLoaded();
+      // The marker vouches for what was written, not for what happened to the files since: a tail cut or
+      // overwritten while the broker was down would otherwise be served, and appended after, as it is.
+      const problem = await active.checkTail(active.nextOffset ?? rp);
+      if (problem) {
+        logger.warn(
+          { file: active.logPath, problem },
+          'the active segment changed after the clean shutdown; scanning it and cutting what does not check out',
+        );
+        const recovery = await active.recover();
+        await active.fdatasync();
+        result.recovered = true;
+        result.truncatedBytes += recovery.truncatedBytes;
+      }
+      logEndOffset = active.nextOffset ?? rp;
     }
-    logEndOffset = active.nextOffset ?? rp;
   } else {
     result.recovered = true;
     // Segments from the one holding the recovery point onwards may hold unflushed data: scan them.
@@ -231,10 +294,8 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog> {
     logEndOffset = last.nextOffset ?? last.baseOffset;
   }
 
+  // The active segment's index files are preallocated before its first append, not here.
   const newActive = segments[segments.length - 1]!;
-  newActive.indexesDurable = false;
-  await newActive.ensureIndexesLoaded();
-  await newActive.preallocateIndexes();
   const firstTimestamp = await newActive.firstBatchTimestamp();
   if (firstTimestamp !== null) newActive.rollBaseMs = Number(firstTimestamp);
 

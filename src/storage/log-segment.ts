@@ -118,7 +118,20 @@ export class LogSegment {
   rollBaseMs: number;
   /** Whether the index files on disk are complete and synced (true for segments that rolled cleanly). */
   indexesDurable: boolean;
+  /**
+   * Whether the index files are ready for appends (preallocated). A segment opened after a clean
+   * shutdown, or created with its partition, prepares them before its first write (Kafka's LazyIndex):
+   * a broker with thousands of idle partitions then starts without touching their index files.
+   */
+  indexFilesPrepared = false;
   deleted = false;
+  /**
+   * Size and modification time of the .log as last seen, while nothing was written to or cut from it
+   * since; null once it changed (a clean close then asks the file again).
+   */
+  fileStat: { size: number; mtimeMs: number } | null = null;
+  /** The first batch's max timestamp (null: no batch, or no timestamp); undefined while unknown. */
+  firstBatchTimestampValue: bigint | null | undefined = undefined;
 
   private offsetIndexState: OffsetIndex | null = null;
   private timeIndexState: TimeIndex | null = null;
@@ -145,6 +158,7 @@ export class LogSegment {
       this.timeIndexState = new TimeIndex(baseOffset, this.maxTimeIndexEntries());
       this.maxTimestampKnown = true;
       this.nextOffset = baseOffset;
+      this.firstBatchTimestampValue = null;
     }
   }
 
@@ -173,8 +187,11 @@ export class LogSegment {
 
   /** Whether appending `batches` more batches could overflow an index (a full index rolls the segment). */
   indexWouldOverflow(batches: number): boolean {
-    const offsetEntries = this.offsetIndexState?.entries ?? 0;
-    const timeEntries = this.timeIndexState?.entries ?? 0;
+    // Indexes not loaded yet (a segment reopened lazily): an entry needs more than index.interval.bytes
+    // since the previous one, so the written size bounds how many there can be.
+    const bound = Math.ceil(this.writtenSize / Math.max(1, this.ctx.config.indexIntervalBytes)) + 1;
+    const offsetEntries = this.offsetIndexState?.entries ?? bound;
+    const timeEntries = this.timeIndexState?.entries ?? bound;
     const pending = this.pendingBatches + batches + 1;
     return offsetEntries + pending > this.maxOffsetIndexEntries() || timeEntries + pending > this.maxTimeIndexEntries();
   }
@@ -194,9 +211,12 @@ export class LogSegment {
     return n === length ? buf : buf.subarray(0, n);
   }
 
-  async writeData(buffers: readonly Buffer[], position: number): Promise<void> {
+  /** Writes at `position`; `durable` writes through the 'dsync' descriptor, so they are fsynced on return. */
+  async writeData(buffers: readonly Buffer[], position: number, durable = false): Promise<void> {
+    this.fileStat = null;
     await this.ctx.cache.use(this.logPath, (fd) => writeFully(this.ctx.cache.fs, fd, buffers, position), {
       create: true,
+      durable,
     });
   }
 
@@ -205,6 +225,7 @@ export class LogSegment {
   }
 
   async truncateLog(size: number): Promise<void> {
+    this.fileStat = null;
     await this.ctx.cache.use(this.logPath, (fd) => this.ctx.cache.fs.ftruncate(fd, size), { create: true });
   }
 
@@ -212,11 +233,31 @@ export class LogSegment {
     return this.ctx.cache.use(this.logPath, async (fd) => (await this.ctx.cache.fs.fstat(fd)).size);
   }
 
-  /** Creates the files of a new segment (its .log and preallocated indexes) and syncs the directory. */
-  async createFiles(): Promise<void> {
+  /**
+   * Creates the files of a new segment: its .log and, with `indexes` (a roll, where appends follow at
+   * once), its preallocated indexes; then syncs the directory unless the caller does.
+   */
+  async createFiles(opts: { indexes: boolean; syncDir: boolean }): Promise<void> {
     await this.ctx.cache.use(this.logPath, async () => {}, { create: true });
-    await this.preallocateIndexes();
-    await this.ctx.cache.fs.syncDir(this.dir);
+    if (opts.indexes) await this.preallocateIndexes();
+    if (opts.syncDir) await this.ctx.cache.fs.syncDir(this.dir);
+  }
+
+  /**
+   * Readies the segment for appends, before its first write: loads (and checks) its indexes if a lazy
+   * open left them on disk, and preallocates the index files. From then on the files are not sealed.
+   */
+  async prepareForAppends(): Promise<void> {
+    await this.ensureIndexesLoaded();
+    this.indexesDurable = false;
+    if (this.indexFilesPrepared) return;
+    try {
+      await this.preallocateIndexes();
+    } catch (err) {
+      // Preallocation only spares the files growing entry by entry; appends go on without it.
+      this.indexFilesPrepared = true;
+      this.ctx.logger.warn({ file: this.indexPath, err }, 'could not preallocate index files; they grow as needed');
+    }
   }
 
   /** Extends the index files to the preallocated size (the active segment's), keeping their entries. */
@@ -237,6 +278,7 @@ export class LogSegment {
         { create: true },
       );
     }
+    this.indexFilesPrepared = true;
   }
 
   /** Writes the index entries not yet in the files. */
@@ -286,6 +328,7 @@ export class LogSegment {
       );
     }
     this.indexesDurable = true;
+    this.indexFilesPrepared = false;
   }
 
   /** Rewrites both index files from the in-memory entries (after a rebuild). */
@@ -342,6 +385,7 @@ export class LogSegment {
       this.maxTimestamp = maxTimestamp;
       this.offsetOfMaxTimestamp = lastOffset;
     }
+    if (position === 0) this.firstBatchTimestampValue = maxTimestamp >= 0n ? maxTimestamp : null;
     if (this.bytesSinceLastIndexEntry > this.ctx.config.indexIntervalBytes) {
       this.offsetIndex.append(lastOffset, position);
       this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
@@ -362,6 +406,7 @@ export class LogSegment {
     this.pendingBatches = 0;
     this.nextOffset = nextOffset;
     this.indexesDurable = false;
+    if (position === 0) this.firstBatchTimestampValue = null;
     if (this.offsetIndexState) {
       this.offsetIndexState.truncateToPosition(position);
       this.timeIndex.truncateToOffset(nextOffset);
@@ -487,6 +532,7 @@ export class LogSegment {
     let offsetOfMaxTimestamp = -1n;
     let nextOffset = this.baseOffset;
     let lastIndexEntry = 0;
+    let firstBatchTimestamp: bigint | null = null;
     let pos = 0;
     let need = 0;
     let stopReason: string | undefined;
@@ -511,6 +557,7 @@ export class LogSegment {
           maxTimestamp = b.maxTimestamp;
           offsetOfMaxTimestamp = lastOffset;
         }
+        if (position === 0 && b.maxTimestamp >= 0n) firstBatchTimestamp = b.maxTimestamp;
         if (position - lastIndexEntry > interval) {
           offsetIndex.append(lastOffset, position);
           timeIndex.maybeAppend(maxTimestamp, offsetOfMaxTimestamp);
@@ -552,20 +599,27 @@ export class LogSegment {
     this.offsetOfMaxTimestamp = offsetOfMaxTimestamp;
     this.maxTimestampKnown = true;
     this.nextOffset = nextOffset;
-    this.assignedSize = this.writtenSize = this.flushedSize = pos;
+    this.firstBatchTimestampValue = firstBatchTimestamp;
+    // Appends may already be assigned to a segment whose indexes load lazily: keep counting their bytes.
+    const pendingBytes = Math.max(0, this.assignedSize - this.writtenSize);
+    this.writtenSize = this.flushedSize = pos;
+    this.assignedSize = pos + pendingBytes;
     this.bytesSinceLastIndexEntry = pos - lastIndexEntry;
     await this.rewriteIndexes();
     this.indexesDurable = true;
     return { validBytes: pos, truncatedBytes, nextOffset, ...(stopReason ? { stopReason } : {}) };
   }
 
-  /** Reads the first batch's max timestamp (Kafka measures segment.ms from it for reopened segments). */
+  /** The first batch's max timestamp (Kafka measures segment.ms from it for reopened segments). */
   async firstBatchTimestamp(): Promise<bigint | null> {
-    if (this.writtenSize < RECORD_BATCH_OVERHEAD) return null;
-    const header = await this.read(0, RECORD_BATCH_OVERHEAD);
-    if (header.length < RECORD_BATCH_OVERHEAD) return null;
-    const ts = header.readBigInt64BE(MAX_TIMESTAMP_OFFSET);
-    return ts >= 0n ? ts : null;
+    if (this.firstBatchTimestampValue !== undefined) return this.firstBatchTimestampValue;
+    let ts: bigint | null = null;
+    if (this.writtenSize >= RECORD_BATCH_OVERHEAD) {
+      const header = await this.read(0, RECORD_BATCH_OVERHEAD);
+      if (header.length >= RECORD_BATCH_OVERHEAD) ts = header.readBigInt64BE(MAX_TIMESTAMP_OFFSET);
+    }
+    this.firstBatchTimestampValue = ts !== null && ts >= 0n ? ts : null;
+    return this.firstBatchTimestampValue;
   }
 
   /**

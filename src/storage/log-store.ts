@@ -7,14 +7,19 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   CLEAN_SHUTDOWN_MARKER,
+  type CleanShutdownState,
+  formatCleanShutdown,
   formatOffsetCheckpoint,
   formatPartitionMetadata,
   LOG_START_OFFSET_CHECKPOINT,
   PARTITION_METADATA,
+  type PartitionAtClose,
   type PartitionOffset,
+  parseCleanShutdown,
   parseOffsetCheckpoint,
   RECOVERY_POINT_CHECKPOINT,
 } from './checkpoint-files.js';
+import { Coalescer, mapBounded, PARTITION_CONCURRENCY } from './concurrency.js';
 import { DiskFs } from './disk-fs.js';
 import { type StorageLogger, silentLogger } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES, FileCache, readWholeFile, writeFileAtomically } from './file-cache.js';
@@ -23,7 +28,7 @@ import { loadPartitionLog } from './log-loader.js';
 import type { SegmentContext } from './log-segment.js';
 import { MemoryFs } from './memory-fs.js';
 import { PartitionLog, type RetentionResult } from './partition-log.js';
-import { isNotFound, removeTree, type StorageFs } from './storage-fs.js';
+import { isNotFound, removeTree, type StorageFs, writeFully } from './storage-fs.js';
 
 export interface LogStoreOptions {
   engine: 'disk' | 'memory';
@@ -83,6 +88,8 @@ export class LogStore {
   private readonly logs = new Map<string, PartitionLog>();
   private readonly creating = new Map<string, Promise<PartitionLog>>();
   private checkpointChain: Promise<void> = Promise.resolve();
+  /** New partition directories become durable with one sync of the log dir, shared by concurrent creations. */
+  private readonly logDirSync: Coalescer;
   private checkpointScheduled = false;
   private opened = false;
   private closed = false;
@@ -96,6 +103,7 @@ export class LogStore {
     this.cache = new FileCache(this.fs, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
+    this.logDirSync = new Coalescer(() => this.fs.syncDir(this.logDir));
   }
 
   /** Descriptors held by the pool right now, and the most held at once. */
@@ -119,66 +127,83 @@ export class LogStore {
     return map;
   }
 
-  private async exists(path: string): Promise<boolean> {
+  /** The clean shutdown marker's state, or null when there is no marker (the last stop was not clean). */
+  private async readCleanShutdown(path: string): Promise<CleanShutdownState | null> {
     try {
-      await this.fs.stat(path);
-      return true;
+      return parseCleanShutdown((await readWholeFile(this.cache, path)).toString('utf8'));
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return null;
       throw err;
     }
   }
 
   /**
    * Loads every `<topic>-<partition>` directory of the log dir, recovering those not shut down cleanly,
-   * and removes leftovers of interrupted deletions. Returns what it found.
+   * and removes leftovers of interrupted deletions. Returns what it found, in directory name order.
+   * Partitions load PARTITION_CONCURRENCY at a time.
    */
   async open(): Promise<OpenedPartition[]> {
     if (this.opened) throw new Error('log store already open');
     this.opened = true;
     await this.fs.mkdir(this.logDir);
     const markerPath = join(this.logDir, CLEAN_SHUTDOWN_MARKER);
-    const cleanShutdown = await this.exists(markerPath);
-    const recoveryPoints = await this.readCheckpoint(RECOVERY_POINT_CHECKPOINT);
-    const logStarts = await this.readCheckpoint(LOG_START_OFFSET_CHECKPOINT);
-    const found: OpenedPartition[] = [];
-    const names = (await this.fs.readdir(this.logDir)).sort();
+    const [atClose, recoveryPoints, logStarts, names] = await Promise.all([
+      this.readCleanShutdown(markerPath),
+      this.readCheckpoint(RECOVERY_POINT_CHECKPOINT),
+      this.readCheckpoint(LOG_START_OFFSET_CHECKPOINT),
+      this.fs.readdir(this.logDir).then((n) => n.sort()),
+    ]);
+    const cleanShutdown = atClose !== null;
     const total = names.filter((n) => PARTITION_DIR.test(n) && !n.endsWith(DELETE_DIR_SUFFIX)).length;
     if (!cleanShutdown && total > 0) {
       this.logger.info({ logDir: this.logDir, partitions: total }, 'not shut down cleanly: checking partition logs');
     }
+    const opened: Array<{ log: PartitionLog; opened: OpenedPartition } | null> = [];
+    let done = 0;
+    let recoveredSoFar = 0;
     // Opening thousands of partitions (or scanning large logs after a crash) takes a while: say how far it got.
     let lastProgress = this.now();
-    for (const name of names) {
-      if (this.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
-        lastProgress = this.now();
-        this.logger.info(
-          { opened: found.length, of: total, recovered: found.filter((f) => f.recovered).length },
-          `loading partition logs: ${found.length}/${total}`,
-        );
-      }
+    await mapBounded(names, PARTITION_CONCURRENCY, async (name, i) => {
+      opened[i] = null;
       const path = join(this.logDir, name);
       if (name.endsWith(DELETE_DIR_SUFFIX)) {
         this.logger.info({ dir: path }, 'removing a partition directory left over by an interrupted deletion');
         await removeTree(this.fs, path);
-        continue;
+        return;
       }
       const m = PARTITION_DIR.exec(name);
       // Other names (files, `-future`/`-stray` directories of Kafka's replica moves) are not logs.
-      if (!m || name.startsWith('.')) continue;
-      if (!(await this.fs.stat(path)).isDirectory) continue;
+      if (!m || name.startsWith('.')) return;
       const topic = m[1]!;
       const partition = Number(m[2]);
       const k = key(topic, partition);
-      const log = await this.load(topic, partition, {
+      const loaded = await this.load(topic, partition, {
         topicId: null,
         config: this.defaults,
         recoveryPoint: recoveryPoints.get(k) ?? null,
         logStartOffset: logStarts.get(k) ?? null,
         cleanShutdown,
-        report: found,
+        atClose: atClose?.get(k) ?? null,
+        existing: true,
       });
-      this.logs.set(k, log);
+      if (!loaded) return;
+      opened[i] = loaded;
+      done++;
+      if (loaded.opened.recovered) recoveredSoFar++;
+      if (this.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+        lastProgress = this.now();
+        this.logger.info(
+          { opened: done, of: total, recovered: recoveredSoFar },
+          `loading partition logs: ${done}/${total}`,
+        );
+      }
+    });
+    // Registered in name order, whatever order they finished in, so listings and checkpoints are stable.
+    const found: OpenedPartition[] = [];
+    for (const o of opened) {
+      if (!o) continue;
+      this.logs.set(key(o.opened.topic, o.opened.partition), o.log);
+      found.push(o.opened);
     }
     const recovered = found.filter((f) => f.recovered).length;
     // Recovery fsynced what it scanned: record the new recovery points before anything else is written, or
@@ -197,6 +222,7 @@ export class LogStore {
     return found;
   }
 
+  /** Loads (or creates) one partition; null when `existing` and the name is not a directory. */
   private async load(
     topic: string,
     partition: number,
@@ -206,9 +232,10 @@ export class LogStore {
       recoveryPoint: bigint | null;
       logStartOffset: bigint | null;
       cleanShutdown: boolean;
-      report?: OpenedPartition[];
+      atClose?: PartitionAtClose | null;
+      existing: boolean;
     },
-  ): Promise<PartitionLog> {
+  ): Promise<{ log: PartitionLog; opened: OpenedPartition } | null> {
     const dir = join(this.logDir, key(topic, partition));
     const segmentContext: SegmentContext = { cache: this.cache, logger: this.logger, config: p.config };
     const loaded = await loadPartitionLog({
@@ -222,8 +249,11 @@ export class LogStore {
       recoveryPoint: p.recoveryPoint,
       logStartOffset: p.logStartOffset,
       cleanShutdown: p.cleanShutdown,
+      atClose: p.atClose ?? null,
+      existing: p.existing,
       nowMs: this.now(),
     });
+    if (!loaded) return null;
     if (loaded.truncatedBytes > 0 || loaded.deletedSegments > 0) {
       this.logger.warn(
         { topic, partition, truncatedBytes: loaded.truncatedBytes, deletedSegments: loaded.deletedSegments },
@@ -244,7 +274,7 @@ export class LogStore {
       loaded,
       segmentContext,
     );
-    p.report?.push({
+    const opened: OpenedPartition = {
       topic,
       partition,
       topicId: loaded.topicId,
@@ -252,8 +282,8 @@ export class LogStore {
       logEndOffset: loaded.logEndOffset,
       recovered: loaded.recovered,
       truncatedBytes: loaded.truncatedBytes,
-    });
-    return log;
+    };
+    return { log, opened };
   }
 
   /**
@@ -281,15 +311,29 @@ export class LogStore {
       recoveryPoint: null,
       logStartOffset: null,
       cleanShutdown: false,
+      existing: false,
     })
-      .then(async (log) => {
-        await this.fs.syncDir(this.logDir);
-        this.logs.set(k, log);
-        return log;
+      .then(async (loaded) => {
+        // Shared with the creations running alongside: one log dir sync covers all their directories.
+        await this.logDirSync.run();
+        this.logs.set(k, loaded!.log);
+        return loaded!.log;
       })
       .finally(() => this.creating.delete(k));
     this.creating.set(k, creation);
     return creation;
+  }
+
+  /**
+   * getOrCreate for many partitions of one topic, PARTITION_CONCURRENCY at a time (a topic created with
+   * a thousand partitions, the broker's topics at start-up). Returns the logs in the order asked.
+   */
+  getOrCreateMany(
+    topic: string,
+    partitions: readonly number[],
+    opts: GetOrCreateOptions = {},
+  ): Promise<PartitionLog[]> {
+    return mapBounded(partitions, PARTITION_CONCURRENCY, (p) => this.getOrCreate(topic, p, opts));
   }
 
   private async recordTopicId(log: PartitionLog, topicId: string | null): Promise<void> {
@@ -396,14 +440,23 @@ export class LogStore {
     await Promise.allSettled([...this.creating.values()]);
     const logs = this.partitions();
     let clean = true;
-    for (const log of logs) {
+    const state: CleanShutdownState = new Map();
+    await mapBounded(logs, PARTITION_CONCURRENCY, async (log) => {
       if (!(await log.close())) clean = false;
-    }
+      else if (log.stateAtClose) state.set(key(log.topic, log.partition), log.stateAtClose);
+    });
     try {
       await this.checkpointChain;
       await this.writeCheckpoints(logs);
       if (clean) {
-        await this.cache.useOnce(join(this.logDir, CLEAN_SHUTDOWN_MARKER), 'rw', (fd) => this.fs.fdatasync(fd));
+        // Written in place: a marker cut short by a crash here parses as empty, and the next open then
+        // reads each active segment's tail instead of trusting this record.
+        const content = formatCleanShutdown(state);
+        await this.cache.useOnce(join(this.logDir, CLEAN_SHUTDOWN_MARKER), 'rw', async (fd) => {
+          await this.fs.ftruncate(fd, 0);
+          await writeFully(this.fs, fd, [content], 0);
+          await this.fs.fdatasync(fd);
+        });
         await this.fs.syncDir(this.logDir);
       } else {
         this.logger.warn({ logDir: this.logDir }, 'not every log closed cleanly; those are scanned at the next start');

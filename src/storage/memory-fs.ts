@@ -7,11 +7,22 @@
 import { posix } from 'node:path';
 import { type FileStat, fsError, type OpenMode, type StorageFs } from './storage-fs.js';
 
+let lastMtimeMs = 0;
+
+/**
+ * A modification time that differs from every earlier one, even within a millisecond: a change is then
+ * always visible in the time (on disk, two writes within a clock tick may share one).
+ */
+function nextMtimeMs(): number {
+  lastMtimeMs = Math.max(Date.now(), lastMtimeMs + 0.001);
+  return lastMtimeMs;
+}
+
 class MemoryFile {
   /** Bytes actually stored; the file may be longer (a sparse tail reads as zeros). */
   data: Buffer = Buffer.alloc(0);
   size = 0;
-  mtimeMs = Date.now();
+  mtimeMs = nextMtimeMs();
 
   read(buffer: Buffer, offset: number, length: number, position: number): number {
     const n = Math.max(0, Math.min(length, this.size - position));
@@ -31,7 +42,7 @@ class MemoryFile {
     }
     source.copy(this.data, position);
     if (end > this.size) this.size = end;
-    this.mtimeMs = Date.now();
+    this.mtimeMs = nextMtimeMs();
   }
 
   truncate(length: number): void {
@@ -39,7 +50,7 @@ class MemoryFile {
       this.data.fill(0, length, Math.min(this.size, this.data.length));
     }
     this.size = length;
-    this.mtimeMs = Date.now();
+    this.mtimeMs = nextMtimeMs();
   }
 }
 
@@ -80,7 +91,7 @@ export class MemoryFs implements StorageFs {
     let file = this.files.get(p);
     if (!file) {
       if (this.dirs.has(p)) throw fsError('EISDIR', `'${p}' is a directory`);
-      if (mode !== 'rw') throw fsError('ENOENT', `no such file '${p}'`);
+      if (mode !== 'rw' && mode !== 'dsync') throw fsError('ENOENT', `no such file '${p}'`);
       this.requireParent(p);
       file = new MemoryFile();
       this.files.set(p, file);
@@ -143,6 +154,7 @@ export class MemoryFs implements StorageFs {
 
   async readdir(path: string): Promise<string[]> {
     const p = MemoryFs.normalize(path);
+    if (this.files.has(p)) throw fsError('ENOTDIR', `'${p}' is a file`);
     if (!this.dirs.has(p)) throw fsError('ENOENT', `no such directory '${p}'`);
     const names: string[] = [];
     for (const candidate of [...this.dirs, ...this.files.keys()]) {

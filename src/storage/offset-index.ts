@@ -62,7 +62,8 @@ export class OffsetIndex {
     }
     const at = this.entries * OFFSET_INDEX_ENTRY_SIZE;
     if (at + OFFSET_INDEX_ENTRY_SIZE > this.buf.length) {
-      const grown = Buffer.alloc(this.buf.length * 2);
+      // A buffer loaded from an empty file has no room to double.
+      const grown = Buffer.alloc(Math.max(this.buf.length * 2, 64 * OFFSET_INDEX_ENTRY_SIZE));
       this.buf.copy(grown, 0, 0, at);
       this.buf = grown;
     }

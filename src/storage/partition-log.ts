@@ -6,13 +6,19 @@
  * Appends take offsets synchronously, in call order, and queue their write; one writer per log runs
  * the queue in order (consecutive writes become one writev), so file order is offset order. A flusher
  * fdatasyncs everything written so far, one fsync at a time: appends that arrive during an fsync are
- * covered by the next one (group commit).
+ * covered by the next one (group commit). A write holding an acks=all batch, when everything before it
+ * is durable, is made durable by the write itself (an O_DSYNC descriptor) and needs no fsync; appends
+ * that arrive during it form the next write, the same group commit with one call instead of two.
  *
  * Durability and the high watermark, by default: acks=all resolves after an fsync covering the batch,
  * and the high watermark is the end of the data covered by a completed fsync, so consumers only see
- * durable data. acks=1/0 resolve once the write reached the OS. With flush.messages or flush.ms set,
- * fsync runs only every N messages or T ms, acks=all resolves after the write, and the high watermark
- * follows the written data.
+ * durable data. acks=1/0 resolve once the write reached the OS. While an acks=all append waits, the
+ * flusher starts an fsync as soon as its write completes and runs them back to back; when only acks=0/1
+ * data is unflushed it fsyncs FSYNC_COALESCE_MS after the write instead, covering everything written
+ * meanwhile, so acks=1 load pays for one fsync every few milliseconds rather than continuous ones (the
+ * high watermark then trails the written data by that much). With flush.messages or flush.ms set, fsync
+ * runs only every N messages or T ms, acks=all resolves after the write, and the high watermark follows
+ * the written data.
  */
 import {
   LAST_OFFSET_DELTA_OFFSET,
@@ -22,7 +28,12 @@ import {
 } from '../records/batch-header.js';
 import { setLogAppendTime } from '../records/patch.js';
 import { validateRecordBatches } from '../records/validate.js';
-import { type EpochEntry, formatLeaderEpochCheckpoint, LEADER_EPOCH_CHECKPOINT } from './checkpoint-files.js';
+import {
+  type EpochEntry,
+  formatLeaderEpochCheckpoint,
+  LEADER_EPOCH_CHECKPOINT,
+  type PartitionAtClose,
+} from './checkpoint-files.js';
 import { type LogError, logError, type StorageLogger } from './errors.js';
 import { Fifo } from './fifo.js';
 import { type FileCache, writeFileAtomically } from './file-cache.js';
@@ -126,6 +137,11 @@ type Task = WriteTask | RollTask | RepairTask | CheckpointTask;
 const MAX_WRITEV_BUFFERS = 1024;
 const MAX_WRITEV_BYTES = 16 * 1024 * 1024;
 const MAX_TIMER_MS = 0x7fffffff;
+/**
+ * With only acks=0/1 data unflushed, how long the flusher waits before an fsync, so one fsync covers the
+ * writes of that time. It bounds how far the high watermark trails those writes (plus the fsync itself).
+ */
+export const FSYNC_COALESCE_MS = 2;
 /** Sealed segments per partition whose indexes stay in memory after a read; older ones are unloaded. */
 const MAX_LOADED_SEALED_SEGMENTS = 4;
 
@@ -154,7 +170,10 @@ export class PartitionLog {
   private flushWaiters: Array<{ offset: bigint; resolve: () => void; reject: (err: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
   private flushing = false;
+  /** flush.ms with relaxed durability; FSYNC_COALESCE_MS otherwise. */
   private flushTimer: NodeJS.Timeout | null = null;
+  /** acks=all appends not yet acknowledged: while there are any, fsyncs run back to back. */
+  private acksAllWaiting = 0;
   private messagesSinceFlush = 0;
   private epochCheckpointDirty = false;
   private closed = false;
@@ -352,6 +371,7 @@ export class PartitionLog {
         },
       };
       this.inFlight.add(append);
+      if (opts.acks === -1) this.acksAllWaiting++;
       this.queue.push({
         kind: 'write',
         segment,
@@ -409,6 +429,7 @@ export class PartitionLog {
     if (append.settled) return;
     append.settled = true;
     this.inFlight.delete(append);
+    if (append.acks === -1) this.acksAllWaiting--;
     append.resolve(value);
   }
 
@@ -488,10 +509,26 @@ export class PartitionLog {
     const segment = group[0]!.segment;
     const generation = this.generation;
     const position = segment.writtenSize;
+    const strict = fsyncsEveryAppend(this.configValue);
+    // An acks=all group written while everything before it is durable is written durably (O_DSYNC):
+    // one call instead of a write then an fdatasync, and no fsync running beside the next writes (which
+    // on ext4 wait for its journal commit). The appends that come meanwhile make up the next group.
+    const durable = strict && this.flushed === this.written && group.some((t) => t.append.acks === -1);
     try {
+      if (!segment.indexesLoaded || !segment.indexFilesPrepared) {
+        await segment.prepareForAppends();
+        // Loading the indexes rebuilt them from a log shorter than it was at open (changed under the
+        // broker): the offsets handed out since no longer follow the file. Cut back to what it holds.
+        if (segment.writtenSize !== position && generation === this.generation) {
+          const err = new Error(`${segment.logPath} is ${segment.writtenSize} bytes, ${position} were expected`);
+          this.rewind(segment.nextOffset ?? this.written, segment, segment.writtenSize, true, err);
+          return;
+        }
+      }
       await segment.writeData(
         group.map((t) => t.buffer),
         position,
+        durable,
       );
     } catch (err) {
       if (generation !== this.generation) return;
@@ -520,16 +557,21 @@ export class PartitionLog {
       records += task.recordCount;
     }
     segment.writtenSize = at;
+    const flushedBefore = this.flushed === this.written;
     this.written = group[group.length - 1]!.append.nextOffset;
 
-    const strict = fsyncsEveryAppend(this.configValue);
-    for (const task of group) {
-      const append = task.append;
-      if (append.acks !== -1 || !strict) this.settle(append, append.result);
-    }
-    if (strict) {
-      void this.runFlusher();
+    if (durable && flushedBefore) {
+      segment.flushedSize = at;
+      this.flushed = this.written;
+      this.setHighWatermark(this.flushed);
+      for (const task of group) this.settle(task.append, task.append.result);
+      this.resolveFlushWaiters();
+    } else if (strict) {
+      for (const task of group) if (task.append.acks !== -1) this.settle(task.append, task.append.result);
+      if (this.acksAllWaiting > 0) void this.runFlusher();
+      else this.scheduleCoalescedFlush();
     } else {
+      for (const task of group) this.settle(task.append, task.append.result);
       this.setHighWatermark(this.written);
       this.messagesSinceFlush += records;
       this.scheduleRelaxedFlush();
@@ -559,7 +601,7 @@ export class PartitionLog {
     }
     this.touch(task.sealed);
     try {
-      await task.created.createFiles();
+      await task.created.createFiles({ indexes: true, syncDir: true });
     } catch (err) {
       // The first write creates the log file anyway; a write failure there is handled as usual.
       this.ctx.logger.warn({ file: task.created.logPath, err }, 'could not create the files of a new segment');
@@ -587,12 +629,18 @@ export class PartitionLog {
 
   // ---- the flusher -------------------------------------------------------------------------------
 
-  /** Runs fsyncs while written data is not yet flushed: one fsync covers everything written before it. */
+  /**
+   * Runs an fsync covering everything written so far, and more while written data is not yet flushed and
+   * someone waits for it (an acks=all append, a flush() call; with relaxed durability, always). Written
+   * data nobody waits for gets an fsync FSYNC_COALESCE_MS later.
+   */
   private async runFlusher(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     try {
-      while (this.written > this.flushed) {
+      for (let round = 0; this.written > this.flushed && (round === 0 || this.flushUrgent()); round++) {
         const target = this.written;
         const messages = this.messagesSinceFlush;
         const work = this.segmentList
@@ -624,16 +672,35 @@ export class PartitionLog {
             this.settle(append, append.result);
           }
         }
-        const waiters = this.flushWaiters;
-        this.flushWaiters = [];
-        for (const w of waiters) {
-          if (w.offset <= this.flushed) w.resolve();
-          else this.flushWaiters.push(w);
-        }
+        this.resolveFlushWaiters();
       }
     } finally {
       this.flushing = false;
     }
+    if (this.written > this.flushed && fsyncsEveryAppend(this.configValue)) this.scheduleCoalescedFlush();
+  }
+
+  private resolveFlushWaiters(): void {
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const w of waiters) {
+      if (w.offset <= this.flushed) w.resolve();
+      else this.flushWaiters.push(w);
+    }
+  }
+
+  /** Whether unflushed data has someone waiting for its fsync. */
+  private flushUrgent(): boolean {
+    return this.acksAllWaiting > 0 || this.flushWaiters.length > 0 || !fsyncsEveryAppend(this.configValue);
+  }
+
+  /** An fsync FSYNC_COALESCE_MS from now for written data nobody waits for (a running flusher reschedules). */
+  private scheduleCoalescedFlush(): void {
+    if (this.flushing || this.flushTimer || this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.runFlusher();
+    }, FSYNC_COALESCE_MS);
   }
 
   private onFlushFailure(err: unknown): void {
@@ -960,8 +1027,9 @@ export class PartitionLog {
   // ---- closing -----------------------------------------------------------------------------------
 
   /**
-   * Clean close: lets queued writes finish, fsyncs, seals the active segment's indexes and writes the
-   * epoch checkpoint. Returns whether everything reached disk (a clean shutdown may then be recorded).
+   * Clean close: lets queued writes finish, fsyncs, seals the indexes of segments written to and writes
+   * the epoch checkpoint. Returns whether everything reached disk (a clean shutdown may then be recorded);
+   * if so, `stateAtClose` describes the active segment for the clean shutdown marker.
    */
   async close(): Promise<boolean> {
     if (this.closed) return false;
@@ -973,7 +1041,7 @@ export class PartitionLog {
       await this.idle();
       if (this.pendingRepair) clean = false;
       await this.flush();
-      await this.active.sealIndexes();
+      // An active segment not written since a lazy open still has the sealed files of the last close.
       for (const s of this.segmentList) if (!s.indexesDurable && s.indexesLoaded) await s.sealIndexes();
       if (this.epochCheckpointDirty) {
         await this.writeEpochCheckpoint();
@@ -987,9 +1055,39 @@ export class PartitionLog {
       );
     }
     clean = clean && this.flushed === this.leo && this.segmentList.every((s) => s.indexesDurable);
+    if (clean) this.stateAtClose = await this.describeActiveSegment();
     await this.ctx.cache.forgetUnder(this.dir);
     this.notify();
     return clean;
+  }
+
+  /** What a clean close left of the partition, recorded so the next open need not read it. */
+  stateAtClose: PartitionAtClose | null = null;
+
+  private async describeActiveSegment(): Promise<PartitionAtClose | null> {
+    const active = this.active;
+    try {
+      let stat = active.fileStat;
+      if (!stat) {
+        const fs = this.ctx.cache.fs;
+        const { size, mtimeMs } = await this.ctx.cache.use(active.logPath, (fd) => fs.fstat(fd));
+        stat = { size, mtimeMs };
+      }
+      if (stat.size !== active.writtenSize) return null;
+      return {
+        baseOffset: active.baseOffset,
+        nextOffset: this.leo,
+        size: stat.size,
+        mtimeMs: stat.mtimeMs,
+        firstBatchTimestamp: await active.firstBatchTimestamp(),
+        topicId: this.topicIdValue,
+        epochs: this.epochs.entries(),
+      };
+    } catch (err) {
+      // The next open then checks the tail by reading it, as without a record.
+      this.ctx.logger.debug({ file: active.logPath, err }, 'could not describe the active segment at close');
+      return null;
+    }
   }
 
   /** Stops the log for deletion: fails what is queued, waits for writes in flight, releases descriptors. */

@@ -10,9 +10,10 @@
 
 /**
  * 'r': read only. 'r+': read and write, the file must exist. 'rw': read and write, created when missing.
- * No mode truncates on open.
+ * 'dsync': as 'rw', and every write returns only once its data is durable (O_DSYNC): a write and an
+ * fdatasync of it in one call. No mode truncates on open.
  */
-export type OpenMode = 'r' | 'r+' | 'rw';
+export type OpenMode = 'r' | 'r+' | 'rw' | 'dsync';
 
 export interface FileStat {
   size: number;

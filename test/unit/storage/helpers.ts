@@ -83,7 +83,8 @@ export function memoryLogger(): StorageLogger & { lines: Array<{ level: string; 
 
 /**
  * A StorageFs that records every call and lets a test fail or hold chosen calls: `failWhen` makes
- * matching calls throw (EIO, ENOSPC), `holdFsync()` pauses fdatasync calls until released.
+ * matching calls throw (EIO, ENOSPC), `holdFsync()` pauses fdatasync calls and durable writes (on a
+ * 'dsync' descriptor, which include one) until released.
  */
 export class TestFs extends InterceptFs {
   calls: FsCall[] = [];
@@ -100,7 +101,7 @@ export class TestFs extends InterceptFs {
     this.calls.push(call);
     const code = await this.failWhen?.(call);
     if (code) throw fsError(code, `injected failure of ${call.op} on ${call.path}`);
-    if (call.op === 'fdatasync' && this.held && call.path.endsWith(this.holdSuffix)) {
+    if ((call.op === 'fdatasync' || call.durable) && this.held && call.path.endsWith(this.holdSuffix)) {
       const held = this.held;
       await new Promise<void>((resolve) => held.push(resolve));
     }
@@ -126,6 +127,11 @@ export class TestFs extends InterceptFs {
     return this.calls.filter((c) => c.op === op && c.path.endsWith(pathSuffix)).length;
   }
 
+  /** Calls that made data durable on files ending with `pathSuffix`: fdatasyncs and durable writes. */
+  syncs(pathSuffix = '.log'): FsCall[] {
+    return this.calls.filter((c) => (c.op === 'fdatasync' || c.durable) && c.path.endsWith(pathSuffix));
+  }
+
   /** Bytes asked of read() on files ending with `pathSuffix`. */
   bytesRead(pathSuffix: string): number {
     return this.calls
@@ -139,7 +145,7 @@ export class TestFs extends InterceptFs {
     this.holdSuffix = pathSuffix;
   }
 
-  /** fdatasync calls currently waiting. */
+  /** fdatasync calls and durable writes currently waiting. */
   get heldFsyncs(): number {
     return this.held?.length ?? 0;
   }

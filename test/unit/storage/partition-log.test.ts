@@ -96,37 +96,67 @@ for (const engine of ENGINES) {
       await s.close();
     });
 
-    it('resolves acks=all only after an fsync, and one fsync covers every append that came during the previous one', async () => {
+    it('resolves acks=all only once its write is durable, and one durable write covers every append that came during the previous one', async () => {
       const { log, fs, store: s } = await setup();
       fs.holdFsync();
       const done: boolean[] = [];
       const track = (i: number, p: Promise<unknown>) => p.then(() => (done[i] = true));
       const first = track(0, log.append(batch(1), { acks: -1 }));
-      await until(() => fs.heldFsyncs === 1, 'the first fsync');
+      await until(() => fs.heldFsyncs === 1, 'the first durable write');
       const rest = [1, 2, 3].map((i) => track(i, log.append(batch(2), { acks: -1 })));
-      const logBytes = batch(1).length + 3 * batch(2).length;
-      await until(
-        () =>
-          fs.calls
-            .filter((c) => (c.op === 'write' || c.op === 'writev') && c.path.endsWith('.log'))
-            .reduce((sum, c) => sum + (c.length ?? 0), 0) >= logBytes,
-        'the writes of all appends',
-      );
       await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.deepEqual(done, [], 'nothing is acknowledged before its fsync');
+      assert.deepEqual(done, [], 'nothing is acknowledged before it is durable');
       assert.equal(log.highWatermark, 0n);
-      const fsyncsBefore = fs.count('fdatasync', '.log');
+      const syncsBefore = fs.syncs().length;
 
       fs.releaseHeldFsyncs();
       await first;
       assert.equal(log.highWatermark, 1n);
-      await until(() => fs.heldFsyncs === 1, 'the second fsync');
-      assert.equal(done.filter(Boolean).length, 1, 'the later appends wait for the next fsync');
+      await until(() => fs.heldFsyncs === 1, 'the second durable write');
+      assert.equal(done.filter(Boolean).length, 1, 'the later appends wait for the next durable write');
 
       fs.releaseFsync();
       await Promise.all(rest);
       assert.equal(log.highWatermark, 7n);
-      assert.equal(fs.count('fdatasync', '.log') - fsyncsBefore, 1, 'one more fsync covered the three appends');
+      const after = fs.syncs().slice(syncsBefore);
+      assert.equal(after.length, 1, 'one more durable write covered the three appends');
+      assert.equal(after[0]!.length, 3 * batch(2).length);
+      assert.equal(fs.count('fdatasync', '.log'), 0, 'no separate fsync was needed');
+      await s.close();
+    });
+
+    it('after acks=1 data not yet fsynced, acks=all waits for an fdatasync covering both (group commit)', async () => {
+      const { log, fs, store: s } = await setup();
+      fs.holdFsync();
+      okAppend(await log.append(batch(1), { acks: 1 }));
+      let acked = false;
+      const all = log.append(batch(2), { acks: -1 }).then((r) => {
+        acked = true;
+        return r;
+      });
+      await until(() => fs.heldFsyncs === 1, 'an fdatasync');
+      assert.equal(fs.calls.filter((c) => c.durable).length, 0, 'the acks=all write was not a durable one');
+      assert.equal(acked, false);
+      assert.equal(log.highWatermark, 0n, 'the high watermark waits for the fsync');
+      fs.releaseFsync();
+      assert.equal(okAppend(await all).baseOffset, 1n);
+      assert.equal(log.highWatermark, 3n);
+      await s.close();
+    });
+
+    it('fsyncs acks=1 data a few milliseconds after its write, one fsync for many appends', async () => {
+      const { log, fs, store: s } = await setup();
+      okAppend(await log.append(batch(1), { acks: 1 }));
+      assert.equal(fs.count('fdatasync', '.log'), 0, 'no fsync starts as soon as the write is done');
+      assert.equal(log.highWatermark, 0n);
+      await until(() => log.highWatermark === 1n, 'the coalesced fsync');
+      assert.equal(fs.count('fdatasync', '.log'), 1);
+      const appends = Array.from({ length: 20 }, () => log.append(batch(1), { acks: 1 }));
+      for (const a of appends) okAppend(await a);
+      await until(() => log.highWatermark === 21n, 'the coalesced fsync');
+      const fsyncs = fs.count('fdatasync', '.log') - 1;
+      assert.ok(fsyncs <= 5, `${fsyncs} fsyncs for 20 appends`);
+      assert.equal(log.flushedOffset, 21n);
       await s.close();
     });
 
@@ -289,6 +319,8 @@ for (const engine of ENGINES) {
       const { log, fs, store: s } = await setup();
       okAppend(await log.append(batch(2), { acks: -1 }));
       fs.failWhen = (call) => (call.op === 'fdatasync' && call.path.endsWith('.log') ? 'EIO' : null);
+      // acks=1 data first, so the acks=all append after it is written plainly and waits for an fdatasync.
+      okAppend(await log.append(batch(1), { acks: 1 }));
       const failed = await log.append(batch(3), { acks: -1 });
       assert.ok(isLogError(failed) && failed.errorCode === 'KAFKA_STORAGE_ERROR');
       assert.equal(log.highWatermark, 2n);
@@ -297,6 +329,22 @@ for (const engine of ENGINES) {
       assert.equal(next.baseOffset, 2n);
       assert.deepEqual(baseOffsets(okRead(await log.read(0n, 1 << 20)).records), [0n, 2n]);
       await s.close();
+    });
+
+    it('fails the appends of a durable write that fails and cuts its bytes off', async () => {
+      const { log, fs, store: s } = await setup();
+      okAppend(await log.append(batch(2), { acks: -1 }));
+      const good = (await readFileVia(fs.inner, `${log.dir}/00000000000000000000.log`)).length;
+      fs.failWhen = (call) => (call.durable && call.path.endsWith('.log') ? 'EIO' : null);
+      const failed = await log.append(batch(3), { acks: -1 });
+      assert.ok(isLogError(failed) && failed.errorCode === 'KAFKA_STORAGE_ERROR');
+      assert.equal(log.highWatermark, 2n);
+      fs.failWhen = null;
+      assert.equal(okAppend(await log.append(batch(1), { acks: -1 })).baseOffset, 2n);
+      assert.deepEqual(baseOffsets(okRead(await log.read(0n, 1 << 20)).records), [0n, 2n]);
+      await s.close();
+      const file = await readFileVia(fs.inner, `${log.dir}/00000000000000000000.log`);
+      assert.equal(file.length, good + batch(1).length);
     });
   });
 }

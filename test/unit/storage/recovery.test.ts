@@ -245,7 +245,7 @@ for (const engine of ENGINES) {
       assert.deepEqual(await readFileVia(w.fs, path), before);
     });
 
-    it('rebuilds an index whose entries point beyond the log on open of the active segment', async () => {
+    it('rebuilds an index whose entries point beyond the log when the active segment is first used', async () => {
       const w = await written(30, { indexIntervalBytes: 200 });
       await w.store.close();
       const path = `${w.dir}/${SEGMENT0}.index`;
@@ -255,8 +255,10 @@ for (const engine of ENGINES) {
       extra.writeInt32BE(1 << 30, 4);
       await patchFileVia(w.fs, path, { at: before.length, bytes: extra });
       const r = await reopen(w.fs, w.logDir, { indexIntervalBytes: 200 });
-      assert.ok(r.logger.lines.some((l) => /rebuilding the index/.test(l.msg)));
+      // The .log is as the close left it, so the open does not touch the indexes; the first read checks them.
+      assert.ok(!r.logger.lines.some((l) => /rebuilding the index/.test(l.msg)));
       assert.deepEqual(baseOffsets(okRead(await r.log.read(88n, 100)).records), [87n]);
+      assert.ok(r.logger.lines.some((l) => /rebuilding the index/.test(l.msg)));
       await r.store.close();
       assert.deepEqual(await readFileVia(w.fs, path), before);
     });
