@@ -1,140 +1,47 @@
 /**
- * Prometheus metrics of one broker (prom-client, with a registry per broker so several embedded brokers
- * in one process keep their figures apart). Counters move on the request path; log offsets, sizes, group
- * lag and connection counts are read from the broker's state when scraped.
+ * The broker's metrics as the request path sees them: byte counters, one observation per response and
+ * timed fsyncs. Prometheus metrics (prom-client, see src/http/prometheus-metrics.ts) are loaded only when
+ * the admin listener is configured: prom-client costs about 150 ms and 9 MiB at start-up, for figures
+ * nobody could scrape. Otherwise the broker uses NO_METRICS, whose calls do nothing and whose timeFsync
+ * returns the file system unwrapped, so the request and fsync paths pay nothing for metrics that are off.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PartitionLog, StorageFs } from '../storage/index.js';
+import type { StorageFs } from '../storage/index.js';
 import type { Broker } from './broker.js';
 
-export class BrokerMetrics {
-  readonly registry = new Registry();
-  readonly requests: Counter<'api' | 'error_code'>;
-  readonly requestSeconds: Histogram<'api'>;
-  readonly bytesIn: Counter;
-  readonly bytesOut: Counter;
-  readonly fsyncSeconds: Histogram;
-
-  constructor(broker: Broker) {
-    const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'sluice_requests_total',
-      help: 'Requests handled, by API and by the error code of the response (0 when every part succeeded).',
-      labelNames: ['api', 'error_code'],
-      registers,
-    });
-    this.requestSeconds = new Histogram({
-      name: 'sluice_request_duration_seconds',
-      help: 'Time from a decoded request to its encoded response, including long-poll waits.',
-      labelNames: ['api'],
-      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.bytesIn = new Counter({ name: 'sluice_network_bytes_in_total', help: 'Request bytes read.', registers });
-    this.bytesOut = new Counter({ name: 'sluice_network_bytes_out_total', help: 'Response bytes written.', registers });
-    this.fsyncSeconds = new Histogram({
-      name: 'sluice_fsync_duration_seconds',
-      help: 'Duration of fdatasync calls on partition logs (one covers a whole group commit).',
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
-      registers,
-    });
-
-    new Gauge({
-      name: 'sluice_connections',
-      help: 'Open client connections.',
-      registers,
-      collect() {
-        this.set(broker.connectionCount);
-      },
-    });
-    const partitionGauge = (name: string, help: string, read: (log: PartitionLog) => number | bigint) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['topic', 'partition'],
-        registers,
-        collect() {
-          this.reset();
-          for (const log of broker.logs.partitions()) {
-            this.set({ topic: log.topic, partition: String(log.partition) }, Number(read(log)));
-          }
-        },
-      });
-    partitionGauge('sluice_log_end_offset', 'Next offset to be assigned in a partition.', (l) => l.logEndOffset);
-    partitionGauge('sluice_log_start_offset', 'First offset still kept in a partition.', (l) => l.logStartOffset);
-    partitionGauge(
-      'sluice_high_watermark',
-      'Offset up to which consumers can read (fsynced data).',
-      (l) => l.highWatermark,
-    );
-    partitionGauge('sluice_log_size_bytes', 'Bytes of all segments of a partition.', (l) => l.sizeInBytes);
-    new Gauge({
-      name: 'sluice_group_lag',
-      help: "Records a group has yet to consume in a partition: high watermark minus the group's committed offset.",
-      labelNames: ['group', 'topic', 'partition'],
-      registers,
-      collect() {
-        this.reset();
-        for (const groupId of broker.groups.groupIds()) {
-          const group = broker.groups.group(groupId);
-          if (!group) continue;
-          for (const { topic, partition, committed } of group.allOffsets()) {
-            const log = broker.partition(topic, partition);
-            if (!log) continue;
-            const lag = log.highWatermark - committed.offset;
-            this.set({ group: groupId, topic, partition: String(partition) }, Number(lag > 0n ? lag : 0n));
-          }
-        }
-      },
-    });
-  }
-
-  /** Counts a response, labelled with the first non-zero error code found in it (0 if none). */
-  observe(api: string, response: unknown, seconds: number): void {
-    this.requests.inc({ api, error_code: String(firstErrorCode(response, 0)) });
-    this.requestSeconds.observe({ api }, seconds);
-  }
-
-  /** Wraps a StorageFs so fdatasync durations are observed. */
-  timeFsync(inner: StorageFs): StorageFs {
-    const histogram = this.fsyncSeconds;
-    return new Proxy(inner, {
-      get(target, prop, receiver) {
-        if (prop === 'fdatasync') {
-          return async (fd: number) => {
-            const end = histogram.startTimer();
-            try {
-              await target.fdatasync(fd);
-            } finally {
-              end();
-            }
-          };
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  }
+export interface MetricCounter {
+  inc(value?: number): void;
 }
 
-/** Depth-first search for a non-zero `errorCode`, skipping record bytes; bounded by the response's size. */
-function firstErrorCode(value: unknown, depth: number): number {
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || depth > 6) return 0;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const code = firstErrorCode(item, depth + 1);
-      if (code !== 0) return code;
-    }
-    return 0;
-  }
-  const obj = value as Record<string, unknown>;
-  if (typeof obj.errorCode === 'number' && obj.errorCode !== 0) return obj.errorCode;
-  for (const key in obj) {
-    const v = obj[key];
-    if (v !== null && typeof v === 'object') {
-      const code = firstErrorCode(v, depth + 1);
-      if (code !== 0) return code;
-    }
-  }
-  return 0;
+export interface BrokerMetrics {
+  /** Request bytes read. */
+  readonly bytesIn: MetricCounter;
+  /** Response bytes written. */
+  readonly bytesOut: MetricCounter;
+  /** Counts a response (labelled with its first non-zero error code) and its duration. */
+  observe(api: string, response: unknown, seconds: number): void;
+  /** Wraps a StorageFs so fdatasync durations are observed. */
+  timeFsync(inner: StorageFs): StorageFs;
+  /** The exposition text served at /metrics. */
+  scrape(): Promise<{ contentType: string; text: string }>;
+}
+
+const NOTHING: MetricCounter = { inc() {} };
+
+/** Metrics switched off: every call returns at once. */
+export const NO_METRICS: BrokerMetrics = {
+  bytesIn: NOTHING,
+  bytesOut: NOTHING,
+  observe() {},
+  timeFsync: (inner) => inner,
+  scrape: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '' }),
+};
+
+/** A factory that makes the broker's metrics once the broker exists (gauges read its state when scraped). */
+export type MetricsFactory = (broker: Broker) => BrokerMetrics;
+
+/** Prometheus metrics when `enabled` (importing prom-client only then), else NO_METRICS. */
+export async function loadMetrics(enabled: boolean): Promise<MetricsFactory> {
+  if (!enabled) return () => NO_METRICS;
+  const { PrometheusMetrics } = await import('../http/prometheus-metrics.js');
+  return (broker) => new PrometheusMetrics(broker);
 }

@@ -27,8 +27,8 @@ export class AdminServer {
         return;
       }
       if (path === '/metrics') {
-        this.options.metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': this.options.metrics.registry.contentType }).end(text),
+        this.options.metrics.scrape().then(
+          ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType }).end(text),
           (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
         );
         return;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { NO_METRICS } from '../../../src/broker/metrics.js';
 import { type EmbeddedBroker, startBroker } from '../../../src/index.js';
 
 type Samples = Map<string, number>;
@@ -90,4 +91,14 @@ describe('admin http listener', () => {
     assert.equal(res.status, 404);
     await res.text();
   });
+});
+
+test('without the admin listener the broker keeps no metrics (prom-client is not loaded for nothing)', async () => {
+  const kafka = await startBroker({ storage: 'memory', topics: [{ name: 'quiet', partitions: 1 }] });
+  try {
+    assert.equal(kafka.broker.metrics, NO_METRICS);
+    assert.equal(kafka.broker.httpPort, 0);
+  } finally {
+    await kafka.stop();
+  }
 });

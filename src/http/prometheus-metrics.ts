@@ -1,0 +1,170 @@
+/**
+ * Prometheus metrics of one broker (prom-client, with a registry per broker so several embedded brokers
+ * in one process keep their figures apart). Counters move on the request path; log offsets, sizes, group
+ * lag and connection counts are read from the broker's state when scraped. Loaded only when the admin
+ * listener is configured (see src/broker/metrics.ts).
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Broker } from '../broker/broker.js';
+import type { BrokerMetrics } from '../broker/metrics.js';
+import type { PartitionLog, StorageFs } from '../storage/index.js';
+
+export class PrometheusMetrics implements BrokerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'api' | 'error_code'>;
+  readonly requestSeconds: Histogram<'api'>;
+  readonly bytesIn: Counter;
+  readonly bytesOut: Counter;
+  readonly fsyncSeconds: Histogram;
+
+  constructor(broker: Broker) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'sluice_requests_total',
+      help: 'Requests handled, by API and by the error code of the response (0 when every part succeeded).',
+      labelNames: ['api', 'error_code'],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'sluice_request_duration_seconds',
+      help: 'Time from a decoded request to its encoded response, including long-poll waits.',
+      labelNames: ['api'],
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.bytesIn = new Counter({ name: 'sluice_network_bytes_in_total', help: 'Request bytes read.', registers });
+    this.bytesOut = new Counter({ name: 'sluice_network_bytes_out_total', help: 'Response bytes written.', registers });
+    this.fsyncSeconds = new Histogram({
+      name: 'sluice_fsync_duration_seconds',
+      help: 'Duration of fsyncs of partition logs (one covers a whole group commit): fdatasync calls, and writes of acks=all batches made durable as they are written (O_DSYNC).',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers,
+    });
+
+    new Gauge({
+      name: 'sluice_connections',
+      help: 'Open client connections.',
+      registers,
+      collect() {
+        this.set(broker.connectionCount);
+      },
+    });
+    const partitionGauge = (name: string, help: string, read: (log: PartitionLog) => number | bigint) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic', 'partition'],
+        registers,
+        collect() {
+          this.reset();
+          for (const log of broker.logs.partitions()) {
+            this.set({ topic: log.topic, partition: String(log.partition) }, Number(read(log)));
+          }
+        },
+      });
+    partitionGauge('sluice_log_end_offset', 'Next offset to be assigned in a partition.', (l) => l.logEndOffset);
+    partitionGauge('sluice_log_start_offset', 'First offset still kept in a partition.', (l) => l.logStartOffset);
+    partitionGauge(
+      'sluice_high_watermark',
+      'Offset up to which consumers can read (fsynced data).',
+      (l) => l.highWatermark,
+    );
+    partitionGauge('sluice_log_size_bytes', 'Bytes of all segments of a partition.', (l) => l.sizeInBytes);
+    new Gauge({
+      name: 'sluice_group_lag',
+      help: "Records a group has yet to consume in a partition: high watermark minus the group's committed offset.",
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const groupId of broker.groups.groupIds()) {
+          const group = broker.groups.group(groupId);
+          if (!group) continue;
+          for (const { topic, partition, committed } of group.allOffsets()) {
+            const log = broker.partition(topic, partition);
+            if (!log) continue;
+            const lag = log.highWatermark - committed.offset;
+            this.set({ group: groupId, topic, partition: String(partition) }, Number(lag > 0n ? lag : 0n));
+          }
+        }
+      },
+    });
+  }
+
+  observe(api: string, response: unknown, seconds: number): void {
+    this.requests.inc({ api, error_code: String(firstErrorCode(response, 0)) });
+    this.requestSeconds.observe({ api }, seconds);
+  }
+
+  timeFsync(inner: StorageFs): StorageFs {
+    const histogram = this.fsyncSeconds;
+    /** Descriptors opened 'dsync': their writes include an fsync. */
+    const durable = new Set<number>();
+    const timed = async <T>(call: Promise<T>): Promise<T> => {
+      const end = histogram.startTimer();
+      try {
+        return await call;
+      } finally {
+        end();
+      }
+    };
+    // A plain delegating object rather than a Proxy: a Proxy's get trap binds a new function on every call.
+    return {
+      async open(path, mode) {
+        const fd = await inner.open(path, mode);
+        if (mode === 'dsync') durable.add(fd);
+        else durable.delete(fd);
+        return fd;
+      },
+      close(fd) {
+        durable.delete(fd);
+        return inner.close(fd);
+      },
+      read: (fd, buffer, offset, length, position) => inner.read(fd, buffer, offset, length, position),
+      write: (fd, buffer, offset, length, position) => {
+        const call = inner.write(fd, buffer, offset, length, position);
+        return durable.has(fd) ? timed(call) : call;
+      },
+      writev: (fd, buffers, position) => {
+        const call = inner.writev(fd, buffers, position);
+        return durable.has(fd) ? timed(call) : call;
+      },
+      fdatasync: (fd) => timed(inner.fdatasync(fd)),
+      ftruncate: (fd, length) => inner.ftruncate(fd, length),
+      fstat: (fd) => inner.fstat(fd),
+      stat: (path) => inner.stat(path),
+      readdir: (path) => inner.readdir(path),
+      mkdir: (path) => inner.mkdir(path),
+      rename: (from, to) => inner.rename(from, to),
+      unlink: (path) => inner.unlink(path),
+      rmdir: (path) => inner.rmdir(path),
+      syncDir: (path) => inner.syncDir(path),
+    };
+  }
+
+  async scrape(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+}
+
+/** Depth-first search for a non-zero `errorCode`, skipping record bytes; bounded by the response's size. */
+function firstErrorCode(value: unknown, depth: number): number {
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || depth > 6) return 0;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const code = firstErrorCode(item, depth + 1);
+      if (code !== 0) return code;
+    }
+    return 0;
+  }
+  const obj = value as Record<string, unknown>;
+  if (typeof obj.errorCode === 'number' && obj.errorCode !== 0) return obj.errorCode;
+  for (const key in obj) {
+    const v = obj[key];
+    if (v !== null && typeof v === 'object') {
+      const code = firstErrorCode(v, depth + 1);
+      if (code !== 0) return code;
+    }
+  }
+  return 0;
+}
