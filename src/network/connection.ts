@@ -31,6 +31,13 @@ export interface RequestContext {
   readonly state: Map<string, unknown>;
   /** Closes this connection (after logging `reason`). */
   close(reason: string): void;
+  /**
+   * Runs `fn` once the bytes of this request's response are no longer needed: the socket write carrying
+   * them completed (or failed), or the response was dropped unwritten (no response, connection closed).
+   * Never before the handler returned. A handler whose response refers to memory it lends (a Fetch's
+   * pooled reads) gives that memory back here. Absent outside a connection (handlers called directly).
+   */
+  afterResponse?(fn: () => void): void;
 }
 
 /**
@@ -67,6 +74,44 @@ interface Slot {
   response: ResponseFrame | null;
   /** Set when this request broke the protocol: the connection ends when this slot's turn comes. */
   violation?: string;
+  /** The request's `afterResponse` callbacks, until they run. */
+  afterResponse?: Array<() => void>;
+}
+
+/** Runs a slot's `afterResponse` callbacks, once. */
+function settle(slot: Slot): void {
+  const callbacks = slot.afterResponse;
+  if (callbacks === undefined) return;
+  slot.afterResponse = undefined;
+  for (const fn of callbacks) fn();
+}
+
+/** The context of one request: its connection's, plus `afterResponse` tied to this request's slot. */
+class RequestScope implements RequestContext {
+  readonly connectionId: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly listenerName: string;
+  readonly state: Map<string, unknown>;
+
+  constructor(
+    private readonly connection: RequestContext,
+    private readonly slot: Slot,
+  ) {
+    this.connectionId = connection.connectionId;
+    this.remoteAddress = connection.remoteAddress;
+    this.remotePort = connection.remotePort;
+    this.listenerName = connection.listenerName;
+    this.state = connection.state;
+  }
+
+  close(reason: string): void {
+    this.connection.close(reason);
+  }
+
+  afterResponse(fn: () => void): void {
+    (this.slot.afterResponse ??= []).push(fn);
+  }
 }
 
 const SIZE_PREFIX = 4;
@@ -214,6 +259,8 @@ export class Connection {
     this.closed = true;
     clearTimeout(this.graceTimer);
     this.dropReadState();
+    // Answers ready but never written; those still being handled settle when they finish.
+    for (const slot of this.slots) if (slot.done) settle(slot);
     this.onClose(this);
   }
 
@@ -303,7 +350,7 @@ export class Connection {
     this.slots.push(slot);
     let result: Promise<ResponseFrame | null> | ResponseFrame | null;
     try {
-      result = this.handler(frame, this.ctx);
+      result = this.handler(frame, new RequestScope(this.ctx, slot));
     } catch (err) {
       this.fail(slot, err);
       return;
@@ -331,7 +378,11 @@ export class Connection {
   }
 
   private complete(slot: Slot, response: ResponseFrame | null): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // The response is dropped unwritten.
+      settle(slot);
+      return;
+    }
     slot.done = true;
     slot.response = response;
     this.flush();
@@ -342,11 +393,15 @@ export class Connection {
     while (this.slots.length > 0 && this.slots[0].done) {
       const head = this.slots.shift()!;
       if (head.violation !== undefined) {
+        // The answers after the violation are dropped: those still being handled settle when they finish.
+        for (const slot of this.slots) if (slot.done) settle(slot);
         this.slots.length = 0;
+        settle(head);
         this.endAfterWrites();
         return;
       }
-      if (head.response !== null) this.write(head.response);
+      if (head.response !== null) this.write(head.response, head);
+      else settle(head);
     }
     if (this.closed || this.rejecting) return;
     this.lastActivity = Date.now();
@@ -362,17 +417,21 @@ export class Connection {
    * callbacks and promise reactions ends (the parts of one frame, answers finishing together) leaves in
    * one vectored write when the socket is uncorked on the next tick, instead of a system call each.
    */
-  private write(frame: ResponseFrame): void {
+  private write(frame: ResponseFrame, slot: Slot): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(this.uncork);
     }
+    // Writes complete in order: the callback of a frame's last part means every part has left.
+    const written = slot.afterResponse === undefined ? undefined : () => settle(slot);
     let ok: boolean;
-    if (Buffer.isBuffer(frame)) ok = this.socket.write(frame);
+    if (Buffer.isBuffer(frame)) ok = this.socket.write(frame, written);
     else {
       ok = true;
-      for (const part of frame) ok = this.socket.write(part);
+      const last = frame.length - 1;
+      for (let i = 0; i <= last; i++) ok = this.socket.write(frame[i], i === last ? written : undefined);
+      if (last < 0) written?.();
     }
     if (!ok && !this.writeBlocked) {
       this.writeBlocked = true;

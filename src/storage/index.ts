@@ -10,4 +10,5 @@ export { PREALLOCATED_INDEX_BYTES, segmentFileName, type TimestampLookup } from 
 export * from './log-store.js';
 export { MemoryFs } from './memory-fs.js';
 export * from './partition-log.js';
+export * from './read-pool.js';
 export { errorCode, type FileStat, fsError, type OpenMode, type StorageFs } from './storage-fs.js';

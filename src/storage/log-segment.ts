@@ -23,6 +23,7 @@ import type { StorageLogger } from './errors.js';
 import type { FileCache } from './file-cache.js';
 import type { LogConfig } from './log-config.js';
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
+import type { ReadMemory } from './read-pool.js';
 import { isNotFound, readFully, writeFully } from './storage-fs.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
 
@@ -40,6 +41,7 @@ const HEADER_WINDOW_BYTES = 64 * 1024;
 /** Index entries are written to their files once this many are pending (and on roll and close). */
 const INDEX_WRITE_THRESHOLD = 64;
 const MAX_RELATIVE_OFFSET = 0x7fffffffn;
+const EMPTY = Buffer.alloc(0);
 
 export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | '.timeindex'): string {
   return `${baseOffset.toString().padStart(20, '0')}${suffix}`;
@@ -203,12 +205,15 @@ export class LogSegment {
 
   // ---- file access -------------------------------------------------------------------------------
 
-  async read(position: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
+  /** Reads `length` bytes at `position` (fewer at the end of the file), into `memory` when given. */
+  async read(position: number, length: number, memory?: ReadMemory): Promise<Buffer> {
+    const buf = memory ? memory.alloc(length) : Buffer.allocUnsafe(length);
     const n = await this.ctx.cache.use(this.logPath, (fd) =>
       readFully(this.ctx.cache.fs, fd, buf, 0, length, position),
     );
-    return n === length ? buf : buf.subarray(0, n);
+    if (n === length) return buf;
+    memory?.shrink(buf, n);
+    return buf.subarray(0, n);
   }
 
   /** Writes at `position`; `durable` writes through the 'dsync' descriptor, so they are fsynced on return. */
@@ -698,7 +703,7 @@ export class LogSegment {
     limit: number,
     visit: (b: StoredBatch) => boolean | Promise<boolean>,
   ): Promise<void> {
-    let window: Buffer = Buffer.alloc(0);
+    let window: Buffer = EMPTY;
     let windowPos = from;
     let pos = from;
     while (pos + RECORD_BATCH_OVERHEAD <= limit) {
@@ -757,34 +762,38 @@ export class LogSegment {
    * Reads whole batches from the one holding `fetchOffset`: up to `maxBytes` (but at least one batch when
    * `minOneBatch`), only batches ending below `maxOffset`, never beyond the written size. Returns null
    * when no batch in this segment reaches `fetchOffset` (the caller moves on to the next segment).
-   * Normally one read: the window from the index entry covers the scan and the result.
+   * Normally one read: the window from the index entry covers the scan and the result. With `memory`, the
+   * window is taken from it (and what follows the result given back), and the result is a view of it.
    */
   async readBatches(
     fetchOffset: bigint,
     maxBytes: number,
     maxOffset: bigint,
     minOneBatch: boolean,
+    memory?: ReadMemory,
   ): Promise<Buffer | null> {
     const { offsetIndex } = await this.ensureIndexesLoaded();
     const limit = this.writtenSize;
     let scanFrom = offsetIndex.lookup(fetchOffset).position;
     if (scanFrom >= limit) scanFrom = 0;
     const windowBytes = Math.max(maxBytes, 0) + 2 * this.ctx.config.indexIntervalBytes + RECORD_BATCH_OVERHEAD;
-    let window: Buffer = Buffer.alloc(0);
+    let window: Buffer = EMPTY;
     let windowPos = 0;
     const covers = (from: number, to: number) => from >= windowPos && to <= windowPos + window.length;
     const load = async (anchor: number, to: number) => {
-      window = await this.read(anchor, Math.min(Math.max(to - anchor, windowBytes), limit - anchor));
+      // The previous window is dropped: its memory may serve the next one.
+      memory?.shrink(window, 0);
+      window = await this.read(anchor, Math.min(Math.max(to - anchor, windowBytes), limit - anchor), memory);
       windowPos = anchor;
     };
 
     // Find the batch holding fetchOffset: clients skip the records before it themselves.
     let start = scanFrom;
     for (;;) {
-      if (start + RECORD_BATCH_OVERHEAD > limit) return null;
+      if (start + RECORD_BATCH_OVERHEAD > limit) return this.dropWindow(window, memory, null);
       if (!covers(start, start + RECORD_BATCH_OVERHEAD)) await load(start, start + RECORD_BATCH_OVERHEAD);
       const b = headerAt(window, start - windowPos, start);
-      if (b.size < RECORD_BATCH_OVERHEAD || start + b.size > limit) return null;
+      if (b.size < RECORD_BATCH_OVERHEAD || start + b.size > limit) return this.dropWindow(window, memory, null);
       if (b.lastOffset >= fetchOffset) break;
       start += b.size;
     }
@@ -799,9 +808,16 @@ export class LogSegment {
       if (end - start + b.size > maxBytes && !(first && minOneBatch)) break;
       end += b.size;
     }
-    if (end === start) return Buffer.alloc(0);
+    if (end === start) return this.dropWindow(window, memory, EMPTY);
     if (!covers(start, end)) await load(start, end);
+    memory?.shrink(window, end - windowPos);
     return window.subarray(start - windowPos, end - windowPos);
+  }
+
+  /** Gives a window no result refers to back to `memory`, and returns `result`. */
+  private dropWindow<T>(window: Buffer, memory: ReadMemory | undefined, result: T): T {
+    memory?.shrink(window, 0);
+    return result;
   }
 
   /**

@@ -41,6 +41,7 @@ import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { FLUSH_NEVER, fsyncsEveryAppend, type LogConfig, type TimestampTypeName } from './log-config.js';
 import type { LoadedLog } from './log-loader.js';
 import { LogSegment, type SegmentContext, type TimestampLookup } from './log-segment.js';
+import type { ReadMemory } from './read-pool.js';
 import { errorCode } from './storage-fs.js';
 
 export type Acks = 0 | 1 | -1;
@@ -71,6 +72,11 @@ export interface ReadOptions {
   maxOffset?: bigint;
   /** Return the first batch even when it is larger than maxBytes; default true. */
   minOneBatch?: boolean;
+  /**
+   * Where the bytes are read into (a Fetch's lease of pooled memory); by default memory of their own. The
+   * records returned are then a view of it, valid until the caller gives it back.
+   */
+  memory?: ReadMemory;
 }
 
 export interface ReadResult {
@@ -144,6 +150,7 @@ const MAX_TIMER_MS = 0x7fffffff;
 export const FSYNC_COALESCE_MS = 2;
 /** Sealed segments per partition whose indexes stay in memory after a read; older ones are unloaded. */
 const MAX_LOADED_SEALED_SEGMENTS = 4;
+const EMPTY = Buffer.alloc(0);
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -873,16 +880,16 @@ export class PartitionLog {
         logStartOffset: this.logStart,
         logEndOffset: this.leo,
       });
-      if (fetchOffset >= maxOffset) return result(Buffer.alloc(0));
+      if (fetchOffset >= maxOffset) return result(EMPTY);
       const segments = this.segmentList.slice(this.segmentIndexFor(fetchOffset));
       try {
         for (const segment of segments) {
           if (segment.baseOffset >= maxOffset) break;
-          const records = await segment.readBatches(fetchOffset, maxBytes, maxOffset, minOneBatch);
+          const records = await segment.readBatches(fetchOffset, maxBytes, maxOffset, minOneBatch, opts.memory);
           this.touch(segment);
           if (records !== null) return result(records);
         }
-        return result(Buffer.alloc(0));
+        return result(EMPTY);
       } catch (err) {
         // A segment deleted by retention while being read: the offset may now be out of range; look again.
         if (attempt < 2 && segments.some((s) => s.deleted)) continue;

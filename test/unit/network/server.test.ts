@@ -294,3 +294,58 @@ test('a frame larger than what is allocated up front is gathered from its pieces
   assert.equal((await got)[4], 1);
   s.destroy();
 });
+
+test('afterResponse runs once the socket wrote the response, not while the client is not reading it', async () => {
+  const extra = 32 * 1024 * 1024;
+  let settled = 0;
+  let handled = 0;
+  const port = await start((f, ctx) => {
+    handled++;
+    ctx.afterResponse?.(() => settled++);
+    return partedResponse(f, extra, 7);
+  });
+  const s = await client(port);
+  s.pause();
+  s.write(frame(1));
+  await until(() => handled === 1);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(settled, 0, 'the response is still being written: its memory must stay untouched');
+  const got = readBytes(s, 8 + extra);
+  s.resume();
+  const bytes = await got;
+  assert.ok(bytes.subarray(8).every((b) => b === 7));
+  await until(() => settled === 1);
+  s.destroy();
+});
+
+test('afterResponse runs once for answers dropped by a closed connection and for requests without an answer', async () => {
+  const settled: number[] = [];
+  let finishSlow: (() => void) | undefined;
+  const port = await start((f, ctx) => {
+    const id = f.readInt32BE(0);
+    ctx.afterResponse?.(() => settled.push(id));
+    if (id === 1) return null;
+    if (id === 2) return new Promise((resolve) => (finishSlow = () => resolve(echo(f))));
+    return echo(f);
+  });
+  const s = await client(port);
+  // 1 gets no answer; 3 is ready behind the slow 2 when the client goes away; 2 finishes after that.
+  s.write(Buffer.concat([frame(1), frame(2), frame(3)]));
+  await until(() => finishSlow !== undefined && settled.includes(1));
+  s.destroy();
+  await until(() => settled.includes(3));
+  assert.ok(!settled.includes(2), 'not before its handler finished');
+  finishSlow!();
+  await until(() => settled.includes(2));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual([...settled].sort(), [1, 2, 3]);
+});
+
+/** Waits until `predicate` holds. */
+async function until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
