@@ -8,12 +8,12 @@
 import { Admin } from '../client/admin.js';
 import type { KafkaClient } from '../client/client.js';
 import { listOffsets } from '../client/consumer.js';
-import { type Acks, compressionFromName } from '../client/producer.js';
+import { compressionFromName } from '../client/producer.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { ProduceApi } from '../protocol/generated/00-produce.js';
 import { FetchApi } from '../protocol/generated/01-fetch.js';
 import type { CompressionType } from '../records/index.js';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, helpFor, int, parse, UsageError, withClient } from './args.js';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, helpFor, int, parse, parseAcks, UsageError, withClient } from './args.js';
 import { consumePerf } from './perf/consume.js';
 import { producePerf } from './perf/produce.js';
 import { formatSummary, type PerfSummary } from './perf/stats.js';
@@ -102,21 +102,6 @@ export async function runPerf(args: string[]): Promise<number> {
   throw new UsageError(
     action ? `unknown action "${action}": use produce or consume` : 'name an action: produce or consume',
   );
-}
-
-function parseAcks(value: string | undefined): Acks {
-  switch (value) {
-    case undefined:
-    case 'all':
-    case '-1':
-      return -1;
-    case '1':
-      return 1;
-    case '0':
-      return 0;
-    default:
-      throw new UsageError(`--acks must be 0, 1, all or -1, got "${value}"`);
-  }
 }
 
 /** The host and port of the broker leading `partitions` of `topic`; perf drives one broker. */

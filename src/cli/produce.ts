@@ -2,8 +2,8 @@
 import { constants, createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { type Acks, compressionFromName, type ProduceRecord, Producer } from '../client/producer.js';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, int, keyValues, parse, UsageError, withClient } from './args.js';
+import { compressionFromName, type ProduceRecord, Producer } from '../client/producer.js';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, int, keyValues, parse, parseAcks, UsageError, withClient } from './args.js';
 import { Progress } from './progress.js';
 
 export const PRODUCE_HELP = `usage: sluice produce -t TOPIC [options]
@@ -142,19 +142,4 @@ export async function runProduce(args: string[]): Promise<number> {
     }
     return 0;
   });
-}
-
-function parseAcks(value: string | undefined): Acks {
-  switch (value) {
-    case undefined:
-    case 'all':
-    case '-1':
-      return -1;
-    case '1':
-      return 1;
-    case '0':
-      return 0;
-    default:
-      throw new UsageError(`--acks must be 0, 1, all or -1, got "${value}"`);
-  }
 }
