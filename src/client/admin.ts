@@ -393,32 +393,20 @@ export class Admin {
           }
           return request;
         });
+        // v8+ answers per group (we ask for one); older versions answer at the top level.
+        const answer = response.groups.length > 0 ? response.groups[0] : response;
+        if (answer.errorCode !== ErrorCode.NONE)
+          throw new KafkaError(answer.errorCode, `offsets of group "${groupId}"`);
         const out: CommittedOffset[] = [];
-        if (response.groups.length > 0) {
-          const g = response.groups[0];
-          if (g.errorCode !== ErrorCode.NONE) throw new KafkaError(g.errorCode, `offsets of group "${groupId}"`);
-          for (const t of g.topics)
-            for (const p of t.partitions)
-              out.push({
-                topic: t.name,
-                partition: p.partitionIndex,
-                offset: p.committedOffset,
-                metadata: p.metadata,
-                errorCode: p.errorCode,
-              });
-        } else {
-          if (response.errorCode !== ErrorCode.NONE)
-            throw new KafkaError(response.errorCode, `offsets of group "${groupId}"`);
-          for (const t of response.topics)
-            for (const p of t.partitions)
-              out.push({
-                topic: t.name,
-                partition: p.partitionIndex,
-                offset: p.committedOffset,
-                metadata: p.metadata,
-                errorCode: p.errorCode,
-              });
-        }
+        for (const t of answer.topics)
+          for (const p of t.partitions)
+            out.push({
+              topic: t.name,
+              partition: p.partitionIndex,
+              offset: p.committedOffset,
+              metadata: p.metadata,
+              errorCode: p.errorCode,
+            });
         return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
       },
       () => this.client.invalidateCoordinator(groupId),
