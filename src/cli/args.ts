@@ -1,7 +1,8 @@
 /** What the client subcommands share: option parsing, usage errors, the bootstrap option, output helpers. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { KafkaClient } from '../client/client.js';
-import type { Acks } from '../client/producer.js';
+import { type Acks, compressionFromName } from '../client/producer.js';
+import type { CompressionType } from '../records/index.js';
 
 /** A mistake in the command line: reported with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -98,6 +99,15 @@ export function parseAcks(value: string | undefined): Acks {
       return 0;
     default:
       throw new UsageError(`--acks must be 0, 1, all or -1, got "${value}"`);
+  }
+}
+
+/** --compression: none (the default), gzip, snappy, lz4 or zstd. */
+export function parseCompression(value: string | undefined): CompressionType {
+  try {
+    return compressionFromName(value ?? 'none');
+  } catch (err) {
+    throw new UsageError(`--compression: ${(err as Error).message}`);
   }
 }
 

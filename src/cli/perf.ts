@@ -8,12 +8,20 @@
 import { Admin } from '../client/admin.js';
 import type { KafkaClient } from '../client/client.js';
 import { listOffsets } from '../client/consumer.js';
-import { compressionFromName } from '../client/producer.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { ProduceApi } from '../protocol/generated/00-produce.js';
 import { FetchApi } from '../protocol/generated/01-fetch.js';
-import type { CompressionType } from '../records/index.js';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, helpFor, int, parse, parseAcks, UsageError, withClient } from './args.js';
+import {
+  BOOTSTRAP_HELP,
+  BOOTSTRAP_OPTIONS,
+  helpFor,
+  int,
+  parse,
+  parseAcks,
+  parseCompression,
+  UsageError,
+  withClient,
+} from './args.js';
 import { consumePerf } from './perf/consume.js';
 import { producePerf } from './perf/produce.js';
 import { formatSummary, type PerfSummary } from './perf/stats.js';
@@ -143,12 +151,7 @@ async function runProducePerf(args: string[]): Promise<number> {
   if (!topic) throw new UsageError('--topic is required');
   const numRecords = int(values['num-records'], '--num-records', { min: 1 });
   if (numRecords === undefined) throw new UsageError('--num-records is required');
-  let compression: CompressionType;
-  try {
-    compression = compressionFromName(values.compression ?? 'none');
-  } catch (err) {
-    throw new UsageError(`--compression: ${(err as Error).message}`);
-  }
+  const compression = parseCompression(values.compression);
   const wantedPartitions = int(values.partitions, '--partitions', { min: 1 });
   const options = {
     recordSize: int(values['record-size'], '--record-size', { min: 0, max: 100 * 1024 * 1024 }) ?? 100,
