@@ -1,7 +1,8 @@
 /**
  * Topic and broker configuration as DescribeConfigs, AlterConfigs, IncrementalAlterConfigs and
  * CreatePartitions see it: each config with its value, where the value comes from (Kafka's ConfigSource),
- * its synonyms and type; replacing or editing a topic's overrides; growing a topic. Changes reach the
+ * its synonyms and type; the checks each resource of an AlterConfigs or IncrementalAlterConfigs request
+ * goes through; replacing or editing a topic's overrides; growing a topic. Changes reach the
  * topic registry (on disk) and the open partition logs.
  *
  * Changes to one broker's topics run one at a time: each awaits the registry's write, and two requests
@@ -185,6 +186,70 @@ export function describeBrokerConfigs(broker: Broker, keys: string[] | null): De
 export function brokerResourceError(broker: Broker, resourceName: string): string | null {
   if (resourceName === '' || resourceName === String(broker.nodeId)) return null;
   return `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${resourceName}`;
+}
+
+/** A resource of an AlterConfigs or IncrementalAlterConfigs request: both carry the same fields. */
+export interface AlterConfigsResource {
+  resourceType: number;
+  resourceName: string;
+  configs: Array<{ name: string }>;
+}
+
+/** The answer for one resource, the same in AlterConfigs and IncrementalAlterConfigs responses. */
+export interface AlterConfigsResourceResult extends AdminOutcome {
+  resourceType: number;
+  resourceName: string;
+}
+
+/**
+ * What AlterConfigs and IncrementalAlterConfigs share: each resource, in request order, is checked (named
+ * twice in the request, a key named twice, a broker or another type Sluice cannot change: all
+ * INVALID_REQUEST) and a topic is handed to `alterTopic`. The two APIs word a repeated key differently,
+ * as Kafka does, hence `duplicateKeyMessage`.
+ */
+export async function alterConfigResources<R extends AlterConfigsResource>(
+  broker: Broker,
+  resources: R[],
+  duplicateKeyMessage: (key: string) => string,
+  alterTopic: (resource: R) => Promise<AdminOutcome>,
+): Promise<AlterConfigsResourceResult[]> {
+  const seen = new Map<string, number>();
+  for (const r of resources) {
+    const id = `${r.resourceType}\0${r.resourceName}`;
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  }
+  const results: AlterConfigsResourceResult[] = [];
+  for (const resource of resources) {
+    let outcome: AdminOutcome;
+    const names = resource.configs.map((c) => c.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if ((seen.get(`${resource.resourceType}\0${resource.resourceName}`) ?? 0) > 1) {
+      outcome = { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource in the request' };
+    } else if (duplicate !== undefined) {
+      outcome = { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: duplicateKeyMessage(duplicate) };
+    } else if (resource.resourceType === ConfigResourceType.TOPIC) {
+      outcome = await alterTopic(resource);
+    } else if (resource.resourceType === ConfigResourceType.BROKER) {
+      outcome = {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage:
+          brokerResourceError(broker, resource.resourceName) ??
+          'Broker settings cannot be changed while Sluice runs: restart it with --override KEY=VALUE',
+      };
+    } else {
+      outcome = {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `Sluice does not alter configs of resource type ${resource.resourceType}; use 2 (topic)`,
+      };
+    }
+    results.push({
+      errorCode: outcome.errorCode,
+      errorMessage: outcome.errorMessage,
+      resourceType: resource.resourceType,
+      resourceName: resource.resourceName,
+    });
+  }
+  return results;
 }
 
 /**

@@ -49,10 +49,6 @@ export function newTopicId(): string {
   }
 }
 
-export function topicIdToBase64(topicId: string): string {
-  return Buffer.from(topicId, 'hex').toString('base64url');
-}
-
 interface RegistryFile {
   version: 1;
   topics: TopicInfo[];

@@ -1,6 +1,8 @@
 /** What the client subcommands share: option parsing, usage errors, the bootstrap option, output helpers. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { KafkaClient } from '../client/client.js';
+import { type Acks, compressionFromName } from '../client/producer.js';
+import type { CompressionType } from '../records/index.js';
 
 /** A mistake in the command line: reported with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -82,6 +84,31 @@ export function oneOf<T extends string>(
   if (!(allowed as readonly string[]).includes(value))
     throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
+}
+
+/** --acks as Kafka's producers take it: 0, 1, all or -1 (the same as all, and the default). */
+export function parseAcks(value: string | undefined): Acks {
+  switch (value) {
+    case undefined:
+    case 'all':
+    case '-1':
+      return -1;
+    case '1':
+      return 1;
+    case '0':
+      return 0;
+    default:
+      throw new UsageError(`--acks must be 0, 1, all or -1, got "${value}"`);
+  }
+}
+
+/** --compression: none (the default), gzip, snappy, lz4 or zstd. */
+export function parseCompression(value: string | undefined): CompressionType {
+  try {
+    return compressionFromName(value ?? 'none');
+  } catch (err) {
+    throw new UsageError(`--compression: ${(err as Error).message}`);
+  }
 }
 
 /** A client for the bootstrap servers named by -b (or SLUICE_BOOTSTRAP_SERVER, or the default). */

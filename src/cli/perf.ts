@@ -8,12 +8,20 @@
 import { Admin } from '../client/admin.js';
 import type { KafkaClient } from '../client/client.js';
 import { listOffsets } from '../client/consumer.js';
-import { type Acks, compressionFromName } from '../client/producer.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { ProduceApi } from '../protocol/generated/00-produce.js';
 import { FetchApi } from '../protocol/generated/01-fetch.js';
-import type { CompressionType } from '../records/index.js';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, helpFor, int, parse, UsageError, withClient } from './args.js';
+import {
+  BOOTSTRAP_HELP,
+  BOOTSTRAP_OPTIONS,
+  helpFor,
+  int,
+  parse,
+  parseAcks,
+  parseCompression,
+  UsageError,
+  withClient,
+} from './args.js';
 import { consumePerf } from './perf/consume.js';
 import { producePerf } from './perf/produce.js';
 import { formatSummary, type PerfSummary } from './perf/stats.js';
@@ -104,21 +112,6 @@ export async function runPerf(args: string[]): Promise<number> {
   );
 }
 
-function parseAcks(value: string | undefined): Acks {
-  switch (value) {
-    case undefined:
-    case 'all':
-    case '-1':
-      return -1;
-    case '1':
-      return 1;
-    case '0':
-      return 0;
-    default:
-      throw new UsageError(`--acks must be 0, 1, all or -1, got "${value}"`);
-  }
-}
-
 /** The host and port of the broker leading `partitions` of `topic`; perf drives one broker. */
 async function leaderAddress(
   client: KafkaClient,
@@ -158,12 +151,7 @@ async function runProducePerf(args: string[]): Promise<number> {
   if (!topic) throw new UsageError('--topic is required');
   const numRecords = int(values['num-records'], '--num-records', { min: 1 });
   if (numRecords === undefined) throw new UsageError('--num-records is required');
-  let compression: CompressionType;
-  try {
-    compression = compressionFromName(values.compression ?? 'none');
-  } catch (err) {
-    throw new UsageError(`--compression: ${(err as Error).message}`);
-  }
+  const compression = parseCompression(values.compression);
   const wantedPartitions = int(values.partitions, '--partitions', { min: 1 });
   const options = {
     recordSize: int(values['record-size'], '--record-size', { min: 0, max: 100 * 1024 * 1024 }) ?? 100,

@@ -2,8 +2,18 @@
 import { constants, createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { type Acks, compressionFromName, type ProduceRecord, Producer } from '../client/producer.js';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, int, keyValues, parse, UsageError, withClient } from './args.js';
+import { type ProduceRecord, Producer } from '../client/producer.js';
+import {
+  BOOTSTRAP_HELP,
+  BOOTSTRAP_OPTIONS,
+  int,
+  keyValues,
+  parse,
+  parseAcks,
+  parseCompression,
+  UsageError,
+  withClient,
+} from './args.js';
 import { Progress } from './progress.js';
 
 export const PRODUCE_HELP = `usage: sluice produce -t TOPIC [options]
@@ -48,12 +58,7 @@ export async function runProduce(args: string[]): Promise<number> {
   const topic = values.topic;
   if (!topic) throw new UsageError('--topic is required');
   const acks = parseAcks(values.acks);
-  let compression: ReturnType<typeof compressionFromName>;
-  try {
-    compression = compressionFromName(values.compression ?? 'none');
-  } catch (err) {
-    throw new UsageError(`--compression: ${(err as Error).message}`);
-  }
+  const compression = parseCompression(values.compression);
   const partition = int(values.partition, '--partition', { min: 0 });
   const batchSize = int(values['batch-size'], '--batch-size', { min: 1 }) ?? 10_000;
   const lingerMs = int(values['linger-ms'], '--linger-ms', { min: 0 }) ?? 10;
@@ -142,19 +147,4 @@ export async function runProduce(args: string[]): Promise<number> {
     }
     return 0;
   });
-}
-
-function parseAcks(value: string | undefined): Acks {
-  switch (value) {
-    case undefined:
-    case 'all':
-    case '-1':
-      return -1;
-    case '1':
-      return 1;
-    case '0':
-      return 0;
-    default:
-      throw new UsageError(`--acks must be 0, 1, all or -1, got "${value}"`);
-  }
 }

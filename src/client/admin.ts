@@ -3,6 +3,7 @@
  * incrementally) and consumer groups (list, describe, committed offsets, commit, delete). Each method
  * returns per-item outcomes where Kafka answers per item, and throws KafkaError where it answers once.
  */
+import type { ApiDescriptor } from '../protocol/api.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { OffsetCommitApi } from '../protocol/generated/08-offset-commit.js';
 import { OffsetFetchApi } from '../protocol/generated/09-offset-fetch.js';
@@ -39,6 +40,13 @@ export const CONFIG_SOURCE_NAMES: Record<number, string> = {
 
 export interface Outcome {
   name: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/** One resource's answer to AlterConfigs and IncrementalAlterConfigs (the same fields in both). */
+interface AlterConfigsResult {
+  resourceName: string;
   errorCode: number;
   errorMessage: string | null;
 }
@@ -207,10 +215,7 @@ export class Admin {
         }));
         return request;
       };
-      const response =
-        nodeId === null
-          ? await this.client.send(DescribeConfigsApi, build)
-          : await this.client.sendTo(nodeId, DescribeConfigsApi, build);
+      const response = await this.sendRouted(nodeId, DescribeConfigsApi, build);
       for (const r of response.results) {
         out.push({
           type: r.resourceType,
@@ -239,29 +244,14 @@ export class Admin {
     resources: Array<ConfigResource & { configs: Record<string, string> }>,
     options: { validateOnly?: boolean } = {},
   ): Promise<Outcome[]> {
-    const out: Outcome[] = [];
-    for (const [nodeId, list] of this.routeResources(resources)) {
-      const request = {
-        validateOnly: options.validateOnly ?? false,
-        resources: list.map((r) => ({
-          resourceType: r.type,
-          resourceName: r.name,
-          configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })),
-        })),
-      };
-      const response =
-        nodeId === null
-          ? await this.client.send(AlterConfigsApi, request)
-          : await this.client.sendTo(nodeId, AlterConfigsApi, request);
-      out.push(
-        ...response.responses.map((r) => ({
-          name: r.resourceName,
-          errorCode: r.errorCode,
-          errorMessage: r.errorMessage,
-        })),
-      );
-    }
-    return out;
+    return this.alterResources(AlterConfigsApi, resources, (list) => ({
+      validateOnly: options.validateOnly ?? false,
+      resources: list.map((r) => ({
+        resourceType: r.type,
+        resourceName: r.name,
+        configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })),
+      })),
+    }));
   }
 
   /** Changes single keys (IncrementalAlterConfigs, KIP-339): set, delete, append to or subtract from a list. */
@@ -269,29 +259,14 @@ export class Admin {
     resources: Array<ConfigResource & { ops: Array<{ name: string; op: ConfigOperation; value?: string | null }> }>,
     options: { validateOnly?: boolean } = {},
   ): Promise<Outcome[]> {
-    const out: Outcome[] = [];
-    for (const [nodeId, list] of this.routeResources(resources)) {
-      const request = {
-        validateOnly: options.validateOnly ?? false,
-        resources: list.map((r) => ({
-          resourceType: r.type,
-          resourceName: r.name,
-          configs: r.ops.map((o) => ({ name: o.name, configOperation: OPERATION_CODES[o.op], value: o.value ?? null })),
-        })),
-      };
-      const response =
-        nodeId === null
-          ? await this.client.send(IncrementalAlterConfigsApi, request)
-          : await this.client.sendTo(nodeId, IncrementalAlterConfigsApi, request);
-      out.push(
-        ...response.responses.map((r) => ({
-          name: r.resourceName,
-          errorCode: r.errorCode,
-          errorMessage: r.errorMessage,
-        })),
-      );
-    }
-    return out;
+    return this.alterResources(IncrementalAlterConfigsApi, resources, (list) => ({
+      validateOnly: options.validateOnly ?? false,
+      resources: list.map((r) => ({
+        resourceType: r.type,
+        resourceName: r.name,
+        configs: r.ops.map((o) => ({ name: o.name, configOperation: OPERATION_CODES[o.op], value: o.value ?? null })),
+      })),
+    }));
   }
 
   /** Whether the cluster serves IncrementalAlterConfigs (Kafka 2.3+). */
@@ -312,6 +287,31 @@ export class Admin {
       list.push(r);
     }
     return routes;
+  }
+
+  /** To broker `nodeId`, or to any broker when it is null (see routeResources). */
+  private sendRouted<Req, Res>(
+    nodeId: number | null,
+    api: ApiDescriptor<Req, Res>,
+    request: Req | ((version: number) => Req),
+  ): Promise<Res> {
+    return nodeId === null ? this.client.send(api, request) : this.client.sendTo(nodeId, api, request);
+  }
+
+  /** AlterConfigs or IncrementalAlterConfigs: each broker gets its share of `resources`, built by `request`. */
+  private async alterResources<R extends ConfigResource, Req, Res extends { responses: AlterConfigsResult[] }>(
+    api: ApiDescriptor<Req, Res>,
+    resources: R[],
+    request: (list: R[]) => Req,
+  ): Promise<Outcome[]> {
+    const out: Outcome[] = [];
+    for (const [nodeId, list] of this.routeResources(resources)) {
+      const response = await this.sendRouted(nodeId, api, request(list));
+      for (const r of response.responses) {
+        out.push({ name: r.resourceName, errorCode: r.errorCode, errorMessage: r.errorMessage });
+      }
+    }
+    return out;
   }
 
   /** Every group of every broker (ListGroups is answered per coordinator). */
@@ -393,32 +393,20 @@ export class Admin {
           }
           return request;
         });
+        // v8+ answers per group (we ask for one); older versions answer at the top level.
+        const answer = response.groups.length > 0 ? response.groups[0] : response;
+        if (answer.errorCode !== ErrorCode.NONE)
+          throw new KafkaError(answer.errorCode, `offsets of group "${groupId}"`);
         const out: CommittedOffset[] = [];
-        if (response.groups.length > 0) {
-          const g = response.groups[0];
-          if (g.errorCode !== ErrorCode.NONE) throw new KafkaError(g.errorCode, `offsets of group "${groupId}"`);
-          for (const t of g.topics)
-            for (const p of t.partitions)
-              out.push({
-                topic: t.name,
-                partition: p.partitionIndex,
-                offset: p.committedOffset,
-                metadata: p.metadata,
-                errorCode: p.errorCode,
-              });
-        } else {
-          if (response.errorCode !== ErrorCode.NONE)
-            throw new KafkaError(response.errorCode, `offsets of group "${groupId}"`);
-          for (const t of response.topics)
-            for (const p of t.partitions)
-              out.push({
-                topic: t.name,
-                partition: p.partitionIndex,
-                offset: p.committedOffset,
-                metadata: p.metadata,
-                errorCode: p.errorCode,
-              });
-        }
+        for (const t of answer.topics)
+          for (const p of t.partitions)
+            out.push({
+              topic: t.name,
+              partition: p.partitionIndex,
+              offset: p.committedOffset,
+              metadata: p.metadata,
+              errorCode: p.errorCode,
+            });
         return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
       },
       () => this.client.invalidateCoordinator(groupId),

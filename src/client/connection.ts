@@ -16,6 +16,7 @@ import { encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
 import { ConnectionError, KafkaError, RequestTimeoutError } from './errors.js';
+import { FrameReader } from './frame-reader.js';
 import { CLIENT_VERSIONS, negotiateVersions } from './versions.js';
 
 export const CLIENT_SOFTWARE_NAME = 'sluice';
@@ -53,9 +54,7 @@ export class Connection {
   readonly address: string;
   private correlationId = 0;
   private readonly pending = new Map<number, Pending>();
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private frameSize = -1;
+  private readonly frames = new FrameReader();
   private closedError: Error | null = null;
   private readonly clientId: string;
   private readonly requestTimeoutMs: number;
@@ -246,47 +245,14 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    for (;;) {
-      if (this.frameSize < 0) {
-        if (this.buffered < 4) return;
-        this.frameSize = this.take(4).readInt32BE(0);
-        if (this.frameSize < 4) {
-          this.fail(new ConnectionError(`${this.address}: invalid response size ${this.frameSize}`));
-          return;
-        }
-      }
-      if (this.buffered < this.frameSize) return;
-      const frame = this.take(this.frameSize);
-      this.frameSize = -1;
+    this.frames.push(chunk);
+    for (let frame = this.frames.next(); frame !== null; frame = this.frames.next()) {
       this.onFrame(frame);
       if (this.closedError) return;
     }
-  }
-
-  /** Removes the first `n` buffered bytes; a view when they lie in one chunk, else a copy. */
-  private take(n: number): Buffer {
-    const first = this.chunks[0];
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[0];
-        const k = Math.min(c.length, n - filled);
-        c.copy(out, filled, 0, k);
-        filled += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
+    if (this.frames.invalidSize !== null) {
+      this.fail(new ConnectionError(`${this.address}: invalid response size ${this.frames.invalidSize}`));
     }
-    this.buffered -= n;
-    return out;
   }
 
   private onFrame(frame: Buffer): void {

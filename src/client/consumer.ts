@@ -112,7 +112,7 @@ export async function fetchPartitions(
   return answers.flat();
 }
 
-function buildFetchRequest(
+export function buildFetchRequest(
   list: TopicPartitionOffset[],
   ids: Map<string, string>,
   version: number,

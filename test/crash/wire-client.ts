@@ -11,10 +11,10 @@ import { ProduceApi } from '../../src/protocol/generated/00-produce.js';
 import { FetchApi } from '../../src/protocol/generated/01-fetch.js';
 import { ListOffsetsApi } from '../../src/protocol/generated/02-list-offsets.js';
 import { CreateTopicsApi } from '../../src/protocol/generated/19-create-topics.js';
-import { requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/generated/index.js';
+import { responseHeaderVersion } from '../../src/protocol/generated/index.js';
 import { Reader } from '../../src/protocol/reader.js';
-import { Writer } from '../../src/protocol/writer.js';
 import { type BatchRecord, iterateBatches, iterateRecordsAsync } from '../../src/records/index.js';
+import { encodeRequestFrame } from '../helpers/raw-client.js';
 
 const PRODUCE_VERSION = 9;
 const FETCH_VERSION = 12;
@@ -97,15 +97,7 @@ export class WireClient {
   request<Req, Res>(api: ApiDescriptor<Req, Res>, version: number, body: Req): Promise<Res> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const correlationId = this.nextCorrelationId++;
-    const w = new Writer(256);
-    const sizeAt = w.reserveInt32();
-    w.int16(api.apiKey);
-    w.int16(version);
-    w.int32(correlationId);
-    w.nullableString('wire-client');
-    if (requestHeaderVersion(api.apiKey, version) >= 2) w.uvarint(0);
-    api.encodeRequest(w, version, body);
-    w.patchSize(sizeAt);
+    const frame = encodeRequestFrame(api, version, body, { correlationId, clientId: 'wire-client' });
     return new Promise<Res>((resolve, reject) => {
       this.pending.push({
         correlationId,
@@ -116,7 +108,7 @@ export class WireClient {
         resolve: resolve as (v: unknown) => void,
         reject,
       });
-      this.socket.write(w.toBuffer());
+      this.socket.write(frame);
     });
   }
 

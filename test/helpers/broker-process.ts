@@ -31,6 +31,13 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Stops a broker process, if one was started, and removes its data directory: the usual clean-up. */
+export async function stopAndRemove(broker: BrokerProcess | undefined): Promise<void> {
+  if (!broker) return;
+  await broker.stop();
+  removeDir(broker.dataDir);
+}
+
 export async function startBrokerProcess(
   options: {
     dataDir?: string;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { kcat, lastJson, python } from '../helpers/clients.js';
 
 interface KcatMetadata {
@@ -22,8 +22,7 @@ describe('metadata and admin with real clients', () => {
   });
 
   after(async () => {
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('kcat -L lists the broker with its advertised host and port', async () => {

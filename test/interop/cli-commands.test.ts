@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { partitionForKey } from '../../src/client/partitioner.js';
-import { type BrokerProcess, REPO_ROOT, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, REPO_ROOT, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { kcat, type RunResult, run } from '../helpers/clients.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'sluice.js');
@@ -40,8 +40,7 @@ describe('the sluice command against a running broker', { concurrency: true }, (
   });
 
   after(async () => {
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('help, unknown commands and bad options give exit codes 0, 2 and 2', async () => {

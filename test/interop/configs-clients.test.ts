@@ -12,7 +12,7 @@ import { KafkaClient } from '../../src/client/client.js';
 import { KafkaError } from '../../src/client/errors.js';
 import { Producer } from '../../src/client/producer.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { lastJson, python } from '../helpers/clients.js';
 
 // kafkajs's enum is not importable from ESM (a CommonJS module); its values are Kafka's resource type codes.
@@ -32,8 +32,7 @@ describe('topic configs and partitions with real admin clients', () => {
 
   after(async () => {
     await client?.close();
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   const topicConfigs = async (name: string) => {

@@ -3,7 +3,7 @@
  * its own broker process, so the scenarios of all clients can run at the same time.
  */
 import assert from 'node:assert/strict';
-import { removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import {
   assertEachOnce,
   BROKER_OVERRIDES,
@@ -17,6 +17,30 @@ import {
   waitForValues,
 } from './groups-support.js';
 
+/** What a scenario runs against. */
+interface Scenario {
+  broker: BrokerProcess;
+  cluster: Cluster;
+  consumers: ConsumerProcess[];
+}
+
+/**
+ * Runs `body` against a broker process of its own and a connected admin cluster; whatever happens, then
+ * stops every consumer it started, the cluster and the broker, and removes the broker's data.
+ */
+async function inScenario(body: (s: Scenario) => Promise<void>): Promise<void> {
+  const broker = await startBrokerProcess({ overrides: BROKER_OVERRIDES });
+  const s: Scenario = { broker, cluster: new Cluster(broker.bootstrap), consumers: [] };
+  try {
+    await s.cluster.connect();
+    await body(s);
+  } finally {
+    await stopAll(s.consumers);
+    await s.cluster.disconnect();
+    await stopAndRemove(s.broker);
+  }
+}
+
 /**
  * Three members of one group share a 6-partition topic: every record reaches exactly one of them. One
  * leaves properly and its partitions move to the other two; one is killed (no LeaveGroup) and its
@@ -27,11 +51,7 @@ export async function membersShareLeaveAndDie(
   tag: string,
   extra: Partial<ConsumerOptions> = {},
 ): Promise<void> {
-  const broker = await startBrokerProcess({ overrides: BROKER_OVERRIDES });
-  const cluster = new Cluster(broker.bootstrap);
-  const consumers: ConsumerProcess[] = [];
-  try {
-    await cluster.connect();
+  await inScenario(async ({ broker, cluster, consumers }) => {
     const topic = `${tag}-shared`;
     const groupId = `${tag}-group`;
     await cluster.createTopic(topic);
@@ -62,12 +82,7 @@ export async function membersShareLeaveAndDie(
     const one = await cluster.produce(topic, `${tag}-one`, 60);
     await waitForValues([consumers[2]], one);
     assertEachOnce([consumers[2]], one, owners);
-  } finally {
-    await stopAll(consumers);
-    await cluster.disconnect();
-    await broker.stop();
-    removeDir(broker.dataDir);
-  }
+  });
 }
 
 /** Two groups subscribed to one topic each receive every record (publish-subscribe). */
@@ -76,11 +91,7 @@ export async function twoGroupsEachGetEverything(
   tag: string,
   extra: Partial<ConsumerOptions> = {},
 ): Promise<void> {
-  const broker = await startBrokerProcess({ overrides: BROKER_OVERRIDES });
-  const cluster = new Cluster(broker.bootstrap);
-  const consumers: ConsumerProcess[] = [];
-  try {
-    await cluster.connect();
+  await inScenario(async ({ broker, cluster, consumers }) => {
     const topic = `${tag}-pubsub`;
     await cluster.createTopic(topic);
     const groups = [`${tag}-left`, `${tag}-right`];
@@ -93,12 +104,7 @@ export async function twoGroupsEachGetEverything(
       await waitForValues([c], values);
       assertEachOnce([c], values);
     }
-  } finally {
-    await stopAll(consumers);
-    await cluster.disconnect();
-    await broker.stop();
-    removeDir(broker.dataDir);
-  }
+  });
 }
 
 /**
@@ -147,7 +153,6 @@ export async function commitsSurviveRestart(
   } finally {
     await stopAll(consumers);
     await cluster.disconnect();
-    await broker.stop();
-    removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   }
 }

@@ -12,7 +12,7 @@ import { FetchApi } from '../../src/protocol/generated/01-fetch.js';
 import { buildRecordBatchAsync, CompressionType, iterateBatches } from '../../src/records/index.js';
 import { readLegacyMessageSet } from '../../src/records/legacy.js';
 import { WireClient, wholeBatches } from '../crash/wire-client.js';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { kcat, lastJson, PYTHON, run } from '../helpers/clients.js';
 import { legacyMessage, wrapperMessage } from '../unit/records/legacy-bytes.js';
 import { storedCodecs } from './produce-fetch-expect.js';
@@ -101,8 +101,7 @@ describe('legacy message formats with real clients', () => {
 
   after(async () => {
     client?.close();
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('kcat stores gzip, snappy and lz4 batches compressed and reads them back', async () => {

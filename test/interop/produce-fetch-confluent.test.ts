@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { lastJson, PYTHON, run } from '../helpers/clients.js';
 import {
   assertRoundTrip,
@@ -105,8 +105,7 @@ describe('confluent-kafka-python produces and reads back by assigned partition a
   });
 
   after(async () => {
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('10,000 keyed records with headers and timestamps land where the delivery reports said', async () => {

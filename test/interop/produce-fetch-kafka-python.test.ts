@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { lastJson, PYTHON, run } from '../helpers/clients.js';
 import {
   assertRoundTrip,
@@ -94,8 +94,7 @@ describe('kafka-python produces and reads back by assigned partition and offset'
   });
 
   after(async () => {
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('10,000 keyed records with headers and timestamps land where RecordMetadata said', async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import {
   assertRoundTrip,
   type Delivery,
@@ -87,8 +87,7 @@ describe('kafkajs produces; kcat and our Fetch read back by partition and offset
 
   after(async () => {
     await producer?.disconnect();
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('10,000 keyed records with headers and timestamps land where the produce responses said', async () => {

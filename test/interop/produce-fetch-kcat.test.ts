@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { WireClient } from '../crash/wire-client.js';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { kcat } from '../helpers/clients.js';
 import {
   assertRoundTrip,
@@ -50,8 +50,7 @@ describe('kcat produces and reads back by partition and offset', () => {
 
   after(async () => {
     client?.close();
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('10,000 keyed records with headers come back once each, in key order, at contiguous offsets', async () => {

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { WireClient } from '../crash/wire-client.js';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { kcat, lastJson, python } from '../helpers/clients.js';
 import { kcatReadPartition } from './produce-fetch-expect.js';
 
@@ -79,8 +79,7 @@ describe('retention', () => {
   after(async () => {
     await producer?.disconnect();
     await admin?.disconnect();
-    await broker?.stop();
-    if (broker) removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   });
 
   test('segments older than retention.ms go, and the earliest offset moves to the first segment left', async () => {

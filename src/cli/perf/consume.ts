@@ -10,9 +10,9 @@
  *
  * Latency is per Fetch request, from send to response.
  */
+import { buildFetchRequest } from '../../client/consumer.js';
 import { ErrorCode, errorName } from '../../protocol/error-codes.js';
 import { FetchApi, type FetchRequest } from '../../protocol/generated/01-fetch.js';
-import { ZERO_UUID } from '../../protocol/reader.js';
 import { hasValidCrc } from '../../records/crc32c.js';
 import { Histogram } from './histogram.js';
 import { encodeTemplate, RequestPipe } from './request-pipe.js';
@@ -65,32 +65,15 @@ export async function consumePerf(o: ConsumePerfOptions): Promise<ConsumePerfSum
   let started = 0;
   let lastProgress = 0;
 
-  const request = (group: Position[]): FetchRequest => {
-    const r = FetchApi.defaultRequest();
-    r.replicaId = -1;
-    r.maxWaitMs = o.maxWaitMs;
-    r.minBytes = 1;
-    r.maxBytes = o.fetchMaxBytes;
-    r.isolationLevel = 0;
-    r.sessionId = 0;
-    r.sessionEpoch = -1;
-    r.topics = [
-      {
-        topic: o.topic,
-        topicId: o.fetchVersion >= 13 ? o.topicId : ZERO_UUID,
-        partitions: group.map((p) => ({
-          partition: p.partition,
-          currentLeaderEpoch: -1,
-          fetchOffset: p.offset,
-          lastFetchedEpoch: -1,
-          logStartOffset: -1n,
-          partitionMaxBytes: o.partitionMaxBytes,
-          replicaDirectoryId: ZERO_UUID,
-        })),
-      },
-    ];
-    return r;
-  };
+  const topicIds = new Map([[o.topic, o.topicId]]);
+  const fetchOptions = { maxWaitMs: o.maxWaitMs, maxBytes: o.fetchMaxBytes, partitionMaxBytes: o.partitionMaxBytes };
+  const request = (group: Position[]): FetchRequest =>
+    buildFetchRequest(
+      group.map((p) => ({ topic: o.topic, partition: p.partition, offset: p.offset })),
+      topicIds,
+      o.fetchVersion,
+      fetchOptions,
+    );
 
   /** Counts the whole batches of `records` from `position`, moving it past them; returns records counted. */
   const take = (position: Position, records: Buffer): void => {

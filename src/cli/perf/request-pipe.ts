@@ -9,6 +9,7 @@
  * Version negotiation (ApiVersions) is done beforehand by the client library; this pipe only carries bytes.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { FrameReader } from '../../client/frame-reader.js';
 import type { ApiDescriptor } from '../../protocol/api.js';
 import { encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js';
 import { Reader } from '../../protocol/reader.js';
@@ -57,9 +58,7 @@ export class RequestPipe {
   /** Responses arrive in request order (Kafka's rule); a ring would do, an array shift is cheap enough here. */
   private readonly pending: Pending[] = [];
   private pendingHead = 0;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private frameSize = -1;
+  private readonly frames = new FrameReader();
   private corked = false;
   private failure: Error | null = null;
   private readonly failListeners: Array<(err: Error) => void> = [];
@@ -174,47 +173,14 @@ export class RequestPipe {
   }
 
   private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    for (;;) {
-      if (this.frameSize < 0) {
-        if (this.buffered < 4) return;
-        this.frameSize = this.take(4).readInt32BE(0);
-        if (this.frameSize < 4) {
-          this.fail(new Error(`${this.address}: invalid response size ${this.frameSize}`));
-          return;
-        }
-      }
-      if (this.buffered < this.frameSize) return;
-      const frame = this.take(this.frameSize);
-      this.frameSize = -1;
+    this.frames.push(chunk);
+    for (let frame = this.frames.next(); frame !== null; frame = this.frames.next()) {
       this.onFrame(frame);
       if (this.failure) return;
     }
-  }
-
-  /** Removes the first `n` buffered bytes: a view when they lie in one chunk, else a copy. */
-  private take(n: number): Buffer {
-    const first = this.chunks[0];
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[0];
-        const k = Math.min(c.length, n - filled);
-        c.copy(out, filled, 0, k);
-        filled += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
+    if (this.frames.invalidSize !== null) {
+      this.fail(new Error(`${this.address}: invalid response size ${this.frames.invalidSize}`));
     }
-    this.buffered -= n;
-    return out;
   }
 
   private onFrame(frame: Buffer): void {

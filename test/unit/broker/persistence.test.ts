@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Broker } from '../../../src/broker/broker.js';
 import { defaultConfig } from '../../../src/broker/config.js';
-import { topicIdToBase64 } from '../../../src/broker/topics.js';
+import { topicIdToBase64 } from '../../../src/storage/checkpoint-files.js';
 import { removeDir, startBrokerProcess, tempDir } from '../../helpers/broker-process.js';
 
 test('topic ids, partition counts and the cluster id are the same after a restart', async () => {

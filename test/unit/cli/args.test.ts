@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { int, keyValues, parse, table, UsageError } from '../../../src/cli/args.js';
+import { int, keyValues, parse, parseAcks, parseCompression, table, UsageError } from '../../../src/cli/args.js';
 import { run } from '../../../src/cli/main.js';
 import { Progress } from '../../../src/cli/progress.js';
 
@@ -35,6 +35,19 @@ describe('command-line helpers', () => {
     assert.equal(int(undefined, '-p'), undefined);
     assert.throws(() => int('0', '--partitions', { min: 1 }), /--partitions must be between 1/);
     assert.throws(() => int('1.5', '--partitions'), /expects an integer/);
+  });
+
+  test('--acks takes 0, 1, all or -1, and defaults to all', () => {
+    assert.deepEqual(['0', '1', 'all', '-1', undefined].map(parseAcks), [0, 1, -1, -1, -1]);
+    assert.throws(() => parseAcks('2'), /--acks must be 0, 1, all or -1, got "2"/);
+  });
+
+  test('--compression takes a codec name in any case, and defaults to none', () => {
+    assert.deepEqual([undefined, 'none', 'GZIP', 'lz4'].map(parseCompression), [0, 0, 1, 3]);
+    assert.throws(
+      () => parseCompression('brotli'),
+      (err: Error) => err instanceof UsageError && /^--compression: /.test(err.message),
+    );
   });
 
   test('parse errors from node:util become one-line usage errors', () => {

@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { CreateTopicsApi, MetadataApi } from '../../../src/protocol/generated/index.js';
-import { type BrokerProcess, removeDir, startBrokerProcess } from '../../helpers/broker-process.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../../helpers/broker-process.js';
 import { encodeRequestFrame, RawClient } from '../../helpers/raw-client.js';
 
 const RSS_BOUND_MIB = 400;
@@ -30,8 +30,7 @@ async function withBroker(
   try {
     await body(broker);
   } finally {
-    await broker.stop();
-    removeDir(broker.dataDir);
+    await stopAndRemove(broker);
   }
 }
 

@@ -47,13 +47,13 @@ describe('sluice perf', () => {
     await kafka.stop();
   });
 
+  /** `sluice perf <action> -b <the embedded broker> -t <topic> <flags…>`. */
+  const perf = (action: 'produce' | 'consume', topic: string, ...flags: string[]) =>
+    sluice('perf', action, '-b', kafka.bootstrap, '-t', topic, ...flags);
+
   test('produce sends exactly the records asked for and prints a JSON summary', async () => {
-    const r = await sluice(
-      'perf',
+    const r = await perf(
       'produce',
-      '-b',
-      kafka.bootstrap,
-      '-t',
       'perf-a',
       '-n',
       '5000',
@@ -77,19 +77,7 @@ describe('sluice perf', () => {
   });
 
   test('consume reads them back, counted from the batch headers, with CRCs checked', async () => {
-    const r = await sluice(
-      'perf',
-      'consume',
-      '-b',
-      kafka.bootstrap,
-      '-t',
-      'perf-a',
-      '-n',
-      '5000',
-      '--check-crcs',
-      '--json',
-      '-q',
-    );
+    const r = await perf('consume', 'perf-a', '-n', '5000', '--check-crcs', '--json', '-q');
     assert.equal(r.code, 0, r.stderr);
     const s = summaryOf(r.stdout);
     assert.equal(s.kind, 'consume');
@@ -98,18 +86,14 @@ describe('sluice perf', () => {
   });
 
   test('consume stops at the count asked for, even inside a batch', async () => {
-    const r = await sluice('perf', 'consume', '-b', kafka.bootstrap, '-t', 'perf-a', '-n', '1234', '--json', '-q');
+    const r = await perf('consume', 'perf-a', '-n', '1234', '--json', '-q');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(summaryOf(r.stdout).records, 1234);
   });
 
   test('acks=all, lz4, several partitions and a throughput limit: every record arrives', async () => {
-    const r = await sluice(
-      'perf',
+    const r = await perf(
       'produce',
-      '-b',
-      kafka.bootstrap,
-      '-t',
       'perf-b',
       '-n',
       '3000',
@@ -134,26 +118,13 @@ describe('sluice perf', () => {
     const produced = summaryOf(r.stdout);
     assert.equal(produced.records, 3000);
     assert.equal(produced.batchRecords, 60); // 30000 records/s × 2 ms
-    const c = await sluice('perf', 'consume', '-b', kafka.bootstrap, '-t', 'perf-b', '-n', '3000', '--json', '-q');
+    const c = await perf('consume', 'perf-b', '-n', '3000', '--json', '-q');
     assert.equal(c.code, 0, c.stderr);
     assert.equal(summaryOf(c.stdout).records, 3000);
   });
 
   test('acks=0 reports the records written and no latencies', async () => {
-    const r = await sluice(
-      'perf',
-      'produce',
-      '-b',
-      kafka.bootstrap,
-      '-t',
-      'perf-c',
-      '-n',
-      '2000',
-      '--acks',
-      '0',
-      '--json',
-      '-q',
-    );
+    const r = await perf('produce', 'perf-c', '-n', '2000', '--acks', '0', '--json', '-q');
     assert.equal(r.code, 0, r.stderr);
     const s = summaryOf(r.stdout);
     assert.equal(s.records, 2000);
@@ -161,30 +132,19 @@ describe('sluice perf', () => {
   });
 
   test('the plain summary reads like Kafka perf-test output, with progress lines on stderr', async () => {
-    const r = await sluice(
-      'perf',
-      'produce',
-      '-b',
-      kafka.bootstrap,
-      '-t',
-      'perf-d',
-      '-n',
-      '20000',
-      '--reporting-interval',
-      '1',
-    );
+    const r = await perf('produce', 'perf-d', '-n', '20000', '--reporting-interval', '1');
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
       /^20000 records sent in [\d.]+ s, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, [\d.]+ ms 50th, [\d.]+ ms 95th, [\d.]+ ms 99th, [\d.]+ ms 99\.9th\.$/,
     );
-    const c = await sluice('perf', 'consume', '-b', kafka.bootstrap, '-t', 'perf-d', '-n', '20000');
+    const c = await perf('consume', 'perf-d', '-n', '20000');
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stdout, /^20000 records consumed in /);
   });
 
   test('a missing --num-records is a usage error', async () => {
-    const r = await sluice('perf', 'produce', '-b', kafka.bootstrap, '-t', 'perf-e');
+    const r = await perf('produce', 'perf-e');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--num-records is required/);
   });
