@@ -97,9 +97,20 @@ export function partitionLeaderEpochOf(buf: Buffer, pos = 0): number {
   return buf.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET);
 }
 
+const MAX_SAFE_OFFSET = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_TO_32 = 2 ** 32;
+
 /** Patch fields outside the CRC in place: the broker assigns offsets and stamps its leader epoch. */
 export function patchBaseOffset(buf: Buffer, pos: number, baseOffset: bigint): void {
-  buf.writeBigInt64BE(baseOffset, pos + BASE_OFFSET_OFFSET);
+  // Every append patches one: below 2^53 the offset is written as two 32-bit halves of a double,
+  // which allocates nothing, where writeBigInt64BE makes several intermediate BigInts.
+  if (baseOffset >= 0n && baseOffset <= MAX_SAFE_OFFSET) {
+    const value = Number(baseOffset);
+    buf.writeUInt32BE(Math.floor(value / TWO_TO_32), pos + BASE_OFFSET_OFFSET);
+    buf.writeUInt32BE(value >>> 0, pos + BASE_OFFSET_OFFSET + 4);
+  } else {
+    buf.writeBigInt64BE(baseOffset, pos + BASE_OFFSET_OFFSET);
+  }
 }
 
 export function patchPartitionLeaderEpoch(buf: Buffer, pos: number, epoch: number): void {

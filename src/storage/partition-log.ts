@@ -21,13 +21,15 @@
  * the written data.
  */
 import {
-  LAST_OFFSET_DELTA_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
+  batchSizeAt,
+  lastOffsetDeltaOf,
+  lastOffsetOf,
+  maxTimestampOf,
   patchBaseOffset,
   patchPartitionLeaderEpoch,
 } from '../records/batch-header.js';
 import { setLogAppendTime } from '../records/patch.js';
-import { validateRecordBatches } from '../records/validate.js';
+import { checkRecordBatches } from '../records/validate.js';
 import {
   type EpochEntry,
   formatLeaderEpochCheckpoint,
@@ -324,12 +326,12 @@ export class PartitionLog {
       return Promise.resolve(logError('KAFKA_STORAGE_ERROR', `the log of ${this.topic}-${this.partition} is closed`));
     }
     const config = this.configValue;
-    const validation = validateRecordBatches(records, {
+    const check = checkRecordBatches(records, {
       maxBatchBytes: opts.maxMessageBytes ?? config.maxMessageBytes,
       verifyCrc: true,
       rejectControlBatches: (opts.origin ?? 'client') === 'client',
     });
-    if (!validation.ok) return Promise.resolve(logError(validation.error, validation.message));
+    if (!check.ok) return Promise.resolve(logError(check.error, check.message));
     if (records.length > config.segmentBytes) {
       return Promise.resolve(
         logError(
@@ -340,28 +342,28 @@ export class PartitionLog {
     }
 
     const now = this.ctx.now();
-    const batches = validation.batches;
-    let lastOffset = this.leo - 1n;
-    for (const b of batches) lastOffset += BigInt(b.lastOffsetDelta) + 1n;
-    const segment = this.maybeRoll(records.length, batches.length, lastOffset, now);
+    const baseOffset = this.leo;
+    const next = baseOffset + BigInt(check.offsetCount);
+    const segment = this.maybeRoll(records.length, check.batchCount, next - 1n, now);
 
     const leaderEpoch = opts.leaderEpoch ?? this.epochs.latestEpoch() ?? 0;
-    if (this.epochs.assign(leaderEpoch, this.leo)) {
+    if (this.epochs.assign(leaderEpoch, baseOffset)) {
       this.epochCheckpointDirty = true;
       this.queue.push({ kind: 'epoch-checkpoint' });
     }
-    const logAppendTime = (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
-    const baseOffset = this.leo;
-    let next = this.leo;
-    for (const b of batches) {
-      patchBaseOffset(records, b.position, next);
-      patchPartitionLeaderEpoch(records, b.position, leaderEpoch);
-      if (logAppendTime) setLogAppendTime(records, b.position, BigInt(now));
-      next += BigInt(b.lastOffsetDelta) + 1n;
+    const stampAppendTime = (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
+    const logAppendTime = stampAppendTime ? BigInt(now) : -1n;
+    // Offsets past the first batch's are counted as a number: a BigInt is made only for a later batch.
+    let offsetDelta = 0;
+    for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+      patchBaseOffset(records, pos, offsetDelta === 0 ? baseOffset : baseOffset + BigInt(offsetDelta));
+      patchPartitionLeaderEpoch(records, pos, leaderEpoch);
+      if (stampAppendTime) setLogAppendTime(records, pos, logAppendTime);
+      offsetDelta += lastOffsetDeltaOf(records, pos) + 1;
     }
     this.leo = next;
     segment.assignedSize += records.length;
-    segment.pendingBatches += batches.length;
+    segment.pendingBatches += check.batchCount;
 
     return new Promise((resolve) => {
       const append: PendingAppend = {
@@ -372,9 +374,9 @@ export class PartitionLog {
         result: {
           baseOffset,
           lastOffset: next - 1n,
-          logAppendTime: logAppendTime ? BigInt(now) : -1n,
+          logAppendTime,
           logStartOffset: this.logStart,
-          recordCount: validation.recordCount,
+          recordCount: check.recordCount,
         },
       };
       this.inFlight.add(append);
@@ -383,11 +385,12 @@ export class PartitionLog {
         kind: 'write',
         segment,
         buffer: records,
-        batchCount: batches.length,
-        recordCount: validation.recordCount,
+        batchCount: check.batchCount,
+        recordCount: check.recordCount,
         append,
       });
-      void this.drain();
+      // An append that arrives while the writer runs is picked up by it, without a drain() call of its own.
+      if (!this.draining) void this.drain();
     });
   }
 
@@ -554,9 +557,10 @@ export class PartitionLog {
       const buf = task.buffer;
       let p = 0;
       while (p < buf.length) {
-        const size = buf.readInt32BE(p + 8) + 12;
-        const lastOffset = buf.readBigInt64BE(p) + BigInt(buf.readInt32BE(p + LAST_OFFSET_DELTA_OFFSET));
-        segment.onBatchWritten(at + p, size, lastOffset, buf.readBigInt64BE(p + MAX_TIMESTAMP_OFFSET));
+        const size = batchSizeAt(buf, p);
+        // The last batch of an append ends at the offset append() computed; only earlier ones are read.
+        const lastOffset = p + size >= buf.length ? task.append.result.lastOffset : lastOffsetOf(buf, p);
+        segment.onBatchWritten(at + p, size, lastOffset, maxTimestampOf(buf, p));
         p += size;
       }
       at += buf.length;

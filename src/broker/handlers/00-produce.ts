@@ -23,7 +23,7 @@ import {
 } from '../../protocol/generated/00-produce.js';
 import { batchSizeAt, CURRENT_MAGIC, LOG_OVERHEAD } from '../../records/batch-header.js';
 import { firstMagicOf, LegacyRecordsError, legacyToRecordBatch } from '../../records/legacy.js';
-import { type Acks, isLogError } from '../../storage/index.js';
+import { type Acks, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
 import type { Broker } from '../broker.js';
 import { logErrorCode, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
@@ -37,7 +37,9 @@ export default defineHandler({
     const { broker, version } = ctx;
     const acks = request.acks;
     const response = ProduceApi.defaultResponse();
-    const pending: Array<Promise<void>> = [];
+    // Most requests write one partition: its append is awaited alone, without an array and Promise.all.
+    let appending: Promise<void> | null = null;
+    let pending: Array<Promise<void>> | null = null;
     for (const topicData of request.topicData) {
       const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
       response.responses.push({ name: topicData.name, partitionResponses });
@@ -49,10 +51,14 @@ export default defineHandler({
           out.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
           continue;
         }
-        pending.push(appendOne(broker, version, topicData.name, data, acks, request.timeoutMs, out));
+        const done = appendOne(broker, version, topicData.name, data, acks, request.timeoutMs, out);
+        if (done === null) continue;
+        if (appending === null) appending = done;
+        else (pending ??= [appending]).push(done);
       }
     }
-    await Promise.all(pending);
+    if (pending !== null) await Promise.all(pending);
+    else if (appending !== null) await appending;
     if (acks === 0) {
       const failed = response.responses.flatMap((t) =>
         t.partitionResponses
@@ -67,7 +73,17 @@ export default defineHandler({
   },
 });
 
-async function appendOne(
+function fail(out: ProduceResponsePartitionProduceResponse, code: ErrorCode, message: string | null = null): null {
+  out.errorCode = code;
+  out.errorMessage = message;
+  return null;
+}
+
+/**
+ * Checks one partition's data and starts its append, filling `out`. Returns the append to wait for, or
+ * null when the partition was answered at once (an error found before any write).
+ */
+function appendOne(
   broker: Broker,
   version: number,
   topic: string,
@@ -75,55 +91,106 @@ async function appendOne(
   acks: Acks,
   timeoutMs: number,
   out: ProduceResponsePartitionProduceResponse,
-): Promise<void> {
-  const fail = (code: ErrorCode, message: string | null = null) => {
-    out.errorCode = code;
-    out.errorMessage = message;
-  };
+): Promise<void> | null {
   const nameError = topicNameError(topic);
-  if (nameError) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+  if (nameError) return fail(out, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
   const found = lookupPartition(broker, topic, data.index);
-  if (!found.log) return fail(found.errorCode);
+  if (!found.log) return fail(out, found.errorCode);
   if (broker.topics.get(topic)?.internal) {
-    return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
+    return fail(out, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}`);
   }
-  let records = data.records;
-  if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request has no records');
+  const records = data.records;
+  if (records === null || records.length === 0) {
+    return fail(out, ErrorCode.INVALID_RECORD, 'Produce request has no records');
+  }
   if (version < 3 && firstMagicOf(records) !== CURRENT_MAGIC) {
-    // A legacy message set becomes one v2 batch; Kafka accepts a v2 batch in old versions too, as below.
-    try {
-      records = await legacyToRecordBatch(records);
-    } catch (err) {
-      if (err instanceof LegacyRecordsError) return fail(ErrorCode[err.errorCode], err.message);
-      throw err;
-    }
-  } else if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
-    // One batch per partition (Kafka rejects more); a bad length is left to validation.
-    return fail(ErrorCode.INVALID_RECORD, 'Produce requests must contain exactly one record batch per partition');
+    return appendLegacy(broker, version, topic, data.index, found.log, records, acks, timeoutMs, out);
   }
-  const appending = found.log.append(records, { acks });
+  if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
+    // One batch per partition (Kafka rejects more); a bad length is left to validation.
+    return fail(out, ErrorCode.INVALID_RECORD, 'Produce requests must contain exactly one record batch per partition');
+  }
+  return append(broker, version, topic, data.index, found.log, records, acks, timeoutMs, out);
+}
+
+/** A legacy message set becomes one v2 batch; Kafka accepts a v2 batch in old versions too, as above. */
+async function appendLegacy(
+  broker: Broker,
+  version: number,
+  topic: string,
+  partition: number,
+  log: PartitionLog,
+  records: Buffer,
+  acks: Acks,
+  timeoutMs: number,
+  out: ProduceResponsePartitionProduceResponse,
+): Promise<void> {
+  let batch: Buffer;
+  try {
+    batch = await legacyToRecordBatch(records);
+  } catch (err) {
+    if (err instanceof LegacyRecordsError) {
+      fail(out, ErrorCode[err.errorCode], err.message);
+      return;
+    }
+    throw err;
+  }
+  await append(broker, version, topic, partition, log, batch, acks, timeoutMs, out);
+}
+
+async function append(
+  broker: Broker,
+  version: number,
+  topic: string,
+  partition: number,
+  log: PartitionLog,
+  records: Buffer,
+  acks: Acks,
+  timeoutMs: number,
+  out: ProduceResponsePartitionProduceResponse,
+): Promise<void> {
+  const appending = log.append(records, { acks });
   const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs) : await appending;
   if (result === 'timeout') {
-    return fail(ErrorCode.REQUEST_TIMED_OUT, `The write was not fsynced within ${timeoutMs} ms`);
+    fail(out, ErrorCode.REQUEST_TIMED_OUT, `The write was not fsynced within ${timeoutMs} ms`);
+    return;
   }
   if (isLogError(result)) {
-    if (result.errorCode === 'KAFKA_STORAGE_ERROR') {
-      // A topic deleted while this append waited closes its logs: the partition is gone, not the disk.
-      if (broker.partition(topic, data.index) !== found.log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      broker.logger.error({ topic, partition: data.index, err: result.message }, 'append failed: storage error');
-    }
-    // The log refuses magic 0/1 batches; in a v3+ request Kafka calls that an invalid record.
-    if (result.errorCode === 'UNSUPPORTED_FOR_MESSAGE_FORMAT' && version >= 3) {
-      return fail(
-        ErrorCode.INVALID_RECORD,
-        `Produce requests with version ${version} are only allowed to contain record batches with magic version 2`,
-      );
-    }
-    return fail(logErrorCode(result), result.message);
+    failAppend(broker, version, topic, partition, log, result, out);
+    return;
   }
   out.baseOffset = result.baseOffset;
   out.logAppendTimeMs = result.logAppendTime;
   out.logStartOffset = result.logStartOffset;
+}
+
+function failAppend(
+  broker: Broker,
+  version: number,
+  topic: string,
+  partition: number,
+  log: PartitionLog,
+  err: LogError,
+  out: ProduceResponsePartitionProduceResponse,
+): void {
+  if (err.errorCode === 'KAFKA_STORAGE_ERROR') {
+    // A topic deleted while this append waited closes its logs: the partition is gone, not the disk.
+    if (broker.partition(topic, partition) !== log) {
+      fail(out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      return;
+    }
+    broker.logger.error({ topic, partition, err: err.message }, 'append failed: storage error');
+  }
+  // The log refuses magic 0/1 batches; in a v3+ request Kafka calls that an invalid record.
+  if (err.errorCode === 'UNSUPPORTED_FOR_MESSAGE_FORMAT' && version >= 3) {
+    fail(
+      out,
+      ErrorCode.INVALID_RECORD,
+      `Produce requests with version ${version} are only allowed to contain record batches with magic version 2`,
+    );
+    return;
+  }
+  fail(out, logErrorCode(err), err.message);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {

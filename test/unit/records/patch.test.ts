@@ -42,6 +42,14 @@ describe('in-place patching', () => {
     assert.equal(lastOffsetOf(bytes), 123_456_789_013n);
   });
 
+  it('writes every base offset exactly, on both sides of 2^32 and past 2^53 where the BigInt path takes over', () => {
+    const bytes = batch();
+    for (const offset of [0n, 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n - 1n]) {
+      patchBaseOffset(bytes, 0, offset);
+      assert.equal(baseOffsetOf(bytes), offset);
+    }
+  });
+
   it('patches a batch at a position inside a larger buffer without touching its neighbours', () => {
     const first = batch();
     const log = Buffer.concat([first, batch()]);

@@ -10,7 +10,7 @@ import {
 } from '../../../src/records/batch-header.js';
 import { buildRecordBatch, buildRecordBatchAsync } from '../../../src/records/builder.js';
 import { restampCrc } from '../../../src/records/crc32c.js';
-import { scanValidPrefix, validateRecordBatches } from '../../../src/records/validate.js';
+import { checkRecordBatches, scanValidPrefix, validateRecordBatches } from '../../../src/records/validate.js';
 
 const records = [
   { key: 'k1', value: 'v1', timestamp: 1_700_000_000_000n },
@@ -70,6 +70,22 @@ describe('validateRecordBatches', () => {
     assert.equal(a!.lastOffsetDelta, 2);
     assert.equal(b!.baseOffset, 3n);
     assert.equal(b!.partitionLeaderEpoch, 4);
+  });
+
+  it('checkRecordBatches counts batches, records and offsets without reading each header into an object', () => {
+    const first = batch();
+    const second = batch({ baseOffset: 3n });
+    const result = checkRecordBatches(Buffer.concat([first, second]));
+    assert.deepEqual(result, { ok: true, batchCount: 2, recordCount: 6, offsetCount: 6 });
+  });
+
+  it('checkRecordBatches and validateRecordBatches refuse the same bytes with the same error', () => {
+    const bad = batch({ producerId: 7n, baseSequence: -1 });
+    const checked = checkRecordBatches(bad);
+    const validated = validateRecordBatches(bad);
+    assert.equal(checked.ok, false);
+    assert.deepEqual(checked, validated);
+    if (!checked.ok) assert.match(checked.message, /producer id 7 with no base sequence/);
   });
 
   it('rejects a batch with any byte flipped inside the CRC-covered range', () => {
