@@ -9,7 +9,7 @@
  */
 import { ConnectionViolation, type RequestContext, type ResponseFrame } from '../network/connection.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/version-table.js';
 import { DecodeError, Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
 import type { Broker } from './broker.js';
