@@ -2,6 +2,10 @@
  * Turns a request frame into a response frame: decode the request header, find the handler, check the
  * version, decode the body with the generated codec, run the handler, encode the response.
  *
+ * A handler (and its codec) is loaded on its API's first request (see registry.ts). Every request that
+ * arrives while a handler loads waits for it, whatever its API, so requests still run in the order they
+ * arrived; once loaded, a request pays two null checks for this.
+ *
  * Kafka's rules for bad requests, which clients rely on:
  * - ApiVersions with a version the broker does not know is answered with UNSUPPORTED_VERSION in the v0
  *   format, listing the broker's ranges, so the client can retry with a version both sides know.
@@ -9,12 +13,12 @@
  */
 import { ConnectionViolation, type RequestContext, type ResponseFrame } from '../network/connection.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/version-table.js';
 import { DecodeError, Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
 import type { Broker } from './broker.js';
 import { setErrorCodes } from './fault-injector.js';
-import type { HandlerContext, RequestHeaderInfo } from './registry.js';
+import type { HandlerContext, HandlerDefinition, RequestHeaderInfo, ServedApi } from './registry.js';
 
 const API_VERSIONS_KEY = 18;
 /**
@@ -31,6 +35,9 @@ export const MAX_REQUEST_ELEMENTS = 1_000_000;
 const SHARE_BYTES_FROM = 8192;
 
 export class Dispatcher {
+  /** The load of a handler that requests wait for; null when none is loading. */
+  private loading: Promise<unknown> | null = null;
+
   constructor(private readonly broker: Broker) {}
 
   handle(frame: Buffer, connection: RequestContext): Promise<ResponseFrame | null> | ResponseFrame | null {
@@ -39,22 +46,45 @@ export class Dispatcher {
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
-    const handler = this.broker.registry.get(apiKey);
-    if (!handler) throw new ConnectionViolation(`unknown api key ${apiKey} (version ${apiVersion})`);
-    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+    const api = this.broker.registry.get(apiKey);
+    if (!api) throw new ConnectionViolation(`unknown api key ${apiKey} (version ${apiVersion})`);
+    if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
       if (apiKey === API_VERSIONS_KEY) {
         this.broker.logger.info(
           { conn: `${connection.remoteAddress}:${connection.remotePort}#${connection.connectionId}` },
           `answering ApiVersions v${apiVersion} with UNSUPPORTED_VERSION and the served ranges ` +
-            `(v${handler.minVersion}-v${handler.maxVersion}); the client should retry with a version in range`,
+            `(v${api.minVersion}-v${api.maxVersion}); the client should retry with a version in range`,
         );
         return this.unsupportedApiVersions(correlationId);
       }
       throw new ConnectionViolation(
-        `${handler.api.name} v${apiVersion} is not supported (this broker serves v${handler.minVersion}-v${handler.maxVersion})`,
+        `${api.name} v${apiVersion} is not supported (this broker serves v${api.minVersion}-v${api.maxVersion})`,
       );
     }
+    if (this.loading !== null || api.handler === null) return this.afterLoading(api, frame, connection);
+    return this.run(api.handler, frame, connection, apiKey, apiVersion, correlationId);
+  }
 
+  /** Handles the request once the handler loading now, or else its own handler, has loaded. */
+  private afterLoading(api: ServedApi, frame: Buffer, connection: RequestContext): Promise<ResponseFrame | null> {
+    if (this.loading === null) {
+      const loading = this.broker.registry.load(api).finally(() => {
+        if (this.loading === loading) this.loading = null;
+      });
+      this.loading = loading;
+    }
+    return this.loading.then(() => this.handle(frame, connection));
+  }
+
+  /** Decodes the request, runs the handler, encodes its response. */
+  private run(
+    handler: HandlerDefinition,
+    frame: Buffer,
+    connection: RequestContext,
+    apiKey: number,
+    apiVersion: number,
+    correlationId: number,
+  ): Promise<ResponseFrame | null> | ResponseFrame | null {
     const reader = new Reader(frame, 8).limitElements(MAX_REQUEST_ELEMENTS);
     let header: RequestHeaderInfo;
     let request: unknown;

@@ -8,7 +8,8 @@ import {
   type TopicPartitionOffset,
 } from '../client/consumer.js';
 import { GroupConsumer } from '../client/group-consumer.js';
-import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, bigint, int, oneOf, parse, UsageError, withClient } from './args.js';
+import { bigint, int, oneOf, parse, UsageError } from './args.js';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, withClient } from './bootstrap.js';
 
 export const CONSUME_HELP = `usage: sluice consume -t TOPIC [options]
 

@@ -3,17 +3,8 @@ import { Admin, type CommittedOffset, type GroupDescription } from '../client/ad
 import type { KafkaClient } from '../client/client.js';
 import { listOffsets, type OffsetSpec } from '../client/consumer.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
-import {
-  BOOTSTRAP_HELP,
-  BOOTSTRAP_OPTIONS,
-  bigint,
-  helpFor,
-  oneOf,
-  parse,
-  table,
-  UsageError,
-  withClient,
-} from './args.js';
+import { bigint, helpFor, oneOf, parse, table, UsageError } from './args.js';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, withClient } from './bootstrap.js';
 import { Progress } from './progress.js';
 
 const LIST_HELP = `usage: sluice group list [options]

@@ -11,17 +11,8 @@ import { listOffsets } from '../client/consumer.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { ProduceApi } from '../protocol/generated/00-produce.js';
 import { FetchApi } from '../protocol/generated/01-fetch.js';
-import {
-  BOOTSTRAP_HELP,
-  BOOTSTRAP_OPTIONS,
-  helpFor,
-  int,
-  parse,
-  parseAcks,
-  parseCompression,
-  UsageError,
-  withClient,
-} from './args.js';
+import { helpFor, int, parse, UsageError } from './args.js';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, parseAcks, parseCompression, withClient } from './bootstrap.js';
 import { consumePerf } from './perf/consume.js';
 import { producePerf } from './perf/produce.js';
 import { formatSummary, type PerfSummary } from './perf/stats.js';

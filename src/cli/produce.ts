@@ -3,17 +3,8 @@ import { constants, createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { type ProduceRecord, Producer } from '../client/producer.js';
-import {
-  BOOTSTRAP_HELP,
-  BOOTSTRAP_OPTIONS,
-  int,
-  keyValues,
-  parse,
-  parseAcks,
-  parseCompression,
-  UsageError,
-  withClient,
-} from './args.js';
+import { int, keyValues, parse, UsageError } from './args.js';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, parseAcks, parseCompression, withClient } from './bootstrap.js';
 import { Progress } from './progress.js';
 
 export const PRODUCE_HELP = `usage: sluice produce -t TOPIC [options]

@@ -3,18 +3,8 @@ import { Admin, CONFIG_SOURCE_NAMES, ResourceType } from '../client/admin.js';
 import { listOffsets } from '../client/consumer.js';
 import { KafkaError } from '../client/errors.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
-import {
-  BOOTSTRAP_HELP,
-  BOOTSTRAP_OPTIONS,
-  helpFor,
-  int,
-  keyValues,
-  oneOf,
-  parse,
-  table,
-  UsageError,
-  withClient,
-} from './args.js';
+import { helpFor, int, keyValues, oneOf, parse, table, UsageError } from './args.js';
+import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, withClient } from './bootstrap.js';
 
 const CREATE_HELP = `usage: sluice topic create NAME [NAME…] [options]
 

@@ -1,10 +1,6 @@
-import {
-  decodeRequestHeader,
-  encodeResponseHeader,
-  type RequestHeader,
-  requestHeaderVersion,
-  responseHeaderVersion,
-} from './generated/index.js';
+import { decodeRequestHeader, type RequestHeader } from './generated/request-header.js';
+import { encodeResponseHeader } from './generated/response-header.js';
+import { requestHeaderVersion, responseHeaderVersion } from './generated/version-table.js';
 import { DecodeError, type Reader } from './reader.js';
 import type { Writer } from './writer.js';
 

@@ -15,7 +15,7 @@
  * inner offsets are relative (0, 1, …) and the wrapper carries the absolute offset of the last inner message;
  * for magic 0 the inner offsets are absolute.
  */
-import { crc32 } from '@node-rs/crc32';
+import { nativeCrc } from './crc32c.js';
 import { RecordDecodeError } from './varint.js';
 
 export const LEGACY_OFFSET_OFFSET = 0;
@@ -159,7 +159,7 @@ export function walkMessageSet(
     }
     if (verifyCrc) {
       const stored = buf.readUInt32BE(pos + LEGACY_CRC_OFFSET);
-      const computed = crc32(buf.subarray(pos + LEGACY_MAGIC_OFFSET, end)) >>> 0;
+      const computed = nativeCrc().crc32(buf.subarray(pos + LEGACY_MAGIC_OFFSET, end)) >>> 0;
       if (stored !== computed) throw corrupt(`${at}: CRC mismatch, stored ${stored}, computed ${computed}`);
     }
     const attributes = buf[pos + LEGACY_ATTRIBUTES_OFFSET]!;
@@ -227,7 +227,7 @@ export function writeLegacyMessage(
   if (keyLength > 0) pos += src.copy(out, pos, keyStart, keyStart + keyLength);
   pos = out.writeInt32BE(valueLength, pos);
   if (valueLength > 0) pos += src.copy(out, pos, valueStart, valueStart + valueLength);
-  out.writeUInt32BE(crc32(out.subarray(start + LEGACY_MAGIC_OFFSET, pos)) >>> 0, start + LEGACY_CRC_OFFSET);
+  out.writeUInt32BE(nativeCrc().crc32(out.subarray(start + LEGACY_MAGIC_OFFSET, pos)) >>> 0, start + LEGACY_CRC_OFFSET);
   return pos;
 }
 

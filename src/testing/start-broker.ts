@@ -15,7 +15,7 @@ import { buildConfig, ConfigError } from '../broker/config.js';
 import { FaultInjector } from '../broker/fault-injector.js';
 import { createLogger, type Logger, type LogLevel } from '../broker/logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { ALL_APIS } from '../protocol/generated/index.js';
+import { API_VERSION_TABLE } from '../protocol/generated/version-table.js';
 import { DiskFs, fsError, InterceptFs, MemoryFs } from '../storage/index.js';
 
 export type TopicSpec = string | { name: string; partitions?: number; configs?: Record<string, string> };
@@ -69,7 +69,7 @@ export interface EmbeddedBroker {
 
 function apiKeyOf(api: string | number): number {
   if (typeof api === 'number') return api;
-  const found = ALL_APIS.find((a) => a.name.toLowerCase() === api.toLowerCase());
+  const found = API_VERSION_TABLE.find((a) => a?.name.toLowerCase() === api.toLowerCase());
   if (!found) throw new ConfigError(`unknown API "${api}" (use Kafka's name, e.g. Produce, Fetch, JoinGroup)`);
   return found.apiKey;
 }

@@ -143,14 +143,14 @@ export function emitApiKeysFile(requests: Message[]): string {
 
 export function emitIndexFile(requests: Message[], others: Message[]): string {
   const lines: string[] = [
-    "import { type ApiDescriptor, isFlexibleVersion, type MessageCodec } from '../api.js';",
+    "import type { ApiDescriptor, MessageCodec } from '../api.js';",
     ...requests.map((m) => `import { ${descriptorName(m)} } from './${apiFileName(m)}.js';`),
-    "import { ApiKey } from './api-keys.js';",
     ...others.map((m) => `import { ${codecName(m)} } from './${kebabCase(m.specName)}.js';`),
     '',
     ...requests.map((m) => `export * from './${apiFileName(m)}.js';`),
     "export * from './api-keys.js';",
     ...others.map((m) => `export * from './${kebabCase(m.specName)}.js';`),
+    "export * from './version-table.js';",
     '',
     '/** Every API, in api key order. */',
     'export const ALL_APIS: readonly ApiDescriptor[] = [',
@@ -166,34 +166,79 @@ export function emitIndexFile(requests: Message[], others: Message[]): string {
     '  return API_BY_KEY.get(apiKey);',
     '}',
     '',
-    '/**',
-    ' * The request header version of an API version: v2 (with tagged fields) for flexible versions, else',
-    ' * v1. ControlledShutdown v0 alone uses v0, which has no client id. Unknown api keys get v1, enough',
-    ' * to read the correlation id and client id before the request is refused.',
-    ' */',
-    'export function requestHeaderVersion(apiKey: number, apiVersion: number): number {',
-    '  if (apiKey === ApiKey.CONTROLLED_SHUTDOWN && apiVersion === 0) return 0;',
-    '  const api = API_BY_KEY.get(apiKey);',
-    '  return api !== undefined && isFlexibleVersion(api, apiVersion) ? 2 : 1;',
-    '}',
-    '',
-    '/**',
-    ' * The response header version of an API version: v1 (with tagged fields) for flexible versions, else',
-    ' * v0. ApiVersions responses always use v0, so that a client can read the answer to a version the',
-    ' * broker does not know (KIP-511).',
-    ' */',
-    'export function responseHeaderVersion(apiKey: number, apiVersion: number): number {',
-    '  if (apiKey === ApiKey.API_VERSIONS) return 0;',
-    '  const api = API_BY_KEY.get(apiKey);',
-    '  return api !== undefined && isFlexibleVersion(api, apiVersion) ? 1 : 0;',
-    '}',
-    '',
     '/** The headers and the data-only schemas (consumer protocol, principal, KRaft records), by name. */',
     'export const MESSAGE_CODECS: ReadonlyMap<string, MessageCodec> = new Map<string, MessageCodec>([',
     ...others.map((m) => `  [${quote(m.specName)}, ${codecName(m)}],`),
     ']);',
   ];
   return finish(lines);
+}
+
+/**
+ * version-table.ts: every API's version range and first flexible version, and the header versions that
+ * follow from them, without the codecs. The network path imports this alone; the index imports every codec.
+ */
+export function emitVersionTableFile(requests: Message[]): string {
+  const byKey = new Map(requests.map((m) => [m.apiKey as number, m]));
+  const last = Math.max(-1, ...byKey.keys());
+  const rows: string[] = [];
+  for (let key = 0; key <= last; key++) {
+    const m = byKey.get(key);
+    rows.push(
+      m === undefined
+        ? '  undefined,'
+        : `  { apiKey: ${key}, name: ${quote(apiName(m))}, minVersion: ${m.validVersions.lo}, ` +
+            `maxVersion: ${m.validVersions.hi}, flexibleMinVersion: ${flexibleMinVersion(m)} },`,
+    );
+  }
+  return finish(
+    [
+      "import { isFlexibleVersion } from '../api.js';",
+      "import { ApiKey } from './api-keys.js';",
+      '',
+      '/**',
+      " * An API's versions without its codecs: what the network path needs to read and write headers. Loading",
+      ' * every codec for it would cost the broker a good part of its start-up time.',
+      ' */',
+      'export interface ApiVersionRange {',
+      '  readonly apiKey: number;',
+      "  /** Kafka's name without Request/Response, e.g. `Produce`. */",
+      '  readonly name: string;',
+      '  readonly minVersion: number;',
+      '  readonly maxVersion: number;',
+      '  /** The first flexible version (compact encodings and tagged fields), or -1 if none is. */',
+      '  readonly flexibleMinVersion: number;',
+      '}',
+      '',
+      '/** Indexed by api key; undefined where Kafka defines no API. */',
+      'export const API_VERSION_TABLE: readonly (ApiVersionRange | undefined)[] = [',
+      ...rows,
+      '];',
+      '',
+      '/**',
+      ' * The request header version of an API version: v2 (with tagged fields) for flexible versions, else',
+      ' * v1. ControlledShutdown v0 alone uses v0, which has no client id. Unknown api keys get v1, enough',
+      ' * to read the correlation id and client id before the request is refused.',
+      ' */',
+      'export function requestHeaderVersion(apiKey: number, apiVersion: number): number {',
+      '  if (apiKey === ApiKey.CONTROLLED_SHUTDOWN && apiVersion === 0) return 0;',
+      '  const api = API_VERSION_TABLE[apiKey];',
+      '  return api !== undefined && isFlexibleVersion(api, apiVersion) ? 2 : 1;',
+      '}',
+      '',
+      '/**',
+      ' * The response header version of an API version: v1 (with tagged fields) for flexible versions, else',
+      ' * v0. ApiVersions responses always use v0, so that a client can read the answer to a version the',
+      ' * broker does not know (KIP-511).',
+      ' */',
+      'export function responseHeaderVersion(apiKey: number, apiVersion: number): number {',
+      '  if (apiKey === ApiKey.API_VERSIONS) return 0;',
+      '  const api = API_VERSION_TABLE[apiKey];',
+      '  return api !== undefined && isFlexibleVersion(api, apiVersion) ? 1 : 0;',
+      '}',
+    ],
+    false,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import {
   emitIndexFile,
   emitMessageFile,
   emitSchemaFile,
+  emitVersionTableFile,
   HEADER,
   kebabCase,
 } from './emit-files.js';
@@ -69,6 +70,7 @@ export function generate(specDir: string): Map<string, string> {
   files.set('api-keys.ts', emitApiKeysFile(sortedRequests));
   files.set('index.ts', emitIndexFile(sortedRequests, others));
   files.set('schema.ts', emitSchemaFile(messages));
+  files.set('version-table.ts', emitVersionTableFile(sortedRequests));
   return files;
 }
 

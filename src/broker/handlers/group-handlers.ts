@@ -1,4 +1,8 @@
-/** The consumer-group APIs of the classic protocol and the offset store, for the lead to register. */
+/**
+ * The handlers of the consumer-group APIs (the classic protocol and the offset store) side by side, for the
+ * group handler tests to run each of them. The broker does not import this list: handlers/index.ts
+ * registers the same files, each loaded on its API's first request.
+ */
 import type { HandlerDefinition } from '../registry.js';
 import offsetCommit from './08-offset-commit.js';
 import offsetFetch from './09-offset-fetch.js';

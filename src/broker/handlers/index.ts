@@ -1,39 +1,49 @@
-/** Every API this broker serves: one file per api key, each defining its own version range. */
-import type { HandlerRegistry } from '../registry.js';
-import produce from './00-produce.js';
-import fetch from './01-fetch.js';
-import listOffsets from './02-list-offsets.js';
-import metadata from './03-metadata.js';
-import apiVersions from './18-api-versions.js';
-import createTopics from './19-create-topics.js';
-import deleteTopics from './20-delete-topics.js';
-import deleteRecords from './21-delete-records.js';
-import offsetForLeaderEpoch from './23-offset-for-leader-epoch.js';
-import describeConfigs from './32-describe-configs.js';
-import alterConfigs from './33-alter-configs.js';
-import createPartitions from './37-create-partitions.js';
-import incrementalAlterConfigs from './44-incremental-alter-configs.js';
-import describeCluster from './60-describe-cluster.js';
-import { GROUP_HANDLERS } from './group-handlers.js';
+/**
+ * Every API this broker serves, with the versions it serves: one file per api key, each defining its handler
+ * with the same range. A file (and its codec) is imported on its API's first request, not at start-up; the
+ * registry checks then that the file agrees with the range registered here.
+ */
+import { ApiKey } from '../../protocol/generated/api-keys.js';
+import type { HandlerRegistration, HandlerRegistry } from '../registry.js';
+
+/** An API served at versions minVersion to maxVersion by the handler in the file `load` imports. */
+function serve(
+  apiKey: ApiKey,
+  minVersion: number,
+  maxVersion: number,
+  load: HandlerRegistration['load'],
+): HandlerRegistration {
+  return { apiKey, minVersion, maxVersion, load };
+}
+
+export const HANDLERS: readonly HandlerRegistration[] = [
+  serve(ApiKey.PRODUCE, 0, 11, () => import('./00-produce.js')),
+  serve(ApiKey.FETCH, 0, 17, () => import('./01-fetch.js')),
+  serve(ApiKey.LIST_OFFSETS, 1, 10, () => import('./02-list-offsets.js')),
+  serve(ApiKey.METADATA, 0, 12, () => import('./03-metadata.js')),
+  serve(ApiKey.OFFSET_COMMIT, 0, 9, () => import('./08-offset-commit.js')),
+  serve(ApiKey.OFFSET_FETCH, 0, 9, () => import('./09-offset-fetch.js')),
+  serve(ApiKey.FIND_COORDINATOR, 0, 6, () => import('./10-find-coordinator.js')),
+  serve(ApiKey.JOIN_GROUP, 0, 9, () => import('./11-join-group.js')),
+  serve(ApiKey.HEARTBEAT, 0, 4, () => import('./12-heartbeat.js')),
+  serve(ApiKey.LEAVE_GROUP, 0, 5, () => import('./13-leave-group.js')),
+  serve(ApiKey.SYNC_GROUP, 0, 5, () => import('./14-sync-group.js')),
+  serve(ApiKey.DESCRIBE_GROUPS, 0, 5, () => import('./15-describe-groups.js')),
+  serve(ApiKey.LIST_GROUPS, 0, 5, () => import('./16-list-groups.js')),
+  serve(ApiKey.API_VERSIONS, 0, 4, () => import('./18-api-versions.js')),
+  serve(ApiKey.CREATE_TOPICS, 0, 7, () => import('./19-create-topics.js')),
+  serve(ApiKey.DELETE_TOPICS, 0, 6, () => import('./20-delete-topics.js')),
+  serve(ApiKey.DELETE_RECORDS, 0, 2, () => import('./21-delete-records.js')),
+  serve(ApiKey.OFFSET_FOR_LEADER_EPOCH, 0, 4, () => import('./23-offset-for-leader-epoch.js')),
+  serve(ApiKey.DESCRIBE_CONFIGS, 0, 4, () => import('./32-describe-configs.js')),
+  serve(ApiKey.ALTER_CONFIGS, 0, 2, () => import('./33-alter-configs.js')),
+  serve(ApiKey.CREATE_PARTITIONS, 0, 3, () => import('./37-create-partitions.js')),
+  serve(ApiKey.DELETE_GROUPS, 0, 2, () => import('./42-delete-groups.js')),
+  serve(ApiKey.INCREMENTAL_ALTER_CONFIGS, 0, 1, () => import('./44-incremental-alter-configs.js')),
+  serve(ApiKey.OFFSET_DELETE, 0, 0, () => import('./47-offset-delete.js')),
+  serve(ApiKey.DESCRIBE_CLUSTER, 0, 1, () => import('./60-describe-cluster.js')),
+];
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
-  for (const handler of [
-    produce,
-    fetch,
-    listOffsets,
-    metadata,
-    apiVersions,
-    createTopics,
-    deleteTopics,
-    deleteRecords,
-    offsetForLeaderEpoch,
-    describeConfigs,
-    alterConfigs,
-    createPartitions,
-    incrementalAlterConfigs,
-    describeCluster,
-    ...GROUP_HANDLERS,
-  ]) {
-    registry.register(handler);
-  }
+  for (const registration of HANDLERS) registry.register(registration);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { int, keyValues, parse, parseAcks, parseCompression, table, UsageError } from '../../../src/cli/args.js';
+import { int, keyValues, parse, table, UsageError } from '../../../src/cli/args.js';
+import { parseAcks, parseCompression } from '../../../src/cli/bootstrap.js';
 import { run } from '../../../src/cli/main.js';
 import { Progress } from '../../../src/cli/progress.js';
 
