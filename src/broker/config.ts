@@ -157,6 +157,13 @@ export const CONFIG_DEFINITIONS = {
     max: INT_MAX,
     doc: 'Largest request the broker reads; a larger one closes the connection.',
   },
+  'fetch.max.bytes': {
+    kind: 'int',
+    default: 57671680,
+    min: 1024,
+    max: INT_MAX,
+    doc: 'Most record bytes in one Fetch response, whatever the request asks (the first batch is sent whole).',
+  },
   'max.connections': { kind: 'int', default: INT_MAX, min: 0, max: INT_MAX, doc: 'Most connections at once.' },
   'max.connections.per.ip': {
     kind: 'int',

@@ -313,6 +313,18 @@ print(json.dumps(out))
     assert.equal(got['legacy-raw@legacy-kp-0101']!.length, 12);
   });
 
+  test('a zstd batch is refused before Produce v7 (KIP-110) and accepted from v7', async () => {
+    assert.equal(await client.createTopic('zstd-versions', 1), ErrorCode.NONE);
+    const batch = await buildRecordBatchAsync([{ value: 'z'.repeat(200) }], { compression: CompressionType.Zstd });
+    for (const version of [3, 6]) {
+      const res = await produce(client, version, 'zstd-versions', batch);
+      assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `v${version}`);
+    }
+    const ok = await produce(client, 7, 'zstd-versions', batch);
+    assert.equal(ok.errorCode, ErrorCode.NONE);
+    assert.equal(ok.baseOffset, 0n, 'the refused batches took no offsets');
+  });
+
   test('a legacy message set in Produce v3+ is refused as an invalid record', async () => {
     assert.equal(await client.createTopic('legacy-v3', 1), ErrorCode.NONE);
     for (const version of [3, 9]) {

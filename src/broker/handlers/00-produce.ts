@@ -21,7 +21,15 @@ import {
   type ProduceRequestPartitionProduceData,
   type ProduceResponsePartitionProduceResponse,
 } from '../../protocol/generated/00-produce.js';
-import { batchSizeAt, CURRENT_MAGIC, LOG_OVERHEAD } from '../../records/batch-header.js';
+import {
+  attributesOf,
+  batchSizeAt,
+  COMPRESSION_CODEC_MASK,
+  CompressionType,
+  CURRENT_MAGIC,
+  LOG_OVERHEAD,
+  RECORD_BATCH_OVERHEAD,
+} from '../../records/batch-header.js';
 import { firstMagicOf, LegacyRecordsError, legacyToRecordBatch } from '../../records/legacy.js';
 import { type Acks, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
 import type { Broker } from '../broker.js';
@@ -109,6 +117,18 @@ function appendOne(
   if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
     // One batch per partition (Kafka rejects more); a bad length is left to validation.
     return fail(out, ErrorCode.INVALID_RECORD, 'Produce requests must contain exactly one record batch per partition');
+  }
+  if (
+    version < 7 &&
+    records.length >= RECORD_BATCH_OVERHEAD &&
+    (attributesOf(records) & COMPRESSION_CODEC_MASK) === CompressionType.Zstd
+  ) {
+    // KIP-110: a client that can send zstd speaks Produce v7; an older request with zstd is refused, as Kafka does.
+    return fail(
+      out,
+      ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      `Produce requests with version ${version} are not allowed to use ZStandard compression`,
+    );
   }
   return append(broker, version, topic, data.index, found.log, records, acks, timeoutMs, out);
 }

@@ -87,13 +87,21 @@ export default defineHandler({
     }
 
     const readCommitted = request.isolationLevel === READ_COMMITTED;
+    // Kafka's broker-side cap (KIP-541); before v3 the request has no response-wide limit at all.
+    const maxBytes = Math.min(request.maxBytes, broker.config['fetch.max.bytes'] as number);
+    const connection = ctx.connection;
+    // One Fetch per connection reads at a time, until its response was written: a client that sends many
+    // Fetches without reading the answers cannot make the broker hold max_bytes for each of them.
+    const endTurn = await takeFetchTurn(connection);
     const deadline = Date.now() + Math.max(0, request.maxWaitMs);
     // Down-converted records are copies: only v4+ responses refer to what was read.
     let lease: ReadLease | null = null;
-    const connection = ctx.connection;
-    if (version >= 4 && connection.afterResponse) {
-      lease = fetchReadPool.lease();
-      connection.afterResponse(() => lease?.release());
+    if (connection.afterResponse) {
+      if (version >= 4) lease = fetchReadPool.lease();
+      connection.afterResponse(() => {
+        lease?.release();
+        endTurn();
+      });
     }
     for (let pass = 0; ; pass++) {
       if (pass > 0 && lease) {
@@ -106,16 +114,38 @@ export default defineHandler({
       const marks = wanted.map((w) => w.log?.highWatermark ?? -1n);
       const { bytes, errors } =
         version >= 4
-          ? await readAll(wanted, request.maxBytes, readCommitted, lease)
-          : await readAllDownConverted(wanted, version, request.maxBytes);
+          ? await readAll(wanted, maxBytes, readCommitted, lease)
+          : await readAllDownConverted(wanted, version, maxBytes);
       const now = Date.now();
       if (bytes >= request.minBytes || errors || now >= deadline) break;
       const moved = wanted.some((w, i) => w.log !== null && w.log.highWatermark !== marks[i]);
       if (!moved) await waitForAppend(wanted, deadline - now);
     }
+    // Outside a connection (a handler called directly) nothing writes the response: the turn ends here.
+    if (!connection.afterResponse) endTurn();
     return response;
   },
 });
+
+const FETCH_TURN = 'fetch.turn';
+
+/**
+ * Waits until the Fetches sent before this one on the connection are done with their memory; returns the
+ * call that lets the next one go. Real clients keep one Fetch in flight per connection, so they never wait.
+ */
+async function takeFetchTurn(connection: { state: Map<string, unknown> }): Promise<() => void> {
+  const previous = connection.state.get(FETCH_TURN) as Promise<void> | undefined;
+  let end!: () => void;
+  const turn = new Promise<void>((resolve) => {
+    end = () => {
+      if (connection.state.get(FETCH_TURN) === turn) connection.state.delete(FETCH_TURN);
+      resolve();
+    };
+  });
+  connection.state.set(FETCH_TURN, turn);
+  if (previous) await previous;
+  return end;
+}
 
 /** Reads every partition within the request's byte budget; returns the bytes gathered and whether any failed. */
 async function readAll(

@@ -136,4 +136,38 @@ describe('Fetch over pooled read memory', () => {
     assert.deepEqual(fetchReadPool.stats, { slabs: 1, free: 0, currentHolders: 0 });
     next.close();
   });
+  test('Fetches pipelined by a client that reads nothing are read one at a time, so one answer holds memory', async () => {
+    const greedy = await RawClient.connect(kafka.port);
+    try {
+      greedy.socket.pause();
+      const before = process.memoryUsage().arrayBuffers;
+      // Ten Fetches of 12 MiB each, sent at once: answered together they would hold 120 MiB.
+      for (let i = 0; i < 10; i++) greedy.sendRequest(FetchApi, FETCH_VERSION, fetchRequest(0n, 12 * MiB));
+      assert.equal(await holdersReach(1), 1);
+      await new Promise((r) => setTimeout(r, 300));
+      const grown = (process.memoryUsage().arrayBuffers - before) / MiB;
+      assert.ok(grown < 40, `the unread answers hold ${grown.toFixed(0)} MiB`);
+      // Once the client reads, every answer arrives, whole and in order.
+      greedy.socket.resume();
+      for (let i = 0; i < 10; i++) intactRecords(await greedy.nextFrame(10_000), 0n);
+    } finally {
+      greedy.close();
+    }
+    assert.equal(await holdersReach(0), 0);
+  });
+
+  test('fetch.max.bytes caps a response whatever max_bytes the request asks for', async () => {
+    const config = kafka.broker.config as Record<string, unknown>;
+    config['fetch.max.bytes'] = 2 * MiB;
+    const client = await RawClient.connect(kafka.port);
+    try {
+      client.sendRequest(FetchApi, FETCH_VERSION, fetchRequest(0n, 0x7fffffff));
+      const records = intactRecords(await client.nextFrame(10_000), 0n);
+      // Whole batches (about 100 KiB each) up to the cap.
+      assert.ok(records.length <= 2 * MiB && records.length > MiB, `${records.length} bytes`);
+    } finally {
+      client.close();
+      config['fetch.max.bytes'] = 57671680;
+    }
+  });
 });
