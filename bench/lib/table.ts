@@ -39,7 +39,8 @@ export function median(values: number[]): number | null {
 export function evaluate(row: Row): RowResult {
   const m = median(row.runs);
   const b = row.baseline ? median(row.baseline.runs) : null;
-  const ratio = m !== null && b !== null && b !== 0 ? m / b : null;
+  // A baseline at or below zero (memory too small to see in RSS) gives no meaningful ratio.
+  const ratio = m !== null && b !== null && b > 0 ? m / b : null;
   const judged = row.targetOnRatio ? ratio : m;
   return {
     ...row,

@@ -11,7 +11,8 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { FrameReader } from '../../client/frame-reader.js';
 import type { ApiDescriptor } from '../../protocol/api.js';
-import { encodeRequestHeader, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.js';
+import { encodeRequestHeader } from '../../protocol/generated/request-header.js';
+import { requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/version-table.js';
 import { Reader } from '../../protocol/reader.js';
 import { Writer } from '../../protocol/writer.js';
 
