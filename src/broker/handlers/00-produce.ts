@@ -112,7 +112,10 @@ function appendOne(
     return fail(out, ErrorCode.INVALID_RECORD, 'Produce request has no records');
   }
   if (version < 3 && firstMagicOf(records) !== CURRENT_MAGIC) {
-    return appendLegacy(broker, version, topic, data.index, found.log, records, acks, timeoutMs, out);
+    return appendLegacy(
+      { broker, version, topic, partition: data.index, log: found.log, acks, timeoutMs, out },
+      records,
+    );
   }
   if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
     // One batch per partition (Kafka rejects more); a bad length is left to validation.
@@ -130,45 +133,38 @@ function appendOne(
       `Produce requests with version ${version} are not allowed to use ZStandard compression`,
     );
   }
-  return append(broker, version, topic, data.index, found.log, records, acks, timeoutMs, out);
+  return append({ broker, version, topic, partition: data.index, log: found.log, acks, timeoutMs, out }, records);
+}
+
+/** One partition's write: where it goes, how it is acknowledged, and the answer it fills. */
+interface PartitionWrite {
+  broker: Broker;
+  version: number;
+  topic: string;
+  partition: number;
+  log: PartitionLog;
+  acks: Acks;
+  timeoutMs: number;
+  out: ProduceResponsePartitionProduceResponse;
 }
 
 /** A legacy message set becomes one v2 batch; Kafka accepts a v2 batch in old versions too, as above. */
-async function appendLegacy(
-  broker: Broker,
-  version: number,
-  topic: string,
-  partition: number,
-  log: PartitionLog,
-  records: Buffer,
-  acks: Acks,
-  timeoutMs: number,
-  out: ProduceResponsePartitionProduceResponse,
-): Promise<void> {
+async function appendLegacy(w: PartitionWrite, records: Buffer): Promise<void> {
   let batch: Buffer;
   try {
     batch = await legacyToRecordBatch(records);
   } catch (err) {
     if (err instanceof LegacyRecordsError) {
-      fail(out, ErrorCode[err.errorCode], err.message);
+      fail(w.out, ErrorCode[err.errorCode], err.message);
       return;
     }
     throw err;
   }
-  await append(broker, version, topic, partition, log, batch, acks, timeoutMs, out);
+  await append(w, batch);
 }
 
-async function append(
-  broker: Broker,
-  version: number,
-  topic: string,
-  partition: number,
-  log: PartitionLog,
-  records: Buffer,
-  acks: Acks,
-  timeoutMs: number,
-  out: ProduceResponsePartitionProduceResponse,
-): Promise<void> {
+async function append(w: PartitionWrite, records: Buffer): Promise<void> {
+  const { log, acks, timeoutMs, out } = w;
   const appending = log.append(records, { acks });
   const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs) : await appending;
   if (result === 'timeout') {
@@ -176,7 +172,7 @@ async function append(
     return;
   }
   if (isLogError(result)) {
-    failAppend(broker, version, topic, partition, log, result, out);
+    failAppend(w, result);
     return;
   }
   out.baseOffset = result.baseOffset;
@@ -184,15 +180,7 @@ async function append(
   out.logStartOffset = result.logStartOffset;
 }
 
-function failAppend(
-  broker: Broker,
-  version: number,
-  topic: string,
-  partition: number,
-  log: PartitionLog,
-  err: LogError,
-  out: ProduceResponsePartitionProduceResponse,
-): void {
+function failAppend({ broker, version, topic, partition, log, out }: PartitionWrite, err: LogError): void {
   if (err.errorCode === 'KAFKA_STORAGE_ERROR') {
     // A topic deleted while this append waited closes its logs: the partition is gone, not the disk.
     if (broker.partition(topic, partition) !== log) {
