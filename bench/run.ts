@@ -11,7 +11,7 @@
  *                                 $TMPDIR/sluice-bench-profiles), prints each one's top self-time
  *                                 functions, start-up left out; skips the baselines (ignore the figures)
  *   npm run bench -- --only produce-1k,startup    some sections only
- *   npm run bench -- --markdown   also prints the table in Markdown (for bench/PERFORMANCE.md)
+ *   npm run bench -- --markdown   also prints the table in Markdown (for the README and bench/PERFORMANCE.md)
  *
  * Results: a table on stdout and bench/results/latest.json.
  */

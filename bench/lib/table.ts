@@ -95,7 +95,7 @@ export function textTable(rows: RowResult[]): string {
   return [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(cells(r)))].join('\n');
 }
 
-/** The same table in Markdown, columns padded as biome formats Markdown tables (for bench/PERFORMANCE.md). */
+/** The same table in Markdown, columns padded as biome formats Markdown tables (for the README and bench/PERFORMANCE.md). */
 export function markdownTable(rows: RowResult[]): string {
   const all = [HEADER, ...rows.map((r) => cells(r).map((c) => c.replace(/\|/g, '\\|')))];
   const widths = HEADER.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? '').length)));
