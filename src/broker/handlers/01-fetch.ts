@@ -94,6 +94,7 @@ export default defineHandler({
     // Fetches without reading the answers cannot make the broker hold max_bytes for each of them.
     const endTurn = await takeFetchTurn(connection);
     const deadline = Date.now() + Math.max(0, request.maxWaitMs);
+    const legacy: ReadMode['legacy'] = version >= 4 ? null : { magic: version <= 1 ? 0 : 1, hardLimit: version <= 2 };
     // Down-converted records are copies: only v4+ responses refer to what was read.
     let lease: ReadLease | null = null;
     if (connection.afterResponse) {
@@ -112,10 +113,7 @@ export default defineHandler({
       }
       // The high watermarks are taken before reading: an append during the reads then wakes the wait below.
       const marks = wanted.map((w) => w.log?.highWatermark ?? -1n);
-      const { bytes, errors } =
-        version >= 4
-          ? await readAll(wanted, maxBytes, readCommitted, lease)
-          : await readAllDownConverted(wanted, version, maxBytes);
+      const { bytes, errors } = await readAll(wanted, maxBytes, { readCommitted, lease, legacy });
       const now = Date.now();
       if (bytes >= request.minBytes || errors || now >= deadline) break;
       const moved = wanted.some((w, i) => w.log !== null && w.log.highWatermark !== marks[i]);
@@ -147,13 +145,21 @@ async function takeFetchTurn(connection: { state: Map<string, unknown> }): Promi
   return end;
 }
 
+/** How a Fetch reads: v4+ by reference into leased memory, v0–v3 down-converted to a legacy message set. */
+interface ReadMode {
+  readCommitted: boolean;
+  lease: ReadLease | null;
+  /** v0–v3: the magic to convert to, and whether partition_max_bytes is a hard limit (before v3). */
+  legacy: { magic: 0 | 1; hardLimit: boolean } | null;
+}
+
 /** Reads every partition within the request's byte budget; returns the bytes gathered and whether any failed. */
 async function readAll(
   wanted: Wanted[],
   maxBytes: number,
-  readCommitted: boolean,
-  lease: ReadLease | null,
+  mode: ReadMode,
 ): Promise<{ bytes: number; errors: boolean }> {
+  const hardLimit = mode.legacy?.hardLimit ?? false;
   let bytes = 0;
   let errors = false;
   for (const w of wanted) {
@@ -162,88 +168,59 @@ async function readAll(
       errors = true;
       continue;
     }
-    const budget = Math.min(request.partitionMaxBytes, maxBytes - bytes);
+    const budget = Math.max(0, Math.min(request.partitionMaxBytes, maxBytes - bytes));
     out.errorCode = ErrorCode.NONE;
     out.records = EMPTY;
-    out.highWatermark = log.highWatermark;
-    out.lastStableOffset = log.highWatermark;
-    out.logStartOffset = log.logStartOffset;
-    out.abortedTransactions = readCommitted ? [] : null;
-    if (budget <= 0 && bytes > 0) continue;
-    const result = await log.read(request.fetchOffset, Math.max(budget, 0), {
-      minOneBatch: bytes === 0,
-      memory: lease ?? undefined,
+    setOffsets(out, log.highWatermark, log.logStartOffset);
+    if (!mode.legacy) out.abortedTransactions = mode.readCommitted ? [] : null;
+    if (budget === 0 && (bytes > 0 || hardLimit)) continue;
+    // A hard limit still reads a first batch larger than the budget, to send its first message cut short.
+    const result = await log.read(request.fetchOffset, budget, {
+      minOneBatch: hardLimit || bytes === 0,
+      memory: mode.lease ?? undefined,
     });
     if (isLogError(result)) {
       out.errorCode = logErrorCode(result);
       errors = true;
       continue;
     }
-    out.highWatermark = result.highWatermark;
-    out.lastStableOffset = result.highWatermark;
-    out.logStartOffset = result.logStartOffset;
-    out.records = result.records;
-    bytes += result.records.length;
+    setOffsets(out, result.highWatermark, result.logStartOffset);
+    if (!mode.legacy) {
+      out.records = result.records;
+    } else {
+      try {
+        out.records = await downConvert(result.records, request.fetchOffset, budget, mode.legacy);
+      } catch (err) {
+        if (!(err instanceof LegacyRecordsError)) throw err;
+        out.errorCode = ErrorCode[err.errorCode];
+        errors = true;
+        continue;
+      }
+    }
+    bytes += out.records.length;
   }
   return { bytes, errors };
 }
 
+function setOffsets(out: FetchResponsePartitionData, highWatermark: bigint, logStartOffset: bigint): void {
+  out.highWatermark = highWatermark;
+  out.lastStableOffset = highWatermark;
+  out.logStartOffset = logStartOffset;
+}
+
 /**
- * readAll for Fetch v0–v3: the same reads, each converted to a legacy message set and cut at a message
- * boundary within the partition's budget (converted messages are larger than v2 records).
+ * Stored batches as a legacy message set cut at a message boundary within the budget (converted messages
+ * are larger than v2 records); under a hard limit a first message too large is sent cut short.
  */
-async function readAllDownConverted(
-  wanted: Wanted[],
-  version: number,
-  maxBytes: number,
-): Promise<{ bytes: number; errors: boolean }> {
-  const magic = version <= 1 ? 0 : 1;
-  const hardLimit = version <= 2;
-  let bytes = 0;
-  let errors = false;
-  for (const w of wanted) {
-    const { log, out, request } = w;
-    if (!log) {
-      errors = true;
-      continue;
-    }
-    // Before v3 there is no response-wide max_bytes (the codec reads it as the int32 maximum).
-    const budget = Math.max(0, Math.min(request.partitionMaxBytes, maxBytes - bytes));
-    out.errorCode = ErrorCode.NONE;
-    out.records = EMPTY;
-    out.highWatermark = log.highWatermark;
-    out.lastStableOffset = log.highWatermark;
-    out.logStartOffset = log.logStartOffset;
-    if (budget === 0 && (bytes > 0 || hardLimit)) continue;
-    // A hard limit still reads a first batch larger than the budget, to send its first message cut short.
-    const minOneBatch = hardLimit || bytes === 0;
-    const result = await log.read(request.fetchOffset, budget, { minOneBatch });
-    if (isLogError(result)) {
-      out.errorCode = logErrorCode(result);
-      errors = true;
-      continue;
-    }
-    out.highWatermark = result.highWatermark;
-    out.lastStableOffset = result.highWatermark;
-    out.logStartOffset = result.logStartOffset;
-    let converted: Buffer;
-    try {
-      converted = await toLegacyMessageSet(result.records, magic, {
-        fetchOffset: request.fetchOffset,
-        maxBytes: budget,
-      });
-    } catch (err) {
-      if (!(err instanceof LegacyRecordsError)) throw err;
-      out.errorCode = ErrorCode[err.errorCode];
-      errors = true;
-      continue;
-    }
-    let records = legacyMessageSetPrefix(converted, budget, !hardLimit);
-    if (records.length === 0 && hardLimit) records = converted.subarray(0, budget);
-    out.records = records;
-    bytes += records.length;
-  }
-  return { bytes, errors };
+async function downConvert(
+  records: Buffer,
+  fetchOffset: bigint,
+  budget: number,
+  legacy: { magic: 0 | 1; hardLimit: boolean },
+): Promise<Buffer> {
+  const converted = await toLegacyMessageSet(records, legacy.magic, { fetchOffset, maxBytes: budget });
+  const whole = legacyMessageSetPrefix(converted, budget, !legacy.hardLimit);
+  return whole.length === 0 && legacy.hardLimit ? converted.subarray(0, budget) : whole;
 }
 
 /** Resolves when any of the partitions' high watermark moves, or after `ms`. */
