@@ -89,6 +89,11 @@ export function attributesOf(buf: Buffer, pos = 0): number {
   return buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
 }
 
+/** The codec bits of the attributes (a number above 4 is not a codec: validation refuses it). */
+export function compressionOf(buf: Buffer, pos = 0): number {
+  return attributesOf(buf, pos) & COMPRESSION_CODEC_MASK;
+}
+
 export function recordsCountOf(buf: Buffer, pos = 0): number {
   return buf.readInt32BE(pos + RECORDS_COUNT_OFFSET);
 }

@@ -4,6 +4,7 @@
  */
 import {
   ATTRIBUTES_OFFSET,
+  attributesOf,
   BASE_SEQUENCE_OFFSET,
   BASE_TIMESTAMP_OFFSET,
   BATCH_LENGTH_OFFSET,
@@ -12,6 +13,7 @@ import {
   CompressionType,
   CRC_OFFSET,
   CURRENT_MAGIC,
+  compressionOf,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
@@ -73,7 +75,7 @@ const MAX_COMPRESSION_CODEC = 4;
 
 /** Read the header of the batch at `pos` (which must hold at least a full header) into a BatchInfo. */
 export function readBatchInfo(buf: Buffer, pos: number): BatchInfo {
-  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
+  const attributes = attributesOf(buf, pos);
   return {
     position: pos,
     size: buf.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD,
@@ -131,7 +133,7 @@ function checkFraming(buf: Buffer, pos: number): number | Failure {
       message: `batch at position ${pos} claims ${size} bytes but only ${remaining} remain`,
     };
   }
-  const codec = buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
+  const codec = compressionOf(buf, pos);
   if (codec > MAX_COMPRESSION_CODEC) {
     return { error: 'CORRUPT_MESSAGE', message: `unknown compression codec ${codec} at position ${pos}` };
   }
@@ -155,7 +157,7 @@ function checkCrc(buf: Buffer, pos: number, size: number): Failure | undefined {
  * nothing unless it fails (a BigInt only for the message naming a producer id).
  */
 function checkProducerBatch(buf: Buffer, pos: number, size: number, rejectControl: boolean): Failure | undefined {
-  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
+  const attributes = attributesOf(buf, pos);
   const recordsCount = buf.readInt32BE(pos + RECORDS_COUNT_OFFSET);
   const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
   if ((attributes & CONTROL_FLAG_MASK) !== 0) {

@@ -22,11 +22,10 @@ import {
   type ProduceResponsePartitionProduceResponse,
 } from '../../protocol/generated/00-produce.js';
 import {
-  attributesOf,
   batchSizeAt,
-  COMPRESSION_CODEC_MASK,
   CompressionType,
   CURRENT_MAGIC,
+  compressionOf,
   LOG_OVERHEAD,
   RECORD_BATCH_OVERHEAD,
 } from '../../records/batch-header.js';
@@ -111,21 +110,13 @@ function appendOne(
   if (records === null || records.length === 0) {
     return fail(out, ErrorCode.INVALID_RECORD, 'Produce request has no records');
   }
-  if (version < 3 && firstMagicOf(records) !== CURRENT_MAGIC) {
-    return appendLegacy(
-      { broker, version, topic, partition: data.index, log: found.log, acks, timeoutMs, out },
-      records,
-    );
-  }
+  const w: PartitionWrite = { broker, version, topic, partition: data.index, log: found.log, acks, timeoutMs, out };
+  if (version < 3 && firstMagicOf(records) !== CURRENT_MAGIC) return appendLegacy(w, records);
   if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
     // One batch per partition (Kafka rejects more); a bad length is left to validation.
     return fail(out, ErrorCode.INVALID_RECORD, 'Produce requests must contain exactly one record batch per partition');
   }
-  if (
-    version < 7 &&
-    records.length >= RECORD_BATCH_OVERHEAD &&
-    (attributesOf(records) & COMPRESSION_CODEC_MASK) === CompressionType.Zstd
-  ) {
+  if (version < 7 && records.length >= RECORD_BATCH_OVERHEAD && compressionOf(records) === CompressionType.Zstd) {
     // KIP-110: a client that can send zstd speaks Produce v7; an older request with zstd is refused, as Kafka does.
     return fail(
       out,
@@ -133,7 +124,7 @@ function appendOne(
       `Produce requests with version ${version} are not allowed to use ZStandard compression`,
     );
   }
-  return append({ broker, version, topic, partition: data.index, log: found.log, acks, timeoutMs, out }, records);
+  return append(w, records);
 }
 
 /** One partition's write: where it goes, how it is acknowledged, and the answer it fills. */
