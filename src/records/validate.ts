@@ -14,15 +14,15 @@ import {
   CRC_OFFSET,
   CURRENT_MAGIC,
   compressionOf,
-  LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
+  lastOffsetDeltaOf,
   MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   PARTITION_LEADER_EPOCH_OFFSET,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
   RECORD_BATCH_OVERHEAD,
-  RECORDS_COUNT_OFFSET,
+  recordsCountOf,
   TRANSACTIONAL_FLAG_MASK,
 } from './batch-header.js';
 import { crc32c } from './crc32c.js';
@@ -80,8 +80,8 @@ export function readBatchInfo(buf: Buffer, pos: number): BatchInfo {
     position: pos,
     size: buf.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD,
     baseOffset: buf.readBigInt64BE(pos),
-    lastOffsetDelta: buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET),
-    recordsCount: buf.readInt32BE(pos + RECORDS_COUNT_OFFSET),
+    lastOffsetDelta: lastOffsetDeltaOf(buf, pos),
+    recordsCount: recordsCountOf(buf, pos),
     baseTimestamp: buf.readBigInt64BE(pos + BASE_TIMESTAMP_OFFSET),
     maxTimestamp: buf.readBigInt64BE(pos + MAX_TIMESTAMP_OFFSET),
     attributes,
@@ -158,8 +158,8 @@ function checkCrc(buf: Buffer, pos: number, size: number): Failure | undefined {
  */
 function checkProducerBatch(buf: Buffer, pos: number, size: number, rejectControl: boolean): Failure | undefined {
   const attributes = attributesOf(buf, pos);
-  const recordsCount = buf.readInt32BE(pos + RECORDS_COUNT_OFFSET);
-  const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+  const recordsCount = recordsCountOf(buf, pos);
+  const lastOffsetDelta = lastOffsetDeltaOf(buf, pos);
   if ((attributes & CONTROL_FLAG_MASK) !== 0) {
     if (rejectControl) return invalidRecord(pos, 'clients may not write control batches');
     if (recordsCount < 0 || lastOffsetDelta < 0) {
@@ -235,8 +235,8 @@ export function checkRecordBatches(buf: Buffer, opts: ValidateOptions = {}): Bat
     const failure = checkProducerBatch(buf, pos, framed, rejectControl);
     if (failure) return { ok: false, ...failure };
     batchCount++;
-    recordCount += buf.readInt32BE(pos + RECORDS_COUNT_OFFSET);
-    offsetCount += buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET) + 1;
+    recordCount += recordsCountOf(buf, pos);
+    offsetCount += lastOffsetDeltaOf(buf, pos) + 1;
     pos += framed;
   }
   return { ok: true, batchCount, recordCount, offsetCount };
