@@ -16,9 +16,9 @@
  * arrived before it are answered first: nothing more is read, the earlier answers are written, then the
  * connection is closed.
  *
- * Cost per byte (the produce and fetch hot path): sockets read into one shared buffer and each frame is
- * copied once into a buffer of its own; responses that become ready together, and the parts of a response
- * given as several buffers, leave in one vectored write.
+ * Cost per byte (the produce and fetch hot path): a frame that arrives whole in one socket read is kept as
+ * a view of that read's buffer, and only a frame split across reads is copied together; responses that
+ * become ready together, and the parts of a response given as several buffers, leave in one vectored write.
  */
 import type { Socket } from 'node:net';
 
@@ -274,8 +274,9 @@ export class Connection {
   }
 
   /**
-   * Copies the bytes of one socket read into the frames they belong to (the bytes are a view of a buffer
-   * the next read reuses), then handles the frames completed.
+   * Cuts the bytes of one socket read into frames, then handles the frames completed. Node gives each read
+   * a buffer of its own (no `onread` buffer is shared between reads), so a frame that lies whole in one
+   * read is kept as a view of it; only a frame split across reads is copied together.
    */
   private onRead(bytes: Buffer): void {
     if (this.closed || this.rejecting || this.unframed) return;
@@ -305,6 +306,12 @@ export class Connection {
               'the client sent a corrupt frame or a request larger than the broker accepts',
           );
           break;
+        }
+        if (end - pos >= size) {
+          // The whole frame is in this read: keep a view of it (each read's buffer is its own).
+          this.ready.push(bytes.subarray(pos, pos + size));
+          pos += size;
+          continue;
         }
         this.frameSize = size;
         this.frameFill = 0;
