@@ -13,28 +13,15 @@
  * wrapper message compressed with the same codec. zstd has no legacy form: UNSUPPORTED_COMPRESSION_TYPE.
  */
 import {
-  ATTRIBUTES_OFFSET,
-  BASE_SEQUENCE_OFFSET,
-  BASE_TIMESTAMP_OFFSET,
-  BATCH_LENGTH_OFFSET,
   COMPRESSION_CODEC_MASK,
   CompressionType,
   CURRENT_MAGIC,
-  LAST_OFFSET_DELTA_OFFSET,
-  LOG_OVERHEAD,
   MAGIC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
-  NO_PARTITION_LEADER_EPOCH,
-  NO_PRODUCER_ID,
-  PARTITION_LEADER_EPOCH_OFFSET,
-  PRODUCER_EPOCH_OFFSET,
-  PRODUCER_ID_OFFSET,
   RECORD_BATCH_OVERHEAD,
-  RECORDS_COUNT_OFFSET,
   TIMESTAMP_TYPE_MASK,
 } from './batch-header.js';
+import { sealBatch } from './builder.js';
 import { compressRecordsAsync, DEFAULT_MAX_DECOMPRESSED_BYTES, decompressRecordsAsync } from './compression.js';
-import { restampCrc } from './crc32c.js';
 import { useLegacyLz4HeaderChecksum, withCorrectLz4HeaderChecksum } from './legacy-lz4.js';
 import {
   decodeFailure,
@@ -155,20 +142,13 @@ export async function legacyToRecordBatch(records: Buffer, opts: LegacyConversio
     batch = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + section.length);
     section.copy(batch, RECORD_BATCH_OVERHEAD);
   }
-  batch.writeBigInt64BE(0n, 0);
-  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-  batch.writeInt32BE(NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET);
-  batch.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  batch.writeInt16BE(source.codec, ATTRIBUTES_OFFSET);
-  batch.writeInt32BE(source.count - 1, LAST_OFFSET_DELTA_OFFSET);
-  batch.writeBigInt64BE(baseTimestamp, BASE_TIMESTAMP_OFFSET);
-  batch.writeBigInt64BE(maxTimestamp, MAX_TIMESTAMP_OFFSET);
-  batch.writeBigInt64BE(NO_PRODUCER_ID, PRODUCER_ID_OFFSET);
-  batch.writeInt16BE(-1, PRODUCER_EPOCH_OFFSET);
-  batch.writeInt32BE(-1, BASE_SEQUENCE_OFFSET);
-  batch.writeInt32BE(source.count, RECORDS_COUNT_OFFSET);
-  restampCrc(batch, 0);
-  return batch;
+  return sealBatch(batch, {
+    attributes: source.codec,
+    lastOffsetDelta: source.count - 1,
+    baseTimestamp,
+    maxTimestamp,
+    count: source.count,
+  });
 }
 
 /** Check the top-level set and, for a compressed one, decompress and check its wrapper's inner set. */
