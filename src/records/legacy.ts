@@ -413,20 +413,26 @@ function convertUncompressed(batch: StoredBatch, magic: LegacyMagic, fetchOffset
     if (r.offsetDelta >= from) size += legacyMessageSize(magic, r.keyLength, r.valueLength);
   });
   if (size === 0) return null;
+  return writeMessages(batch, magic, size, from, batch.baseOffset);
+}
+
+/**
+ * The records at or after offset delta `from` as messages, written into one buffer of `size` bytes (what a
+ * first walk measured); a message's offset is `offsetBase` plus its record's offset delta.
+ */
+function writeMessages(batch: StoredBatch, magic: LegacyMagic, size: number, from: number, offsetBase: bigint): Buffer {
   const out = Buffer.allocUnsafe(size);
   const attributes = messageAttributes(magic, batch);
   let pos = 0;
   walkBatchRecords(batch.section, batch.count, (r) => {
     if (r.offsetDelta < from) return;
-    const offset = batch.baseOffset + BigInt(r.offsetDelta);
-    const timestamp = recordTimestamp(batch, r);
     pos = writeLegacyMessage(
       out,
       pos,
       magic,
-      offset,
+      offsetBase + BigInt(r.offsetDelta),
       attributes,
-      timestamp,
+      recordTimestamp(batch, r),
       batch.section,
       r.keyStart,
       r.keyLength,
@@ -453,26 +459,9 @@ async function convertCompressed(batch: StoredBatch, magic: LegacyMagic, codec: 
     const timestamp = recordTimestamp(batch, r);
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
   });
-  const inner = Buffer.allocUnsafe(size);
-  const attributes = messageAttributes(magic, batch);
-  let pos = 0;
-  walkBatchRecords(batch.section, batch.count, (r) => {
-    const offset = magic === 1 ? BigInt(r.offsetDelta - firstDelta) : batch.baseOffset + BigInt(r.offsetDelta);
-    const timestamp = recordTimestamp(batch, r);
-    pos = writeLegacyMessage(
-      inner,
-      pos,
-      magic,
-      offset,
-      attributes,
-      timestamp,
-      batch.section,
-      r.keyStart,
-      r.keyLength,
-      r.valueStart,
-      r.valueLength,
-    );
-  });
+  // Magic 1 inner offsets are relative to the first record, magic 0 ones absolute.
+  const offsetBase = magic === 1 ? -BigInt(firstDelta) : batch.baseOffset;
+  const inner = writeMessages(batch, magic, size, Number.NEGATIVE_INFINITY, offsetBase);
   const value = await compressRecordsAsync(codec, inner);
   if (codec === CompressionType.Lz4 && magic === 0) useLegacyLz4HeaderChecksum(value);
   const wrapper = Buffer.allocUnsafe(legacyMessageSize(magic, -1, value.length));
@@ -483,7 +472,7 @@ async function convertCompressed(batch: StoredBatch, magic: LegacyMagic, codec: 
     0,
     magic,
     lastOffset,
-    codec | attributes,
+    codec | messageAttributes(magic, batch),
     wrapperTimestamp,
     value,
     0,
