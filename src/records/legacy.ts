@@ -202,8 +202,7 @@ function wrapperOf(buf: Buffer, m: LegacyMessageView): Wrapper {
 /** Decompress a wrapper and check its inner set as Kafka's LogValidator does. */
 async function innerMessagesOf(wrapper: Wrapper, opts: LegacyConversionOptions): Promise<SourceMessages> {
   const where = `compressed wrapper message at byte ${wrapper.position}`;
-  if (wrapper.value === null) throw new LegacyRecordsError('INVALID_RECORD', `${where} has a null value`);
-  const inner = await decompressWrapper(wrapper.codec, wrapper.value, opts, where);
+  const inner = await decompressWrapper(wrapper, opts, where);
 
   let lastInnerOffset = 0n;
   const walked = walkMessageSet(
@@ -241,12 +240,10 @@ async function innerMessagesOf(wrapper: Wrapper, opts: LegacyConversionOptions):
   };
 }
 
-async function decompressWrapper(
-  codec: CompressionType,
-  value: Buffer,
-  opts: LegacyConversionOptions,
-  where: string,
-): Promise<Buffer> {
+/** A wrapper's inner set, decompressed; a null value is INVALID_RECORD, a failure CORRUPT_MESSAGE. */
+async function decompressWrapper(wrapper: Wrapper, opts: LegacyConversionOptions, where: string): Promise<Buffer> {
+  const { codec, value } = wrapper;
+  if (value === null) throw new LegacyRecordsError('INVALID_RECORD', `${where} has a null value`);
   const maxBytes = opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
   try {
     // Magic 0 lz4 frames carry a miscomputed header checksum (KAFKA-3160); either kind is accepted.
@@ -532,8 +529,7 @@ export async function readLegacyMessageSet(set: Buffer, opts: LegacyConversionOp
       continue;
     }
     const where = `compressed wrapper at offset ${entry.offset}`;
-    if (entry.value === null) throw new LegacyRecordsError('INVALID_RECORD', `${where} has a null value`);
-    const inner = await decompressWrapper(entry.codec, entry.value, opts, where);
+    const inner = await decompressWrapper(entry, opts, where);
     const records: LegacyRecord[] = [];
     walkMessageSet(inner, (m) => records.push(recordOf(inner, m, entry)), {
       what: `inner message set of the ${where}`,
