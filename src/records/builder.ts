@@ -141,26 +141,45 @@ function attributesFor(opts: BatchOptions): number {
   return attributes;
 }
 
-/** Allocate the batch, write its header around `recordsSection` (or leave room for it) and stamp the CRC. */
-function assemble(layout: Layout, count: number, opts: BatchOptions, recordsSection: Buffer | null): Buffer {
-  const size = RECORD_BATCH_OVERHEAD + (recordsSection === null ? layout.recordsBytes : recordsSection.length);
-  const buf = Buffer.allocUnsafe(size);
+/** The v2 header fields a batch's bytes and BatchOptions do not give: what its records are. */
+export interface BatchContents {
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: bigint;
+  maxTimestamp: bigint;
+  count: number;
+}
+
+/**
+ * Write the v2 header of the batch that fills `buf` (its records section already in place after the header)
+ * and stamp the CRC. Base offset, leader epoch and producer fields come from `opts`, defaulted as
+ * buildRecordBatch does. Returns `buf`.
+ */
+export function sealBatch(buf: Buffer, contents: BatchContents, opts: BatchOptions = {}): Buffer {
   buf.writeBigInt64BE(opts.baseOffset ?? 0n, 0);
-  buf.writeInt32BE(size - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  buf.writeInt32BE(buf.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET);
   buf.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  buf.writeInt16BE(attributesFor(opts), ATTRIBUTES_OFFSET);
-  buf.writeInt32BE(layout.lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
-  buf.writeBigInt64BE(layout.baseTimestamp, BASE_TIMESTAMP_OFFSET);
-  buf.writeBigInt64BE(layout.maxTimestamp, MAX_TIMESTAMP_OFFSET);
+  buf.writeInt16BE(contents.attributes, ATTRIBUTES_OFFSET);
+  buf.writeInt32BE(contents.lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
+  buf.writeBigInt64BE(contents.baseTimestamp, BASE_TIMESTAMP_OFFSET);
+  buf.writeBigInt64BE(contents.maxTimestamp, MAX_TIMESTAMP_OFFSET);
   buf.writeBigInt64BE(opts.producerId ?? NO_PRODUCER_ID, PRODUCER_ID_OFFSET);
   buf.writeInt16BE(opts.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET);
   buf.writeInt32BE(opts.baseSequence ?? -1, BASE_SEQUENCE_OFFSET);
-  buf.writeInt32BE(count, RECORDS_COUNT_OFFSET);
-  if (recordsSection === null) writeRecords(buf, RECORD_BATCH_OVERHEAD, layout.encoded);
-  else recordsSection.copy(buf, RECORD_BATCH_OVERHEAD);
+  buf.writeInt32BE(contents.count, RECORDS_COUNT_OFFSET);
   restampCrc(buf, 0);
   return buf;
+}
+
+/** Allocate the batch, write `recordsSection` (or the records) after its header, then the header and CRC. */
+function assemble(layout: Layout, count: number, opts: BatchOptions, recordsSection: Buffer | null): Buffer {
+  const size = RECORD_BATCH_OVERHEAD + (recordsSection === null ? layout.recordsBytes : recordsSection.length);
+  const buf = Buffer.allocUnsafe(size);
+  if (recordsSection === null) writeRecords(buf, RECORD_BATCH_OVERHEAD, layout.encoded);
+  else recordsSection.copy(buf, RECORD_BATCH_OVERHEAD);
+  const { baseTimestamp, maxTimestamp, lastOffsetDelta } = layout;
+  return sealBatch(buf, { attributes: attributesFor(opts), lastOffsetDelta, baseTimestamp, maxTimestamp, count }, opts);
 }
 
 function uncompressedRecords(layout: Layout): Buffer {

@@ -69,9 +69,8 @@ export function legacyMessageSize(magic: LegacyMagic, keyLength: number, valueLe
  * copies out what it keeps; key and value are positions in the walked buffer (length -1 is null).
  */
 export class LegacyMessageView {
-  /** Where the message starts in the walked buffer, and its total size (offset and size fields included). */
+  /** Where the message starts in the walked buffer. */
   position = 0;
-  size = 0;
   magic: LegacyMagic = 0;
   attributes = 0;
   keyStart = 0;
@@ -188,7 +187,6 @@ export function walkMessageSet(
     view.valueStart = field;
     view.valueLength = valueLength;
     view.position = pos;
-    view.size = end - pos;
     view.magic = magic;
     view.attributes = attributes;
     visit(view);

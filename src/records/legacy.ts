@@ -13,28 +13,15 @@
  * wrapper message compressed with the same codec. zstd has no legacy form: UNSUPPORTED_COMPRESSION_TYPE.
  */
 import {
-  ATTRIBUTES_OFFSET,
-  BASE_SEQUENCE_OFFSET,
-  BASE_TIMESTAMP_OFFSET,
-  BATCH_LENGTH_OFFSET,
   COMPRESSION_CODEC_MASK,
   CompressionType,
   CURRENT_MAGIC,
-  LAST_OFFSET_DELTA_OFFSET,
-  LOG_OVERHEAD,
   MAGIC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
-  NO_PARTITION_LEADER_EPOCH,
-  NO_PRODUCER_ID,
-  PARTITION_LEADER_EPOCH_OFFSET,
-  PRODUCER_EPOCH_OFFSET,
-  PRODUCER_ID_OFFSET,
   RECORD_BATCH_OVERHEAD,
-  RECORDS_COUNT_OFFSET,
   TIMESTAMP_TYPE_MASK,
 } from './batch-header.js';
+import { sealBatch } from './builder.js';
 import { compressRecordsAsync, DEFAULT_MAX_DECOMPRESSED_BYTES, decompressRecordsAsync } from './compression.js';
-import { restampCrc } from './crc32c.js';
 import { useLegacyLz4HeaderChecksum, withCorrectLz4HeaderChecksum } from './legacy-lz4.js';
 import {
   decodeFailure,
@@ -155,20 +142,13 @@ export async function legacyToRecordBatch(records: Buffer, opts: LegacyConversio
     batch = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + section.length);
     section.copy(batch, RECORD_BATCH_OVERHEAD);
   }
-  batch.writeBigInt64BE(0n, 0);
-  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-  batch.writeInt32BE(NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET);
-  batch.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  batch.writeInt16BE(source.codec, ATTRIBUTES_OFFSET);
-  batch.writeInt32BE(source.count - 1, LAST_OFFSET_DELTA_OFFSET);
-  batch.writeBigInt64BE(baseTimestamp, BASE_TIMESTAMP_OFFSET);
-  batch.writeBigInt64BE(maxTimestamp, MAX_TIMESTAMP_OFFSET);
-  batch.writeBigInt64BE(NO_PRODUCER_ID, PRODUCER_ID_OFFSET);
-  batch.writeInt16BE(-1, PRODUCER_EPOCH_OFFSET);
-  batch.writeInt32BE(-1, BASE_SEQUENCE_OFFSET);
-  batch.writeInt32BE(source.count, RECORDS_COUNT_OFFSET);
-  restampCrc(batch, 0);
-  return batch;
+  return sealBatch(batch, {
+    attributes: source.codec,
+    lastOffsetDelta: source.count - 1,
+    baseTimestamp,
+    maxTimestamp,
+    count: source.count,
+  });
 }
 
 /** Check the top-level set and, for a compressed one, decompress and check its wrapper's inner set. */
@@ -222,8 +202,7 @@ function wrapperOf(buf: Buffer, m: LegacyMessageView): Wrapper {
 /** Decompress a wrapper and check its inner set as Kafka's LogValidator does. */
 async function innerMessagesOf(wrapper: Wrapper, opts: LegacyConversionOptions): Promise<SourceMessages> {
   const where = `compressed wrapper message at byte ${wrapper.position}`;
-  if (wrapper.value === null) throw new LegacyRecordsError('INVALID_RECORD', `${where} has a null value`);
-  const inner = await decompressWrapper(wrapper.codec, wrapper.value, opts, where);
+  const inner = await decompressWrapper(wrapper, opts, where);
 
   let lastInnerOffset = 0n;
   const walked = walkMessageSet(
@@ -261,12 +240,10 @@ async function innerMessagesOf(wrapper: Wrapper, opts: LegacyConversionOptions):
   };
 }
 
-async function decompressWrapper(
-  codec: CompressionType,
-  value: Buffer,
-  opts: LegacyConversionOptions,
-  where: string,
-): Promise<Buffer> {
+/** A wrapper's inner set, decompressed; a null value is INVALID_RECORD, a failure CORRUPT_MESSAGE. */
+async function decompressWrapper(wrapper: Wrapper, opts: LegacyConversionOptions, where: string): Promise<Buffer> {
+  const { codec, value } = wrapper;
+  if (value === null) throw new LegacyRecordsError('INVALID_RECORD', `${where} has a null value`);
   const maxBytes = opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
   try {
     // Magic 0 lz4 frames carry a miscomputed header checksum (KAFKA-3160); either kind is accepted.
@@ -433,20 +410,26 @@ function convertUncompressed(batch: StoredBatch, magic: LegacyMagic, fetchOffset
     if (r.offsetDelta >= from) size += legacyMessageSize(magic, r.keyLength, r.valueLength);
   });
   if (size === 0) return null;
+  return writeMessages(batch, magic, size, from, batch.baseOffset);
+}
+
+/**
+ * The records at or after offset delta `from` as messages, written into one buffer of `size` bytes (what a
+ * first walk measured); a message's offset is `offsetBase` plus its record's offset delta.
+ */
+function writeMessages(batch: StoredBatch, magic: LegacyMagic, size: number, from: number, offsetBase: bigint): Buffer {
   const out = Buffer.allocUnsafe(size);
   const attributes = messageAttributes(magic, batch);
   let pos = 0;
   walkBatchRecords(batch.section, batch.count, (r) => {
     if (r.offsetDelta < from) return;
-    const offset = batch.baseOffset + BigInt(r.offsetDelta);
-    const timestamp = recordTimestamp(batch, r);
     pos = writeLegacyMessage(
       out,
       pos,
       magic,
-      offset,
+      offsetBase + BigInt(r.offsetDelta),
       attributes,
-      timestamp,
+      recordTimestamp(batch, r),
       batch.section,
       r.keyStart,
       r.keyLength,
@@ -473,26 +456,9 @@ async function convertCompressed(batch: StoredBatch, magic: LegacyMagic, codec: 
     const timestamp = recordTimestamp(batch, r);
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
   });
-  const inner = Buffer.allocUnsafe(size);
-  const attributes = messageAttributes(magic, batch);
-  let pos = 0;
-  walkBatchRecords(batch.section, batch.count, (r) => {
-    const offset = magic === 1 ? BigInt(r.offsetDelta - firstDelta) : batch.baseOffset + BigInt(r.offsetDelta);
-    const timestamp = recordTimestamp(batch, r);
-    pos = writeLegacyMessage(
-      inner,
-      pos,
-      magic,
-      offset,
-      attributes,
-      timestamp,
-      batch.section,
-      r.keyStart,
-      r.keyLength,
-      r.valueStart,
-      r.valueLength,
-    );
-  });
+  // Magic 1 inner offsets are relative to the first record, magic 0 ones absolute.
+  const offsetBase = magic === 1 ? -BigInt(firstDelta) : batch.baseOffset;
+  const inner = writeMessages(batch, magic, size, Number.NEGATIVE_INFINITY, offsetBase);
   const value = await compressRecordsAsync(codec, inner);
   if (codec === CompressionType.Lz4 && magic === 0) useLegacyLz4HeaderChecksum(value);
   const wrapper = Buffer.allocUnsafe(legacyMessageSize(magic, -1, value.length));
@@ -503,7 +469,7 @@ async function convertCompressed(batch: StoredBatch, magic: LegacyMagic, codec: 
     0,
     magic,
     lastOffset,
-    codec | attributes,
+    codec | messageAttributes(magic, batch),
     wrapperTimestamp,
     value,
     0,
@@ -563,8 +529,7 @@ export async function readLegacyMessageSet(set: Buffer, opts: LegacyConversionOp
       continue;
     }
     const where = `compressed wrapper at offset ${entry.offset}`;
-    if (entry.value === null) throw new LegacyRecordsError('INVALID_RECORD', `${where} has a null value`);
-    const inner = await decompressWrapper(entry.codec, entry.value, opts, where);
+    const inner = await decompressWrapper(entry, opts, where);
     const records: LegacyRecord[] = [];
     walkMessageSet(inner, (m) => records.push(recordOf(inner, m, entry)), {
       what: `inner message set of the ${where}`,
