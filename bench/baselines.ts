@@ -54,44 +54,41 @@ const pattern = (size: number) => {
 };
 const ms = (us: number) => us / 1000;
 
-function fileWrite(): void {
+/**
+ * Calls `write` --count times on a new file in --dir with a buffer of --write-size bytes, then removes the
+ * file; returns the writes' rate, the bytes' rate and the seconds they took.
+ */
+function timedWrites(write: (fd: number, buf: Buffer) => void): {
+  writesPerSec: number;
+  bytesPerSec: number;
+  seconds: number;
+} {
   const size = num('write-size');
   const count = num('count');
   const buf = pattern(size);
   const path = join(values.dir!, `baseline-${process.pid}.dat`);
   const fd = openSync(path, 'w');
   const t0 = performance.now();
-  for (let i = 0; i < count; i++) writeSync(fd, buf);
+  for (let i = 0; i < count; i++) write(fd, buf);
   const seconds = (performance.now() - t0) / 1000;
   closeSync(fd);
   unlinkSync(path);
-  out({ writesPerSec: count / seconds, bytesPerSec: (count * size) / seconds, seconds });
+  return { writesPerSec: count / seconds, bytesPerSec: (count * size) / seconds, seconds };
+}
+
+function fileWrite(): void {
+  out(timedWrites((fd, buf) => writeSync(fd, buf)));
 }
 
 function fsyncLoop(): void {
-  const size = num('write-size');
-  const count = num('count');
-  const buf = pattern(size);
-  const path = join(values.dir!, `baseline-${process.pid}.dat`);
-  const fd = openSync(path, 'w');
   const h = new Histogram();
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) {
+  const { writesPerSec, bytesPerSec, seconds } = timedWrites((fd, buf) => {
     const s = performance.now();
     writeSync(fd, buf);
     fdatasyncSync(fd);
     h.record((performance.now() - s) * 1000);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  closeSync(fd);
-  unlinkSync(path);
-  out({
-    writesPerSec: count / seconds,
-    bytesPerSec: (count * size) / seconds,
-    p50Ms: ms(h.percentile(50)),
-    p99Ms: ms(h.percentile(99)),
-    seconds,
   });
+  out({ writesPerSec, bytesPerSec, p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), seconds });
 }
 
 /** Cuts size-prefixed frames out of a stream; calls `onFrame` with each frame's length. */
@@ -124,21 +121,28 @@ function frames(socket: Socket, onFrame: (length: number) => void): void {
   });
 }
 
+/** Returns a function that corks `socket` until the next tick, so the writes of one tick go out together. */
+function corker(socket: Socket): () => void {
+  let corked = false;
+  return () => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      corked = false;
+      socket.uncork();
+    });
+  };
+}
+
 function pumpServer(): void {
   const ack = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0]);
   const server = createServer((socket) => {
     socket.setNoDelay(true);
     socket.on('error', () => {});
-    let corked = false;
+    const cork = corker(socket);
     frames(socket, () => {
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
+      cork();
       socket.write(ack);
     });
   });
@@ -163,7 +167,7 @@ function pumpClient(): Promise<void> {
       let head = 0;
       let sent = 0;
       let acked = 0;
-      let corked = false;
+      const cork = corker(socket);
       let timer: NodeJS.Timeout | undefined;
       const t0 = performance.now();
       const pump = () => {
@@ -178,14 +182,7 @@ function pumpClient(): Promise<void> {
               return;
             }
           }
-          if (!corked) {
-            corked = true;
-            socket.cork();
-            process.nextTick(() => {
-              corked = false;
-              socket.uncork();
-            });
-          }
+          cork();
           sentAt.push(readyAt);
           sent++;
           socket.write(frame);

@@ -182,6 +182,42 @@ async function stopBroker(b: Spawned, section: string): Promise<void> {
   }
 }
 
+/**
+ * Adds a row to the table, its keys in the order Row declares them (latest.json keeps that order; keys
+ * left undefined do not appear in it).
+ */
+function addRow(
+  section: string,
+  name: string,
+  unit: string,
+  runs: number[],
+  baseline?: { name: string; runs: number[] },
+  more: Pick<Row, 'target' | 'targetOnRatio' | 'notMeasured' | 'note'> = {},
+): void {
+  const { target, targetOnRatio, notMeasured, note } = more;
+  rows.push({ section, name, unit, runs, baseline, target, targetOnRatio, notMeasured, note });
+}
+
+/** Rows `${name} p50` and `${name} p99` in ms against a baseline's; `note` goes on the p50 row. */
+function percentileRows(
+  section: string,
+  name: string,
+  sluice: { p50: number[]; p99: number[] },
+  baseline: { name: string; p50: number[]; p99: number[] },
+  targets: { p50: number; p99: number },
+  note?: string,
+): void {
+  for (const p of ['p50', 'p99'] as const)
+    addRow(
+      section,
+      `${name} ${p}`,
+      'ms',
+      sluice[p],
+      { name: baseline.name, runs: baseline[p] },
+      { target: { op: '<=', value: targets[p] }, note: p === 'p50' ? note : undefined },
+    );
+}
+
 /** Produce then consume N records of `recordSize` bytes, acks=1, RUNS times, with their ceilings. */
 async function throughput(
   section: Section,
@@ -263,41 +299,43 @@ async function throughput(
   const consumeFigures = consumed.map((c) => (big ? c.mbPerSec : c.recordsPerSec));
   const unit = big ? 'MB/s' : 'records/s';
   const batchNote = `${produced[0].batchRecords} records (${produced[0].batchBytes} B) per batch, ${IN_FLIGHT} in flight`;
-  rows.push({
+  addRow(
     section,
-    name: `produce ${label} acks=1 vs file write`,
+    `produce ${label} acks=1 vs file write`,
     unit,
-    runs: produceFigures,
-    baseline: { name: 'file write', runs: fileRuns },
-    target: big ? { op: '>=', value: 300 } : { op: '>=', value: 1_500_000 },
-    note: `${batchNote}; the baseline writes the same batches to a new file with writeSync`,
-  });
-  rows.push({
+    produceFigures,
+    { name: 'file write', runs: fileRuns },
+    {
+      target: { op: '>=', value: big ? 300 : 1_500_000 },
+      note: `${batchNote}; the baseline writes the same batches to a new file with writeSync`,
+    },
+  );
+  addRow(
     section,
-    name: `produce ${label} acks=1 vs socket pump`,
+    `produce ${label} acks=1 vs socket pump`,
     unit,
-    runs: produceFigures,
-    baseline: { name: 'socket pump', runs: pumpRuns },
-    note: 'the baseline sends the same frame sizes to a Node process that answers each with 8 bytes',
-  });
-  rows.push({
+    produceFigures,
+    { name: 'socket pump', runs: pumpRuns },
+    { note: 'the baseline sends the same frame sizes to a Node process that answers each with 8 bytes' },
+  );
+  addRow(
     section,
-    name: `consume ${label} from page cache`,
+    `consume ${label} from page cache`,
     unit,
-    runs: consumeFigures,
-    baseline: { name: 'socket pump', runs: readPumpRuns },
-    target: big ? { op: '>=', value: 800 } : { op: '>=', value: 4_000_000 },
-    note: `one partition, Fetch max ${CONSUME_PARTITION_MAX_BYTES} B per partition; MB/s counts record batch bytes`,
-  });
+    consumeFigures,
+    { name: 'socket pump', runs: readPumpRuns },
+    {
+      target: { op: '>=', value: big ? 800 : 4_000_000 },
+      note: `one partition, Fetch max ${CONSUME_PARTITION_MAX_BYTES} B per partition; MB/s counts record batch bytes`,
+    },
+  );
   return { produce: produced.map((p) => p.recordsPerSec), consume: consumed.map((c) => c.recordsPerSec) };
 }
 
 async function acksAll(): Promise<void> {
   const section = 'acks-all';
   const b = await broker(section);
-  const mbps: number[] = [];
-  const p50: number[] = [];
-  const p99: number[] = [];
+  const sluice = { mbps: [] as number[], p50: [] as number[], p99: [] as number[] };
   const base = { mbps: [] as number[], p50: [] as number[], p99: [] as number[] };
   try {
     for (let run = 1; run <= RUNS; run++) {
@@ -314,9 +352,9 @@ async function acksAll(): Promise<void> {
         },
         'produce 1 KiB acks=all',
       );
-      mbps.push(p.mbPerSec);
-      p50.push(p.latencyMs.p50);
-      p99.push(p.latencyMs.p99);
+      sluice.mbps.push(p.mbPerSec);
+      sluice.p50.push(p.latencyMs.p50);
+      sluice.p99.push(p.latencyMs.p99);
       if (args.profile) continue;
       const count = Math.min(p.requests, quick ? 1000 : 3000);
       const f = await runJson<Rate>(baselines, [
@@ -339,31 +377,16 @@ async function acksAll(): Promise<void> {
     await stopBroker(b, section);
   }
   const note = `1 KiB records, batch.size ${ACKS_ALL_BATCH}, ${IN_FLIGHT} in flight; the baseline writes each batch and fdatasyncs, one at a time`;
-  rows.push({
+  const baseline = 'write+fdatasync';
+  addRow(
     section,
-    name: 'produce acks=all (fsync)',
-    unit: 'MB/s',
-    runs: mbps,
-    baseline: { name: 'write+fdatasync', runs: base.mbps },
-    target: { op: '>=', value: 90 },
-    note,
-  });
-  rows.push({
-    section,
-    name: 'produce acks=all latency p50',
-    unit: 'ms',
-    runs: p50,
-    baseline: { name: 'write+fdatasync', runs: base.p50 },
-    target: { op: '<=', value: 1 },
-  });
-  rows.push({
-    section,
-    name: 'produce acks=all latency p99',
-    unit: 'ms',
-    runs: p99,
-    baseline: { name: 'write+fdatasync', runs: base.p99 },
-    target: { op: '<=', value: 4 },
-  });
+    'produce acks=all (fsync)',
+    'MB/s',
+    sluice.mbps,
+    { name: baseline, runs: base.mbps },
+    { target: { op: '>=', value: 90 }, note },
+  );
+  percentileRows(section, 'produce acks=all latency', sluice, { name: baseline, ...base }, { p50: 1, p99: 4 });
 }
 
 async function latency(maxRecordsPerSec: number): Promise<void> {
@@ -371,8 +394,7 @@ async function latency(maxRecordsPerSec: number): Promise<void> {
   const rate = Math.round(maxRecordsPerSec / 2);
   const records = Math.max(1000, Math.round(rate * SIZE.latencySeconds));
   const b = await broker(section);
-  const p50: number[] = [];
-  const p99: number[] = [];
+  const sluice = { p50: [] as number[], p99: [] as number[] };
   const base = { p50: [] as number[], p99: [] as number[] };
   let batchRecords = 0;
   try {
@@ -389,8 +411,8 @@ async function latency(maxRecordsPerSec: number): Promise<void> {
           throughput: rate,
         });
         batchRecords = p.batchRecords!;
-        p50.push(p.latencyMs.p50);
-        p99.push(p.latencyMs.p99);
+        sluice.p50.push(p.latencyMs.p50);
+        sluice.p99.push(p.latencyMs.p99);
         if (args.profile) continue;
         const pu = await pump(pumpPort, p.batchBytes! + 100, p.requests, IN_FLIGHT, rate / batchRecords);
         base.p50.push(pu.p50Ms);
@@ -404,23 +426,14 @@ async function latency(maxRecordsPerSec: number): Promise<void> {
     await stopBroker(b, section);
   }
   const note = `1 KiB records at ${rate} records/s (half the measured acks=1 maximum), linger 5 ms → ${batchRecords} records per batch; latency counts from each batch's scheduled time`;
-  rows.push({
+  percentileRows(
     section,
-    name: 'acks=1 latency at 50 % load p50',
-    unit: 'ms',
-    runs: p50,
-    baseline: { name: 'socket pump', runs: base.p50 },
-    target: { op: '<=', value: 1 },
+    'acks=1 latency at 50 % load',
+    sluice,
+    { name: 'socket pump', ...base },
+    { p50: 1, p99: 5 },
     note,
-  });
-  rows.push({
-    section,
-    name: 'acks=1 latency at 50 % load p99',
-    unit: 'ms',
-    runs: p99,
-    baseline: { name: 'socket pump', runs: base.p99 },
-    target: { op: '<=', value: 5 },
-  });
+  );
 }
 
 /** Settles, then reads the RSS of a process. */
@@ -514,48 +527,41 @@ async function startup(): Promise<void> {
       `${section} run ${run}: empty ${empty.startupMs.toFixed(0)} ms, ${SIZE.partitions} partitions ${wide.startupMs.toFixed(0)} ms, bare node ${bare.startupMs.toFixed(0)} ms; idle RSS ${(emptyRss / MB).toFixed(1)} MiB`,
     );
   }
-  const bareNote = 'baseline: a bare Node process listening on a TCP port';
-  rows.push({
-    section,
-    name: 'start-up to first accepted connection, empty',
-    unit: 'ms',
-    runs: r.empty,
-    baseline: { name: 'bare node', runs: r.bare },
+  const bare = (runs: number[]) => ({ name: 'bare node', runs });
+  const kib = (v: number) => v / 1024;
+  addRow(section, 'start-up to first accepted connection, empty', 'ms', r.empty, bare(r.bare), {
     target: { op: '<=', value: 150 },
-    note: bareNote,
+    note: 'baseline: a bare Node process listening on a TCP port',
   });
-  rows.push({
-    section,
-    name: `start-up, ${SIZE.partitions} partitions`,
-    unit: 'ms',
-    runs: r.wide,
-    baseline: { name: 'bare node', runs: r.bare },
+  addRow(section, `start-up, ${SIZE.partitions} partitions`, 'ms', r.wide, bare(r.bare), {
     target: { op: '<=', value: 1000 },
   });
-  rows.push({
+  addRow(
     section,
-    name: 'idle RSS',
-    unit: 'MiB',
-    runs: r.rss.map((v) => v / MB),
-    baseline: { name: 'bare node', runs: r.bareRss.map((v) => v / MB) },
-    target: { op: '<=', value: 60 },
-  });
-  rows.push({
+    'idle RSS',
+    'MiB',
+    r.rss.map((v) => v / MB),
+    bare(r.bareRss.map((v) => v / MB)),
+    {
+      target: { op: '<=', value: 60 },
+    },
+  );
+  addRow(
     section,
-    name: `RSS per idle connection (${SIZE.connections})`,
-    unit: 'KiB',
-    runs: perConn.sluice.map((v) => v / 1024),
-    baseline: { name: 'bare node', runs: perConn.bare.map((v) => v / 1024) },
-    note: 'each connection sent one ApiVersions request',
-  });
-  rows.push({
+    `RSS per idle connection (${SIZE.connections})`,
+    'KiB',
+    perConn.sluice.map(kib),
+    bare(perConn.bare.map(kib)),
+    { note: 'each connection sent one ApiVersions request' },
+  );
+  addRow(
     section,
-    name: 'RSS per partition',
-    unit: 'KiB',
-    runs: perPartition.sluice.map((v) => v / 1024),
-    baseline: { name: 'open files', runs: perPartition.openFiles.map((v) => v / 1024) },
-    note: 'baseline: a Node process opening every file of those partitions',
-  });
+    'RSS per partition',
+    'KiB',
+    perPartition.sluice.map(kib),
+    { name: 'open files', runs: perPartition.openFiles.map(kib) },
+    { note: 'baseline: a Node process opening every file of those partitions' },
+  );
 }
 
 /**
@@ -587,8 +593,8 @@ async function redis(sluice100: { produce: number[]; consume: number[] } | null)
       ? 'redis-server is not installed (apt-get install redis-server)'
       : 'needs the produce-100 section';
     log(`${section}: not measured: ${why}`);
-    rows.push({ section, name: '100 B append vs Redis Streams XADD', unit, runs: [], notMeasured: why });
-    rows.push({ section, name: '100 B read-back vs Redis Streams XREAD', unit, runs: [], notMeasured: why });
+    for (const name of ['100 B append vs Redis Streams XADD', '100 B read-back vs Redis Streams XREAD'])
+      addRow(section, name, unit, [], undefined, { notMeasured: why });
     return;
   }
   const port = await freePort();
@@ -616,25 +622,26 @@ async function redis(sluice100: { produce: number[]; consume: number[] } | null)
     await r.stop();
   }
   const note = `${SIZE.records100} values of 100 B; Redis without persistence (--save '' --appendonly no), ioredis pipelines of 1000 XADDs, 4 at once; XREAD COUNT 10000`;
-  rows.push({
+  const threeTimes = { target: { op: '>=', value: 3 }, targetOnRatio: true } as const;
+  addRow(
     section,
-    name: '100 B append: Sluice ÷ Redis Streams XADD',
+    '100 B append: Sluice ÷ Redis Streams XADD',
     unit,
-    runs: sluice100.produce,
-    baseline: { name: 'Redis', runs: append },
-    target: { op: '>=', value: 3 },
-    targetOnRatio: true,
-    note,
-  });
-  rows.push({
+    sluice100.produce,
+    { name: 'Redis', runs: append },
+    {
+      ...threeTimes,
+      note,
+    },
+  );
+  addRow(
     section,
-    name: '100 B read-back: Sluice ÷ Redis Streams XREAD',
+    '100 B read-back: Sluice ÷ Redis Streams XREAD',
     unit,
-    runs: sluice100.consume,
-    baseline: { name: 'Redis', runs: read },
-    target: { op: '>=', value: 3 },
-    targetOnRatio: true,
-  });
+    sluice100.consume,
+    { name: 'Redis', runs: read },
+    threeTimes,
+  );
 }
 
 async function kcat(sluice100: { produce: number[]; consume: number[] } | null): Promise<void> {
@@ -644,8 +651,7 @@ async function kcat(sluice100: { produce: number[]; consume: number[] } | null):
   if (!bin) {
     const why = 'kcat is not installed (apt-get install kcat)';
     log(`${section}: not measured: ${why}`);
-    rows.push({ section, name: 'kcat -P', unit, runs: [], notMeasured: why });
-    rows.push({ section, name: 'kcat -C -e', unit, runs: [], notMeasured: why });
+    for (const name of ['kcat -P', 'kcat -C -e']) addRow(section, name, unit, [], undefined, { notMeasured: why });
     return;
   }
   const lines = SIZE.kcatLines;
@@ -689,16 +695,10 @@ async function kcat(sluice100: { produce: number[]; consume: number[] } | null):
   } finally {
     await stopBroker(b, section);
   }
-  const base = sluice100 ? { name: 'sluice perf', runs: sluice100.produce } : undefined;
+  const perf100 = (runs: number[] | undefined) => (runs ? { name: 'sluice perf', runs } : undefined);
   const note = `${lines} lines of 99 B + newline; timed as whole commands (process start included); kcat -P with acks=1, librdkafka defaults otherwise; baseline: sluice perf on 100 B records`;
-  rows.push({ section, name: `kcat -P ${lines} lines`, unit, runs: produce, baseline: base, note });
-  rows.push({
-    section,
-    name: 'kcat -C -e read back',
-    unit,
-    runs: consume,
-    baseline: sluice100 ? { name: 'sluice perf', runs: sluice100.consume } : undefined,
-  });
+  addRow(section, `kcat -P ${lines} lines`, unit, produce, perf100(sluice100?.produce), { note });
+  addRow(section, 'kcat -C -e read back', unit, consume, perf100(sluice100?.consume));
 }
 
 function fmtRate(s: PerfSummary): string {
