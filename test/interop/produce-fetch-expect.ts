@@ -190,6 +190,7 @@ export function assertRoundTrip(
 ): void {
   const partitions = opts.partitions ?? PARTITIONS;
   assert.equal(consumed.length, sent.length, `consumed ${consumed.length} records, sent ${sent.length}`);
+  if (opts.deliveries) assert.equal(opts.deliveries.length, sent.length, 'a delivery report for every record');
   const byValue = new Map<string, ConsumedRecord>();
   for (const c of consumed) {
     assert.ok(c.value !== null, `null value at ${c.partition}@${c.offset}`);
