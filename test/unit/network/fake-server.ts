@@ -33,3 +33,11 @@ export function fakeServerPerTest(
     return bound.port;
   };
 }
+
+/** A frame whose body is an int32 id and then `extra` zero bytes: a request to, or an answer from, a fake handler. */
+export function idFrame(id: number, extra = 0): Buffer {
+  const b = Buffer.alloc(8 + extra);
+  b.writeInt32BE(4 + extra, 0);
+  b.writeInt32BE(id, 4);
+  return b;
+}

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { ConnectionViolation } from '../../../src/network/connection.js';
 import { RawClient } from '../../helpers/raw-client.js';
-import { fakeServerPerTest } from './fake-server.js';
+import { fakeServerPerTest, idFrame } from './fake-server.js';
 
 const lines: string[] = [];
 const logger = {
@@ -21,20 +21,9 @@ afterEach(() => {
   lines.length = 0;
 });
 
-/** A frame whose 4-byte body is an id; the fake handlers answer with that id. */
-function frame(id: number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeInt32BE(4, 0);
-  b.writeInt32BE(id, 4);
-  return b;
-}
-
-function answer(id: number, extra = 0): Buffer {
-  const b = Buffer.alloc(8 + extra);
-  b.writeInt32BE(4 + extra, 0);
-  b.writeInt32BE(id, 4);
-  return b;
-}
+/** Requests carry an id in a 4-byte body; the fake handlers answer with that id (and `extra` bytes). */
+const frame = (id: number) => idFrame(id);
+const answer = idFrame;
 
 test('a violation closes the connection after the answers to the requests before it, slow ones included', async () => {
   const port = await start(async (f) => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { connect, Socket } from 'node:net';
 import { test } from 'node:test';
 import { ConnectionViolation } from '../../../src/network/connection.js';
-import { fakeServerPerTest } from './fake-server.js';
+import { fakeServerPerTest, idFrame as frame } from './fake-server.js';
 
 const quiet = { info() {}, warn() {}, debug() {} };
 const start = fakeServerPerTest({ logger: quiet, maxRequestBytes: 1024 });
@@ -17,13 +17,6 @@ function echo(frame: Buffer): Buffer {
   out.writeInt32BE(4, 0);
   frame.copy(out, 4, 0, 4);
   return out;
-}
-
-function frame(id: number, extra = 0): Buffer {
-  const b = Buffer.alloc(8 + extra);
-  b.writeInt32BE(4 + extra, 0);
-  b.writeInt32BE(id, 4);
-  return b;
 }
 
 function client(port: number): Promise<Socket> {
