@@ -5,19 +5,18 @@
  * our codecs check the conversions both ways, and what the stored batches look like.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { buildFetchRequest } from '../../src/client/consumer.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ProduceApi } from '../../src/protocol/generated/00-produce.js';
 import { FetchApi } from '../../src/protocol/generated/01-fetch.js';
 import { buildRecordBatchAsync, CompressionType, iterateBatches } from '../../src/records/index.js';
 import { readLegacyMessageSet } from '../../src/records/legacy.js';
-import { WireClient, wholeBatches } from '../crash/wire-client.js';
-import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
+import { type WireClient, wholeBatches } from '../crash/wire-client.js';
 import { kcat, lastJson, PYTHON, run } from '../helpers/clients.js';
 import { legacyMessage, wrapperMessage } from '../unit/records/legacy-bytes.js';
-import { storedCodecs } from './produce-fetch-expect.js';
+import { storedCodecs, suiteBroker } from './produce-fetch-expect.js';
 
-const ZERO_UUID = '00000000000000000000000000000000';
 const CODECS = ['gzip', 'snappy', 'lz4'] as const;
 
 function values(prefix: string, n: number): string[] {
@@ -65,25 +64,11 @@ async function produce(client: WireClient, version: number, topic: string, recor
 }
 
 async function fetch(client: WireClient, version: number, topic: string, offset: bigint, partitionMaxBytes = 1 << 20) {
-  const req = FetchApi.defaultRequest();
-  req.replicaId = -1;
-  req.maxWaitMs = 0;
-  req.minBytes = 0;
-  req.maxBytes = 1 << 20;
-  req.topics.push({
-    topic,
-    topicId: ZERO_UUID,
-    partitions: [
-      {
-        partition: 0,
-        currentLeaderEpoch: -1,
-        fetchOffset: offset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1n,
-        partitionMaxBytes,
-        replicaDirectoryId: ZERO_UUID,
-      },
-    ],
+  const req = buildFetchRequest([{ topic, partition: 0, offset }], new Map(), version, {
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    partitionMaxBytes,
   });
   const res = await client.request(FetchApi, version, req);
   const p = res.responses[0]!.partitions[0]!;
@@ -91,32 +76,21 @@ async function fetch(client: WireClient, version: number, topic: string, offset:
 }
 
 describe('legacy message formats with real clients', () => {
-  let broker: BrokerProcess;
-  let client: WireClient;
-
-  before(async () => {
-    broker = await startBrokerProcess();
-    client = await WireClient.connect(broker.port);
-  });
-
-  after(async () => {
-    client?.close();
-    await stopAndRemove(broker);
-  });
+  const suite = suiteBroker({ wireClient: true });
 
   test('kcat stores gzip, snappy and lz4 batches compressed and reads them back', async () => {
     await Promise.all(
       CODECS.map(async (codec) => {
         const topic = `legacy-kcat-${codec}`;
-        assert.equal(await client.createTopic(topic, 1), ErrorCode.NONE);
+        assert.equal(await suite.client.createTopic(topic, 1), ErrorCode.NONE);
         const sent = values(`kcat-${codec}`, 500);
         const input = `${sent.map((v, i) => `k${i}:${v}`).join('\n')}\n`;
         const args = ['-P', '-t', topic, '-p', '0', '-K', ':', '-z', codec, '-X', 'acks=all', '-X', 'linger.ms=500'];
-        const r = await kcat(broker.bootstrap, args, { input });
+        const r = await kcat(suite.broker.bootstrap, args, { input });
         assert.equal(r.code, 0, r.stderr);
-        await assertStoredCompressed(client, topic, codec);
+        await assertStoredCompressed(suite.client, topic, codec);
         assert.deepEqual(
-          await kcatRead(broker.bootstrap, topic),
+          await kcatRead(suite.broker.bootstrap, topic),
           sent.map((v, i) => `k${i}=${v}`),
         );
       }),
@@ -145,8 +119,11 @@ for codec in ["gzip", "snappy", "lz4"]:
     out[codec] = got
 print(json.dumps(out))
 `;
-    for (const codec of CODECS) assert.equal(await client.createTopic(`legacy-ck-${codec}`, 1), ErrorCode.NONE);
-    const r = await run(PYTHON, ['-c', `import json\nBOOTSTRAP = ${JSON.stringify(broker.bootstrap)}\n${script}`]);
+    for (const codec of CODECS) assert.equal(await suite.client.createTopic(`legacy-ck-${codec}`, 1), ErrorCode.NONE);
+    const r = await run(PYTHON, [
+      '-c',
+      `import json\nBOOTSTRAP = ${JSON.stringify(suite.broker.bootstrap)}\n${script}`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const got = lastJson<Record<string, string[]>>(r);
     for (const codec of CODECS) {
@@ -154,13 +131,13 @@ print(json.dumps(out))
         got[codec],
         Array.from({ length: 500 }, (_, i) => `ck-${codec}-${i}`),
       );
-      await assertStoredCompressed(client, `legacy-ck-${codec}`, codec);
+      await assertStoredCompressed(suite.client, `legacy-ck-${codec}`, codec);
     }
   });
 
   test('Produce v0 and v2 message sets are stored as v2 batches and read back by kcat, Fetch v0 and Fetch v3', async () => {
     const topic = 'legacy-raw';
-    assert.equal(await client.createTopic(topic, 1), ErrorCode.NONE);
+    assert.equal(await suite.client.createTopic(topic, 1), ErrorCode.NONE);
     const magic0 = (from: number) =>
       Buffer.concat(
         [0, 1, 2].map((i) =>
@@ -186,20 +163,20 @@ print(json.dumps(out))
       [2, wrapperMessage(1, 'gzip', magic1(9), { offset: 2n, timestamp: 1_600_000_000_011n })],
     ];
     for (const [i, [version, set]] of requests.entries()) {
-      const res = await produce(client, version, topic, set);
+      const res = await produce(suite.client, version, topic, set);
       assert.equal(res.errorCode, ErrorCode.NONE, `request ${i}: ${res.errorMessage}`);
       assert.equal(res.baseOffset, BigInt(i * 3));
       if (version === 2) assert.equal(res.logAppendTimeMs, -1n, 'CreateTime topic');
     }
     assert.deepEqual(
-      [...(await storedCodecs(broker.port, topic, 1))].sort(),
+      [...(await storedCodecs(suite.broker.port, topic, 1))].sort(),
       ['gzip', 'none'],
       'the gzip wrappers became gzip batches',
     );
 
     const expected = Array.from({ length: 12 }, (_, i) => `k${i}=v${i}`);
-    assert.deepEqual(await kcatRead(broker.bootstrap, topic), expected);
-    const kcatTimestamps = await kcatRead(broker.bootstrap, topic, '%o %T\\n');
+    assert.deepEqual(await kcatRead(suite.broker.bootstrap, topic), expected);
+    const kcatTimestamps = await kcatRead(suite.broker.bootstrap, topic, '%o %T\\n');
     assert.deepEqual(
       kcatTimestamps.slice(6),
       [6, 7, 8, 9, 10, 11].map((o) => `${o} ${1_600_000_000_000 + o}`),
@@ -211,7 +188,7 @@ print(json.dumps(out))
       [2, 1],
       [3, 1],
     ] as const) {
-      const f = await fetch(client, version, topic, 0n);
+      const f = await fetch(suite.client, version, topic, 0n);
       assert.equal(f.errorCode, ErrorCode.NONE);
       assert.equal(f.highWatermark, 12n);
       const got = await readLegacyMessageSet(f.records);
@@ -239,11 +216,11 @@ print(json.dumps(out))
     }
     // From the middle of a compressed batch the wrapper comes whole (the client skips), from an uncompressed one not.
     assert.deepEqual(
-      (await readLegacyMessageSet((await fetch(client, 3, topic, 4n)).records)).map((r) => Number(r.offset))[0],
+      (await readLegacyMessageSet((await fetch(suite.client, 3, topic, 4n)).records)).map((r) => Number(r.offset))[0],
       3,
     );
     assert.deepEqual(
-      (await readLegacyMessageSet((await fetch(client, 3, topic, 7n)).records)).map((r) => Number(r.offset))[0],
+      (await readLegacyMessageSet((await fetch(suite.client, 3, topic, 7n)).records)).map((r) => Number(r.offset))[0],
       7,
     );
   });
@@ -285,16 +262,20 @@ print(json.dumps(out))
       },
       { version: [0, 9], produce: 'legacy-kp-09', consume: { 'legacy-kcat-snappy': 500, 'legacy-kp-09': 300 } },
     ];
-    for (const job of jobs) assert.equal(await client.createTopic(job.produce, 1), ErrorCode.NONE);
+    for (const job of jobs) assert.equal(await suite.client.createTopic(job.produce, 1), ErrorCode.NONE);
     const r = await run(PYTHON, [
       '-c',
-      `import json, sys\nBOOTSTRAP = ${JSON.stringify(broker.bootstrap)}\n${script}`,
+      `import json, sys\nBOOTSTRAP = ${JSON.stringify(suite.broker.bootstrap)}\n${script}`,
       JSON.stringify(jobs),
     ]);
     assert.equal(r.code, 0, r.stderr);
     const got = lastJson<Record<string, Array<[number, number, string, string]>>>(r);
     for (const job of jobs) {
-      assert.deepEqual([...(await storedCodecs(broker.port, job.produce, 1))], ['gzip'], `${job.produce} is gzip`);
+      assert.deepEqual(
+        [...(await storedCodecs(suite.broker.port, job.produce, 1))],
+        ['gzip'],
+        `${job.produce} is gzip`,
+      );
       // Magic 0 has no timestamps: kafka-python reports None for them.
       const timestamp = (i: number) => (job.version[1] === 10 ? 1_600_000_000_000 + i : null);
       assert.deepEqual(
@@ -314,25 +295,25 @@ print(json.dumps(out))
   });
 
   test('a zstd batch is refused before Produce v7 (KIP-110) and accepted from v7', async () => {
-    assert.equal(await client.createTopic('zstd-versions', 1), ErrorCode.NONE);
+    assert.equal(await suite.client.createTopic('zstd-versions', 1), ErrorCode.NONE);
     const batch = await buildRecordBatchAsync([{ value: 'z'.repeat(200) }], { compression: CompressionType.Zstd });
     for (const version of [3, 6]) {
-      const res = await produce(client, version, 'zstd-versions', batch);
+      const res = await produce(suite.client, version, 'zstd-versions', batch);
       assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `v${version}`);
     }
-    const ok = await produce(client, 7, 'zstd-versions', batch);
+    const ok = await produce(suite.client, 7, 'zstd-versions', batch);
     assert.equal(ok.errorCode, ErrorCode.NONE);
     assert.equal(ok.baseOffset, 0n, 'the refused batches took no offsets');
   });
 
   test('a legacy message set in Produce v3+ is refused as an invalid record', async () => {
-    assert.equal(await client.createTopic('legacy-v3', 1), ErrorCode.NONE);
+    assert.equal(await suite.client.createTopic('legacy-v3', 1), ErrorCode.NONE);
     for (const version of [3, 9]) {
-      const res = await produce(client, version, 'legacy-v3', legacyMessage({ magic: 1, value: 'x' }));
+      const res = await produce(suite.client, version, 'legacy-v3', legacyMessage({ magic: 1, value: 'x' }));
       assert.equal(res.errorCode, ErrorCode.INVALID_RECORD, `v${version}`);
     }
     const bad = await produce(
-      client,
+      suite.client,
       2,
       'legacy-v3',
       Buffer.concat([legacyMessage({ magic: 1 }), legacyMessage({ magic: 0 })]),
@@ -340,26 +321,29 @@ print(json.dumps(out))
     assert.equal(bad.errorCode, ErrorCode.INVALID_RECORD);
     const torn = legacyMessage({ magic: 1, value: 'torn' });
     assert.equal(
-      (await produce(client, 2, 'legacy-v3', torn.subarray(0, torn.length - 1))).errorCode,
+      (await produce(suite.client, 2, 'legacy-v3', torn.subarray(0, torn.length - 1))).errorCode,
       ErrorCode.CORRUPT_MESSAGE,
     );
-    assert.equal((await fetch(client, 0, 'legacy-v3', 0n)).highWatermark, 0n, 'nothing was appended');
+    assert.equal((await fetch(suite.client, 0, 'legacy-v3', 0n)).highWatermark, 0n, 'nothing was appended');
   });
 
   test('old fetches: zstd is unsupported, a too-large first message is cut short before v3 and whole from v3', async () => {
-    assert.equal(await client.createTopic('legacy-zstd', 1), ErrorCode.NONE);
+    assert.equal(await suite.client.createTopic('legacy-zstd', 1), ErrorCode.NONE);
     const zstd = await buildRecordBatchAsync([{ value: 'z' }], { compression: CompressionType.Zstd });
-    assert.equal((await client.produce('legacy-zstd', [{ partition: 0, batch: zstd }]))[0]!.errorCode, ErrorCode.NONE);
-    assert.equal((await fetch(client, 0, 'legacy-zstd', 0n)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
-    assert.equal((await fetch(client, 3, 'legacy-zstd', 0n)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+    assert.equal(
+      (await suite.client.produce('legacy-zstd', [{ partition: 0, batch: zstd }]))[0]!.errorCode,
+      ErrorCode.NONE,
+    );
+    assert.equal((await fetch(suite.client, 0, 'legacy-zstd', 0n)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+    assert.equal((await fetch(suite.client, 3, 'legacy-zstd', 0n)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
 
-    assert.equal(await client.createTopic('legacy-big', 1), ErrorCode.NONE);
+    assert.equal(await suite.client.createTopic('legacy-big', 1), ErrorCode.NONE);
     const big = legacyMessage({ magic: 1, key: null, value: Buffer.alloc(1000, 7) });
-    assert.equal((await produce(client, 2, 'legacy-big', big)).errorCode, ErrorCode.NONE);
-    const partial = await fetch(client, 2, 'legacy-big', 0n, 100);
+    assert.equal((await produce(suite.client, 2, 'legacy-big', big)).errorCode, ErrorCode.NONE);
+    const partial = await fetch(suite.client, 2, 'legacy-big', 0n, 100);
     assert.equal(partial.records.length, 100, 'v2: the first 100 bytes of the message');
     assert.deepEqual(await readLegacyMessageSet(partial.records), [], 'a partial message only');
-    const whole = await fetch(client, 3, 'legacy-big', 0n, 100);
+    const whole = await fetch(suite.client, 3, 'legacy-big', 0n, 100);
     assert.equal(whole.records.length, big.length, 'v3 (KIP-74): the first message whole');
   });
 });

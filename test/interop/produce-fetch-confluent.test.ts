@@ -4,8 +4,7 @@
  * each partition (no group membership, no commits). Delivery reports give each record's partition and offset.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
+import { describe, test } from 'node:test';
 import { lastJson, PYTHON, run } from '../helpers/clients.js';
 import {
   assertRoundTrip,
@@ -16,6 +15,7 @@ import {
   type SentRecord,
   sentRecord,
   storedCodecs,
+  suiteBroker,
 } from './produce-fetch-expect.js';
 
 /** Reads {topic, codec, partitions, records} on stdin; prints deliveries and everything consumed. */
@@ -98,33 +98,25 @@ async function roundTrip(bootstrap: string, topic: string, codec: string, sent: 
 }
 
 describe('confluent-kafka-python produces and reads back by assigned partition and offset', () => {
-  let broker: BrokerProcess;
-
-  before(async () => {
-    broker = await startBrokerProcess();
-  });
-
-  after(async () => {
-    await stopAndRemove(broker);
-  });
+  const suite = suiteBroker();
 
   test('10,000 keyed records with headers and timestamps land where the delivery reports said', async () => {
     const sent = Array.from({ length: RECORDS }, (_, i) => sentRecord('confluent', i, { timestamps: true }));
-    await roundTrip(broker.bootstrap, 'ck-keyed', 'none', sent);
+    await roundTrip(suite.broker.bootstrap, 'ck-keyed', 'none', sent);
   });
 
   for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     test(`records produced with compression.type=${codec} come back intact`, async () => {
       const sent = Array.from({ length: 2000 }, (_, i) => sentRecord(`confluent-${codec}`, i, { timestamps: true }));
-      await roundTrip(broker.bootstrap, `ck-${codec}`, codec, sent);
-      if (codec === 'zstd') assert.deepEqual([...(await storedCodecs(broker.port, 'ck-zstd'))], ['zstd']);
+      await roundTrip(suite.broker.bootstrap, `ck-${codec}`, codec, sent);
+      if (codec === 'zstd') assert.deepEqual([...(await storedCodecs(suite.broker.port, 'ck-zstd'))], ['zstd']);
     });
   }
 
   test('gzip, snappy and lz4 batches from confluent-kafka are stored compressed', async () => {
     for (const codec of ['gzip', 'snappy', 'lz4']) {
       // librdkafka may send a lone first record uncompressed; every larger batch carries the codec.
-      assert.ok((await storedCodecs(broker.port, `ck-${codec}`)).has(codec), codec);
+      assert.ok((await storedCodecs(suite.broker.port, `ck-${codec}`)).has(codec), codec);
     }
   });
 });

@@ -3,9 +3,36 @@
  * with kcat or our own Fetch, and the checks that what came back is what was sent.
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { CompressionType, iterateBatches } from '../../src/records/index.js';
 import { WireClient, wholeBatches } from '../crash/wire-client.js';
+import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { kcat } from '../helpers/clients.js';
+
+export interface SuiteBroker {
+  broker: BrokerProcess;
+  /** Set only when asked for (`wireClient: true`). */
+  client: WireClient;
+}
+
+/**
+ * Registers the hooks of a suite that runs against one broker process: `before` starts it (and connects a
+ * WireClient to it when asked), `after` closes the client and stops and removes the broker. The fields of
+ * the returned object are set once `before` has run. Hooks run in the order registered, so a suite's own
+ * `after` registered before this call runs while the broker is still up.
+ */
+export function suiteBroker(opts: { wireClient?: boolean } = {}): SuiteBroker {
+  const suite = {} as SuiteBroker;
+  before(async () => {
+    suite.broker = await startBrokerProcess();
+    if (opts.wireClient) suite.client = await WireClient.connect(suite.broker.port);
+  });
+  after(async () => {
+    suite.client?.close();
+    await stopAndRemove(suite.broker);
+  });
+  return suite;
+}
 
 export const RECORDS = 10_000;
 export const KEYS = 200;
@@ -163,6 +190,7 @@ export function assertRoundTrip(
 ): void {
   const partitions = opts.partitions ?? PARTITIONS;
   assert.equal(consumed.length, sent.length, `consumed ${consumed.length} records, sent ${sent.length}`);
+  if (opts.deliveries) assert.equal(opts.deliveries.length, sent.length, 'a delivery report for every record');
   const byValue = new Map<string, ConsumedRecord>();
   for (const c of consumed) {
     assert.ok(c.value !== null, `null value at ${c.partition}@${c.offset}`);

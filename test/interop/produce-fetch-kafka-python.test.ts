@@ -4,8 +4,7 @@
  * RecordMetadata (partition, offset, timestamp) is checked against where it was read.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
+import { describe, test } from 'node:test';
 import { lastJson, PYTHON, run } from '../helpers/clients.js';
 import {
   assertRoundTrip,
@@ -16,6 +15,7 @@ import {
   type SentRecord,
   sentRecord,
   storedCodecs,
+  suiteBroker,
 } from './produce-fetch-expect.js';
 
 /** Reads {bootstrap, topic, codec, partitions, records} on stdin; prints deliveries and everything consumed. */
@@ -87,26 +87,18 @@ async function roundTrip(bootstrap: string, topic: string, codec: string | null,
 }
 
 describe('kafka-python produces and reads back by assigned partition and offset', () => {
-  let broker: BrokerProcess;
-
-  before(async () => {
-    broker = await startBrokerProcess();
-  });
-
-  after(async () => {
-    await stopAndRemove(broker);
-  });
+  const suite = suiteBroker();
 
   test('10,000 keyed records with headers and timestamps land where RecordMetadata said', async () => {
     const sent = Array.from({ length: RECORDS }, (_, i) => sentRecord('kafka-python', i, { timestamps: true }));
-    await roundTrip(broker.bootstrap, 'kp-keyed', null, sent);
+    await roundTrip(suite.broker.bootstrap, 'kp-keyed', null, sent);
   });
 
   for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     test(`records produced with compression_type=${codec} are stored compressed and come back intact`, async () => {
       const sent = Array.from({ length: 2000 }, (_, i) => sentRecord(`kafka-python-${codec}`, i, { timestamps: true }));
-      await roundTrip(broker.bootstrap, `kp-${codec}`, codec, sent);
-      assert.deepEqual([...(await storedCodecs(broker.port, `kp-${codec}`))], [codec]);
+      await roundTrip(suite.broker.bootstrap, `kp-${codec}`, codec, sent);
+      assert.deepEqual([...(await storedCodecs(suite.broker.port, `kp-${codec}`))], [codec]);
     });
   }
 });

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import {
   assertRoundTrip,
   type Delivery,
@@ -16,6 +15,7 @@ import {
   type SentRecord,
   sentRecord,
   storedCodecs,
+  suiteBroker,
   wireReadAll,
 } from './produce-fetch-expect.js';
 
@@ -65,13 +65,18 @@ async function produce(
 }
 
 describe('kafkajs produces; kcat and our Fetch read back by partition and offset', () => {
-  let broker: BrokerProcess;
   let kafka: Kafka;
   let producer: Producer;
 
+  // Registered first so that it runs before the broker is stopped.
+  after(async () => {
+    await producer?.disconnect();
+  });
+
+  const suite = suiteBroker();
+
   before(async () => {
-    broker = await startBrokerProcess();
-    kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+    kafka = new Kafka({ brokers: [suite.broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({
@@ -85,22 +90,17 @@ describe('kafkajs produces; kcat and our Fetch read back by partition and offset
     await producer.connect();
   });
 
-  after(async () => {
-    await producer?.disconnect();
-    await stopAndRemove(broker);
-  });
-
   test('10,000 keyed records with headers and timestamps land where the produce responses said', async () => {
     const sent = Array.from({ length: RECORDS }, (_, i) => sentRecord('kafkajs', i, { timestamps: true }));
     const deliveries = await produce(producer, 'kafkajs-keyed', sent);
-    assertRoundTrip(sent, await kcatReadAll(broker.bootstrap, 'kafkajs-keyed'), { deliveries });
-    assertRoundTrip(sent, await wireReadAll(broker.port, 'kafkajs-keyed'), { deliveries });
+    assertRoundTrip(sent, await kcatReadAll(suite.broker.bootstrap, 'kafkajs-keyed'), { deliveries });
+    assertRoundTrip(sent, await wireReadAll(suite.broker.port, 'kafkajs-keyed'), { deliveries });
   });
 
   test('gzip batches are stored as sent and come back intact', async () => {
     const sent = Array.from({ length: 3000 }, (_, i) => sentRecord('kafkajs-gzip', i, { timestamps: true }));
     const deliveries = await produce(producer, 'kafkajs-gzip', sent, CompressionTypes.GZIP);
-    assert.deepEqual([...(await storedCodecs(broker.port, 'kafkajs-gzip'))], ['gzip']);
-    assertRoundTrip(sent, await kcatReadAll(broker.bootstrap, 'kafkajs-gzip'), { deliveries });
+    assert.deepEqual([...(await storedCodecs(suite.broker.port, 'kafkajs-gzip'))], ['gzip']);
+    assertRoundTrip(sent, await kcatReadAll(suite.broker.bootstrap, 'kafkajs-gzip'), { deliveries });
   });
 });

@@ -3,10 +3,8 @@
  * codec, and reads them back partition by partition from offset 0 (no consumer group).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { WireClient } from '../crash/wire-client.js';
-import { type BrokerProcess, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { kcat } from '../helpers/clients.js';
 import {
   assertRoundTrip,
@@ -16,6 +14,7 @@ import {
   type SentRecord,
   sentRecord,
   storedCodecs,
+  suiteBroker,
   wireReadAll,
 } from './produce-fetch-expect.js';
 
@@ -40,46 +39,37 @@ async function kcatProduce(bootstrap: string, topic: string, records: SentRecord
 }
 
 describe('kcat produces and reads back by partition and offset', () => {
-  let broker: BrokerProcess;
-  let client: WireClient;
-
-  before(async () => {
-    broker = await startBrokerProcess();
-    client = await WireClient.connect(broker.port);
-  });
-
-  after(async () => {
-    client?.close();
-    await stopAndRemove(broker);
-  });
+  const suite = suiteBroker({ wireClient: true });
 
   test('10,000 keyed records with headers come back once each, in key order, at contiguous offsets', async () => {
-    assert.equal(await client.createTopic('kcat-keyed', PARTITIONS), ErrorCode.NONE);
+    assert.equal(await suite.client.createTopic('kcat-keyed', PARTITIONS), ErrorCode.NONE);
     const sent = kcatRecords('kcat', RECORDS);
     const from = Date.now();
-    await kcatProduce(broker.bootstrap, 'kcat-keyed', sent);
+    await kcatProduce(suite.broker.bootstrap, 'kcat-keyed', sent);
     const to = Date.now();
-    assertRoundTrip(sent, await kcatReadAll(broker.bootstrap, 'kcat-keyed'), { timestampRange: [from - 1000, to] });
+    assertRoundTrip(sent, await kcatReadAll(suite.broker.bootstrap, 'kcat-keyed'), {
+      timestampRange: [from - 1000, to],
+    });
     // Our own Fetch decodes the same stored batches to the same records.
-    assertRoundTrip(sent, await wireReadAll(broker.port, 'kcat-keyed'), { timestampRange: [from - 1000, to] });
+    assertRoundTrip(sent, await wireReadAll(suite.broker.port, 'kcat-keyed'), { timestampRange: [from - 1000, to] });
   });
 
   for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     test(`records sent with -z ${codec} come back intact`, async () => {
       const topic = `kcat-${codec}`;
-      assert.equal(await client.createTopic(topic, PARTITIONS), ErrorCode.NONE);
+      assert.equal(await suite.client.createTopic(topic, PARTITIONS), ErrorCode.NONE);
       const sent = kcatRecords(`kcat-${codec}`, 3000);
-      await kcatProduce(broker.bootstrap, topic, sent, codec);
-      assertRoundTrip(sent, await kcatReadAll(broker.bootstrap, topic));
+      await kcatProduce(suite.broker.bootstrap, topic, sent, codec);
+      assertRoundTrip(sent, await kcatReadAll(suite.broker.bootstrap, topic));
       // zstd is gated on Produce v7, which the broker serves: the batches really are compressed.
-      if (codec === 'zstd') assert.deepEqual([...(await storedCodecs(broker.port, topic))], ['zstd']);
+      if (codec === 'zstd') assert.deepEqual([...(await storedCodecs(suite.broker.port, topic))], ['zstd']);
     });
   }
 
   test('gzip, snappy and lz4 batches from kcat are stored compressed', async () => {
     for (const codec of ['gzip', 'snappy', 'lz4']) {
       // librdkafka may send a lone first record uncompressed; every larger batch carries the codec.
-      assert.ok((await storedCodecs(broker.port, `kcat-${codec}`)).has(codec), codec);
+      assert.ok((await storedCodecs(suite.broker.port, `kcat-${codec}`)).has(codec), codec);
     }
   });
 });

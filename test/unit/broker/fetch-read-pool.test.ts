@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { buildFetchRequest } from '../../../src/client/consumer.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { ProduceApi } from '../../../src/protocol/generated/00-produce.js';
 import { FetchApi, type FetchResponse } from '../../../src/protocol/generated/01-fetch.js';
@@ -15,33 +16,17 @@ import { fetchReadPool } from '../../../src/storage/read-pool.js';
 import { type EmbeddedBroker, startBroker } from '../../../src/testing/start-broker.js';
 import { decodeResponseFrame, RawClient } from '../../helpers/raw-client.js';
 
-const ZERO_UUID = '00000000000000000000000000000000';
 const FETCH_VERSION = 12;
 const MiB = 1024 * 1024;
 const RECORDS_PER_BATCH = 100;
 
 function fetchRequest(offset: bigint, maxBytes: number) {
-  const req = FetchApi.defaultRequest();
-  req.replicaId = -1;
-  req.maxWaitMs = 0;
-  req.minBytes = 0;
-  req.maxBytes = maxBytes;
-  req.topics.push({
-    topic: 'orders',
-    topicId: ZERO_UUID,
-    partitions: [
-      {
-        partition: 0,
-        currentLeaderEpoch: -1,
-        fetchOffset: offset,
-        lastFetchedEpoch: -1,
-        logStartOffset: -1n,
-        partitionMaxBytes: maxBytes,
-        replicaDirectoryId: ZERO_UUID,
-      },
-    ],
+  return buildFetchRequest([{ topic: 'orders', partition: 0, offset }], new Map(), FETCH_VERSION, {
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes,
+    partitionMaxBytes: maxBytes,
   });
-  return req;
 }
 
 /** The records of a Fetch response frame, checked whole: every batch framed and its CRC right. */

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { afterEach, test } from 'node:test';
-import { ConnectionViolation, type FrameHandler } from '../../../src/network/connection.js';
-import { KafkaServer, type ServerOptions } from '../../../src/network/server.js';
+import { ConnectionViolation } from '../../../src/network/connection.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import { fakeServerPerTest, idFrame } from './fake-server.js';
 
 const lines: string[] = [];
 const logger = {
@@ -15,44 +15,15 @@ const logger = {
   warn: (o: object, msg: string) => lines.push(`${msg} ${JSON.stringify(o)}`),
   debug() {},
 };
-let server: KafkaServer | undefined;
+const start = fakeServerPerTest({ logger, maxRequestBytes: 1 << 20 });
 
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
+afterEach(() => {
   lines.length = 0;
 });
 
-async function start(handler: FrameHandler, options: Partial<ServerOptions> = {}): Promise<number> {
-  server = new KafkaServer({
-    listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }],
-    handler,
-    logger,
-    maxRequestBytes: 1 << 20,
-    maxQueuedRequests: 100,
-    maxConnections: 100,
-    maxConnectionsPerIp: 100,
-    idleTimeoutMs: -1,
-    ...options,
-  });
-  const [bound] = await server.listen();
-  return bound.port;
-}
-
-/** A frame whose 4-byte body is an id; the fake handlers answer with that id. */
-function frame(id: number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeInt32BE(4, 0);
-  b.writeInt32BE(id, 4);
-  return b;
-}
-
-function answer(id: number, extra = 0): Buffer {
-  const b = Buffer.alloc(8 + extra);
-  b.writeInt32BE(4 + extra, 0);
-  b.writeInt32BE(id, 4);
-  return b;
-}
+/** Requests carry an id in a 4-byte body; the fake handlers answer with that id (and `extra` bytes). */
+const frame = (id: number) => idFrame(id);
+const answer = idFrame;
 
 test('a violation closes the connection after the answers to the requests before it, slow ones included', async () => {
   const port = await start(async (f) => {

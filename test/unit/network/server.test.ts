@@ -4,33 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { connect, Socket } from 'node:net';
-import { afterEach, test } from 'node:test';
-import { ConnectionViolation, type FrameHandler } from '../../../src/network/connection.js';
-import { KafkaServer, type ServerOptions } from '../../../src/network/server.js';
+import { test } from 'node:test';
+import { ConnectionViolation } from '../../../src/network/connection.js';
+import { fakeServerPerTest, idFrame as frame } from './fake-server.js';
 
 const quiet = { info() {}, warn() {}, debug() {} };
-let server: KafkaServer | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function start(handler: FrameHandler, options: Partial<ServerOptions> = {}): Promise<number> {
-  server = new KafkaServer({
-    listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 0 }],
-    handler,
-    logger: quiet,
-    maxRequestBytes: 1024,
-    maxQueuedRequests: 100,
-    maxConnections: 100,
-    maxConnectionsPerIp: 100,
-    idleTimeoutMs: -1,
-    ...options,
-  });
-  const [bound] = await server.listen();
-  return bound.port;
-}
+const start = fakeServerPerTest({ logger: quiet, maxRequestBytes: 1024 });
 
 /** A response frame: size prefix + the request's first 4 bytes (a stand-in for the correlation id). */
 function echo(frame: Buffer): Buffer {
@@ -38,13 +17,6 @@ function echo(frame: Buffer): Buffer {
   out.writeInt32BE(4, 0);
   frame.copy(out, 4, 0, 4);
   return out;
-}
-
-function frame(id: number, extra = 0): Buffer {
-  const b = Buffer.alloc(8 + extra);
-  b.writeInt32BE(4 + extra, 0);
-  b.writeInt32BE(id, 4);
-  return b;
 }
 
 function client(port: number): Promise<Socket> {

@@ -117,7 +117,7 @@ for (const engine of ENGINES) {
       await s.close();
     });
 
-    it('a new partition gets its index files before its first append, and a crash then rebuilds them', async () => {
+    it('a new partition gets its index files at its first append, not before, and a crash then rebuilds them', async () => {
       const base = fresh();
       const s = store(base.fs, base.logDir, { defaults: { indexIntervalBytes: 100 } });
       await s.open();
