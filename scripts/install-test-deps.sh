@@ -32,3 +32,6 @@ if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
   $sudo apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless maven
 fi
 "$(dirname "$0")/../tools/kafka-peer/install.sh" >/dev/null
+
+# Today's client releases from PyPI and the Go module proxy (test/clients/install.sh).
+"$(dirname "$0")/../test/clients/install.sh"
