@@ -2,7 +2,7 @@
 # Installs today's client releases that the interop tests drive beyond Debian's packages, into per-machine
 # caches keyed by what is pinned, so a second run costs nothing:
 #   - confluent-kafka-python (bundled librdkafka) from PyPI into a venv: ~/.cache/sluice/py-clients-<hash>
-#   - franz-go (kgo, kadm) from the Go module proxy: the module cache (go mod download), then a built binary
+#   - franz-go (kgo, kadm) from the Go module proxy: test/clients/go built to ~/.cache/sluice/franz-scenario-<hash>
 # Safe to run again. Prints nothing on success but a line per client.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,3 +27,12 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 echo "python clients: $venv"
+
+# franz-go: the scenario binary, built once per source version (go build fetches the pinned modules).
+gosrc="$here/go"
+bin="$cache/franz-scenario-$(cat "$gosrc/go.mod" "$gosrc/go.sum" "$gosrc/main.go" | sha256sum | cut -c1-12)"
+if [ ! -x "$bin" ]; then
+  command -v go >/dev/null || { echo "go is not installed: the franz-go tests need it" >&2; exit 1; }
+  (cd "$gosrc" && go build -o "$bin.partial" . && mv "$bin.partial" "$bin")
+fi
+echo "franz-go scenario: $bin"

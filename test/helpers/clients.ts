@@ -82,3 +82,13 @@ export function clientOrSkip(t: { skip(message?: string): void }, missing: strin
   t.skip(missing);
   return true;
 }
+
+/** The franz-go scenario binary built by test/clients/install.sh from test/clients/go; null when not built. */
+export function franzScenarioBinary(): string | null {
+  const dir = join(REPO_ROOT, 'test', 'clients', 'go');
+  const hash = createHash('sha256');
+  for (const name of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(dir, name)));
+  const cache = process.env.SLUICE_CLIENTS_CACHE ?? join(homedir(), '.cache', 'sluice');
+  const bin = join(cache, `franz-scenario-${hash.digest('hex').slice(0, 12)}`);
+  return existsSync(bin) ? bin : null;
+}
