@@ -20,7 +20,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { REPO_ROOT, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { clientOrSkip, lastJson, run } from '../helpers/clients.js';
-import { kafkaClasspath, kafkaPeerOrSkip, startKafkaPeer } from '../helpers/kafka-peer.js';
+import { KAFKA_PEER_VERSION, kafkaClasspath, kafkaPeerOrSkip, startKafkaPeer } from '../helpers/kafka-peer.js';
 
 const execFileAsync = promisify(execFile);
 const SOURCE_DIR = join(REPO_ROOT, 'test', 'clients', 'java');
@@ -37,11 +37,11 @@ interface Summary {
 
 let compiled: Promise<string> | undefined;
 
-/** Compiles Scenario.java once per source version into the cache; resolves to the classes directory. */
+/** Compiles Scenario.java once per source and Kafka version into the cache; resolves to the classes directory. */
 function scenarioClasses(): Promise<string> {
   compiled ??= (async () => {
     const source = readFileSync(join(SOURCE_DIR, 'Scenario.java'));
-    const hash = createHash('sha256').update(source).digest('hex').slice(0, 12);
+    const hash = createHash('sha256').update(KAFKA_PEER_VERSION).update(source).digest('hex').slice(0, 12);
     const cache = process.env.SLUICE_CLIENTS_CACHE ?? join(homedir(), '.cache', 'sluice');
     const classes = join(cache, `java-scenario-${hash}`);
     if (existsSync(join(classes, 'Scenario.class'))) return classes;
