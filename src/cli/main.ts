@@ -89,7 +89,11 @@ export async function run(argv: string[]): Promise<number> {
     return await sub.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`sluice ${name}: ${err.message}\nRun 'sluice ${name} --help' for usage.`);
+      // Point at the action's help (`sluice topic create --help`) when the first word is a known action.
+      const action = rest[0] !== undefined && !rest[0].startsWith('-') ? rest[0] : undefined;
+      const known = action !== undefined && typeof sub.help === 'function' && sub.help([action]) !== sub.help([]);
+      const command = known ? `${name} ${action}` : name;
+      console.error(`sluice ${command}: ${err.message}; see 'sluice ${command} --help'`);
       return 2;
     }
     console.error(`sluice ${name}: ${describeError(err)}`);
