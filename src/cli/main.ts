@@ -9,13 +9,14 @@
 import { ConnectionError, KafkaError } from '../client/errors.js';
 import { UsageError } from './args.js';
 
-interface Subcommand {
+export interface Subcommand {
   /** Help text; a function receives the arguments, for commands with actions (`topic create --help`). */
   help: string | ((args: string[]) => string);
   run(args: string[]): Promise<number>;
 }
 
-const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand> }> = {
+/** Every subcommand; `sluice completion` derives its word lists from this table and the help texts. */
+export const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand> }> = {
   start: {
     summary: 'run a broker',
     load: async () => {
@@ -56,6 +57,13 @@ const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand>
     load: async () => {
       const m = await import('./perf.js');
       return { help: m.perfHelp, run: m.runPerf };
+    },
+  },
+  completion: {
+    summary: 'print a bash or zsh completion script',
+    load: async () => {
+      const m = await import('./completion.js');
+      return { help: m.COMPLETION_HELP, run: m.runCompletion };
     },
   },
 };
