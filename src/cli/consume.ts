@@ -40,7 +40,7 @@ ${FORMAT_TOKENS_HELP}
 examples:
   sluice consume -t orders --from-beginning --exit-at-end
   sluice consume -t orders -p 0 -o 1200 -n 10 -f json
-  sluice consume -t orders -e -f '%p/%o %T %k=%s [%h]\n'   # partition/offset, timestamp, key, value, headers
+  sluice consume -t orders -e -f '%p/%o %T %k=%s [%h]\\n'   # partition/offset, timestamp, key, value, headers
   sluice consume -t orders --offset=-5 -e                   # the last 5 records of each partition
   sluice consume -t orders --timestamp 1718000000000 -e
   sluice consume -t orders -g billing --from-beginning`;

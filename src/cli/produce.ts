@@ -11,7 +11,8 @@ export const PRODUCE_HELP = `usage: sluice produce -t TOPIC [options]
 
 Sends each line of stdin (or of --file) as one record. Empty lines are skipped. Records are batched per
 partition and sent when a batch is full or input pauses for --linger-ms. A summary goes to stderr.
-Ctrl-C (SIGINT) stops reading, sends every line read so far, prints the summary and exits with 130.
+Ctrl-C (SIGINT) stops reading, sends every line read so far, prints the summary and exits with 130
+(143 for SIGTERM); a second Ctrl-C quits at once.
 
 options:
   -t, --topic TOPIC             topic to write to (created if the broker auto-creates topics)
@@ -178,8 +179,11 @@ export async function runProduce(args: string[]): Promise<number> {
 
     const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     // Ctrl-C ends the input, not the process: what was read is still sent, then the summary is printed.
+    // The handlers are `once`: a second Ctrl-C, while the last records are sent, quits at once.
     let signal: NodeJS.Signals | null = null;
+    let inputEnded = false;
     const onSignal = (name: NodeJS.Signals) => {
+      if (inputEnded) return;
       signal ??= name;
       lines.close();
       input.destroy();
@@ -240,11 +244,15 @@ export async function runProduce(args: string[]): Promise<number> {
       // A stream destroyed by Ctrl-C may report that it was closed early; that is not a read error.
       else if (!signal) throw new Error(`cannot read ${values.file ?? 'stdin'}: ${(err as Error).message}`);
     } finally {
+      inputEnded = true;
+    }
+    try {
+      flush();
+      await sending;
+    } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    flush();
-    await sending;
     progress?.finish();
     if (failure) throw failure;
     const summary = `produced ${sent} record${sent === 1 ? '' : 's'} to ${topic}`;
