@@ -3,7 +3,7 @@ import { Admin, type CommittedOffset, type GroupDescription } from '../client/ad
 import type { KafkaClient } from '../client/client.js';
 import { listOffsets, type OffsetSpec } from '../client/consumer.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
-import { bigint, helpFor, oneOf, parse, table, UsageError } from './args.js';
+import { bigint, FORMAT_OPTION, helpFor, oneOf, parse, table, toJson, UsageError } from './args.js';
 import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, withClient } from './bootstrap.js';
 import { Progress } from './progress.js';
 
@@ -12,7 +12,7 @@ const LIST_HELP = `usage: sluice group list [options]
 Lists consumer groups with their state and protocol type.
 
 options:
-  --format text|json            output format (default text)
+  -f, --format text|json        output format (default text); offsets are JSON numbers
 ${BOOTSTRAP_HELP}
 
 examples:
@@ -24,7 +24,7 @@ Shows a group's state, its members with their assigned partitions, and per parti
 offset, the log end offset and the lag between them.
 
 options:
-  --format text|json            output format (default text)
+  -f, --format text|json        output format (default text); offsets are JSON numbers
 ${BOOTSTRAP_HELP}
 
 examples:
@@ -44,7 +44,7 @@ options:
   --to-timestamp MS             to the first record at or after MS (epoch ms)
   --to-offset N                 to offset N (kept within the log start and end)
   --execute                     apply the plan (default: dry run)
-  --format text|json            output format (default text)
+  -f, --format text|json        output format (default text); offsets are JSON numbers
 ${BOOTSTRAP_HELP}
 
 examples:
@@ -107,7 +107,7 @@ export async function runGroup(args: string[]): Promise<number> {
 }
 
 async function list(args: string[]): Promise<number> {
-  const { values } = parse(args, { ...BOOTSTRAP_OPTIONS, format: { type: 'string' } });
+  const { values } = parse(args, { ...BOOTSTRAP_OPTIONS, ...FORMAT_OPTION });
   const format = oneOf(values.format, '--format', ['text', 'json'], 'text');
   return withClient(values, async (client) => {
     const groups = await new Admin(client).listGroups();
@@ -130,9 +130,9 @@ async function list(args: string[]): Promise<number> {
 interface PartitionLag {
   topic: string;
   partition: number;
-  committedOffset: number | null;
-  logEndOffset: number;
-  lag: number | null;
+  committedOffset: bigint | null;
+  logEndOffset: bigint;
+  lag: bigint | null;
   memberId: string | null;
 }
 
@@ -175,9 +175,9 @@ async function lagOf(
       return {
         topic: k.topic,
         partition: k.partition,
-        committedOffset: c === undefined ? null : Number(c),
-        logEndOffset: end === undefined ? -1 : Number(end),
-        lag: c === undefined || end === undefined ? null : Number(end - c),
+        committedOffset: c ?? null,
+        logEndOffset: end ?? -1n,
+        lag: c === undefined || end === undefined ? null : end - c,
         memberId: owner.get(id) ?? null,
       };
     })
@@ -185,7 +185,7 @@ async function lagOf(
 }
 
 async function describe(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...BOOTSTRAP_OPTIONS, format: { type: 'string' } }, true);
+  const { values, positionals } = parse(args, { ...BOOTSTRAP_OPTIONS, ...FORMAT_OPTION }, true);
   if (positionals.length === 0) throw new UsageError('name at least one group to describe');
   const format = oneOf(values.format, '--format', ['text', 'json'], 'text');
   return withClient(values, async (client) => {
@@ -213,7 +213,7 @@ async function describe(args: string[]): Promise<number> {
       }));
       if (format === 'json') {
         console.log(
-          JSON.stringify({
+          toJson({
             group: g.groupId,
             state: g.state,
             protocolType: g.protocolType,
@@ -251,7 +251,7 @@ async function describe(args: string[]): Promise<number> {
               l.topic,
               l.partition,
               l.committedOffset ?? '-',
-              l.logEndOffset < 0 ? '-' : l.logEndOffset,
+              l.logEndOffset < 0n ? '-' : l.logEndOffset,
               l.lag ?? '-',
               l.memberId ?? '-',
             ]),
@@ -290,7 +290,7 @@ async function resetOffsets(args: string[]): Promise<number> {
       'to-timestamp': { type: 'string' },
       'to-offset': { type: 'string' },
       execute: { type: 'boolean' },
-      format: { type: 'string' },
+      ...FORMAT_OPTION,
     },
     true,
   );
@@ -391,12 +391,12 @@ async function resetOffsets(args: string[]): Promise<number> {
     if (format === 'json') {
       for (const p of plan)
         console.log(
-          JSON.stringify({
+          toJson({
             group: groupId,
             topic: p.topic,
             partition: p.partition,
-            currentOffset: p.currentOffset === null ? null : Number(p.currentOffset),
-            newOffset: Number(p.newOffset),
+            currentOffset: p.currentOffset,
+            newOffset: p.newOffset,
           }),
         );
     } else {

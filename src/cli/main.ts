@@ -9,13 +9,14 @@
 import { ConnectionError, KafkaError } from '../client/errors.js';
 import { UsageError } from './args.js';
 
-interface Subcommand {
+export interface Subcommand {
   /** Help text; a function receives the arguments, for commands with actions (`topic create --help`). */
   help: string | ((args: string[]) => string);
   run(args: string[]): Promise<number>;
 }
 
-const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand> }> = {
+/** Every subcommand; `sluice completion` derives its word lists from this table and the help texts. */
+export const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand> }> = {
   start: {
     summary: 'run a broker',
     load: async () => {
@@ -58,6 +59,13 @@ const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand>
       return { help: m.perfHelp, run: m.runPerf };
     },
   },
+  completion: {
+    summary: 'print a bash or zsh completion script',
+    load: async () => {
+      const m = await import('./completion.js');
+      return { help: m.COMPLETION_HELP, run: m.runCompletion };
+    },
+  },
 };
 
 function usage(): string {
@@ -89,7 +97,11 @@ export async function run(argv: string[]): Promise<number> {
     return await sub.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`sluice ${name}: ${err.message}\nRun 'sluice ${name} --help' for usage.`);
+      // Point at the action's help (`sluice topic create --help`) when the first word is a known action.
+      const action = rest[0] !== undefined && !rest[0].startsWith('-') ? rest[0] : undefined;
+      const known = action !== undefined && typeof sub.help === 'function' && sub.help([action]) !== sub.help([]);
+      const command = known ? `${name} ${action}` : name;
+      console.error(`sluice ${command}: ${err.message}; see 'sluice ${command} --help'`);
       return 2;
     }
     console.error(`sluice ${name}: ${describeError(err)}`);
