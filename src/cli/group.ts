@@ -444,14 +444,18 @@ interface PlanRow extends PlannedOffset {
   currentOffset: bigint | null;
 }
 
+/** Option values that may start with a dash: a negative shift, a negative duration (a time in the future). */
+const DASHED_VALUES: Record<string, RegExp> = { '--shift-by': /^-\d+$/, '--by-duration': /^-P/i };
+
 /**
- * `--shift-by -10` as kafka-consumer-groups.sh takes it: node's parser would read `-10` as an option, so a
- * negative number after --shift-by is joined to it first.
+ * `--shift-by -10` as kafka-consumer-groups.sh takes it: node's parser would read `-10` as an option, so such
+ * a value is joined to its option first.
  */
-function joinNegativeShift(args: string[]): string[] {
+function joinDashedValues(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--shift-by' && /^-\d+$/.test(args[i + 1] ?? '')) out.push(`--shift-by=${args[++i]}`);
+    const pattern = DASHED_VALUES[args[i]];
+    if (pattern?.test(args[i + 1] ?? '')) out.push(`${args[i]}=${args[++i]}`);
     else out.push(args[i]);
   }
   return out;
@@ -459,7 +463,7 @@ function joinNegativeShift(args: string[]): string[] {
 
 async function resetOffsets(args: string[]): Promise<number> {
   const { values, positionals } = parse(
-    joinNegativeShift(args),
+    joinDashedValues(args),
     {
       ...BOOTSTRAP_OPTIONS,
       topic: { type: 'string', multiple: true },
