@@ -41,9 +41,6 @@ export async function runBroker(args: string[]): Promise<number> {
   throw new UsageError(`unknown action "${action}": use config`);
 }
 
-/** Kafka's DEFAULT_CONFIG source: a setting nobody set. */
-const DEFAULT_CONFIG = 5;
-
 async function config(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
@@ -61,7 +58,7 @@ async function config(args: string[]): Promise<number> {
       if (resource.errorCode !== ErrorCode.NONE)
         throw new KafkaError(resource.errorCode, resource.errorMessage ?? `broker ${nodeId}`);
       const configs = resource.configs
-        .filter((c) => values.all || c.source !== DEFAULT_CONFIG)
+        .filter((c) => values.all || !c.isDefault)
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((c) => ({
           name: c.name,

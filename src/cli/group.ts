@@ -104,6 +104,7 @@ const DELETE_HELP = `usage: sluice group delete GROUP [GROUP…] [options]
 Deletes empty groups and their committed offsets.
 
 options:
+  --format text|json            output format (default text)
 ${BOOTSTRAP_HELP}
 
 examples:
@@ -736,12 +737,19 @@ async function deleteOffsets(args: string[]): Promise<number> {
 }
 
 async function remove(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...BOOTSTRAP_OPTIONS }, true);
+  const { values, positionals } = parse(args, { ...BOOTSTRAP_OPTIONS, format: { type: 'string' } }, true);
   if (positionals.length === 0) throw new UsageError('name at least one group to delete');
+  const format = oneOf(values.format, '--format', ['text', 'json'], 'text');
   return withClient(values, async (client) => {
     let failed = 0;
     for (const o of await new Admin(client).deleteGroups(positionals)) {
-      if (o.errorCode === ErrorCode.NONE) console.log(`deleted: ${o.name}`);
+      if (format === 'json') {
+        const error = o.errorCode === ErrorCode.NONE ? null : errorName(o.errorCode);
+        console.log(
+          JSON.stringify({ group: o.name, error, explanation: error && explainGroupError(o.errorCode, o.name) }),
+        );
+        if (error) failed++;
+      } else if (o.errorCode === ErrorCode.NONE) console.log(`deleted: ${o.name}`);
       else {
         failed++;
         console.error(`${o.name}: ${explainGroupError(o.errorCode, o.name)}`);

@@ -331,6 +331,16 @@ describe('sluice group tooling and introspection against a running broker', { co
     r = await sluice(['group', 'delete', 'no-such-group']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /GROUP_ID_NOT_FOUND: group "no-such-group" does not exist/);
+    r = await sluice(['group', 'delete', 'all-groups-a', 'no-such-group', '--format', 'json']);
+    assert.equal(r.code, 1);
+    assert.deepEqual(jsonLines(r), [
+      { group: 'all-groups-a', error: null, explanation: null },
+      {
+        group: 'no-such-group',
+        error: 'GROUP_ID_NOT_FOUND',
+        explanation: 'GROUP_ID_NOT_FOUND: group "no-such-group" does not exist',
+      },
+    ]);
   });
 
   test('delete-offsets empties an idle group’s partitions; a subscribed member blocks it and blocks group delete', async () => {
