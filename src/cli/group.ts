@@ -446,7 +446,10 @@ interface PlanRow extends PlannedOffset {
 }
 
 /** Option values that may start with a dash: a negative shift, a negative duration (a time in the future). */
-const DASHED_VALUES: Record<string, RegExp> = { '--shift-by': /^-\d+$/, '--by-duration': /^-P/i };
+const DASHED_VALUES = new Map<string, RegExp>([
+  ['--shift-by', /^-\d+$/],
+  ['--by-duration', /^-P/i],
+]);
 
 /**
  * `--shift-by -10` as kafka-consumer-groups.sh takes it: node's parser would read `-10` as an option, so such
@@ -455,7 +458,7 @@ const DASHED_VALUES: Record<string, RegExp> = { '--shift-by': /^-\d+$/, '--by-du
 function joinDashedValues(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const pattern = DASHED_VALUES[args[i]];
+    const pattern = DASHED_VALUES.get(args[i]);
     if (pattern?.test(args[i + 1] ?? '')) out.push(`${args[i]}=${args[++i]}`);
     else out.push(args[i]);
   }
