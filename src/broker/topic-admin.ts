@@ -9,6 +9,7 @@
  * interleaving there could otherwise lose one another's change.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
+import { SLUICE_VERSION, SLUICE_VERSION_CONFIG } from '../version.js';
 import type { Broker } from './broker.js';
 import { CONFIG_DEFINITIONS, ConfigError } from './config.js';
 import { ConfigSource } from './config-source.js';
@@ -177,6 +178,21 @@ export function describeBrokerConfigs(broker: Broker, keys: string[] | null): De
       type: sensitive ? ConfigType.PASSWORD : typeOfKind(def.kind),
       documentation: def.doc,
       synonyms: [{ name, value: sensitive ? null : setting.value, source: setting.source }],
+    });
+  }
+  // Not a setting: how `sluice cluster info` tells a Sluice broker and its version from a Kafka broker, which
+  // describes no such key. A default, so that listings of overridden settings leave it out.
+  if (keys === null || keys.includes(SLUICE_VERSION_CONFIG)) {
+    const source = ConfigSource.DEFAULT_CONFIG;
+    out.push({
+      name: SLUICE_VERSION_CONFIG,
+      value: SLUICE_VERSION,
+      readOnly: true,
+      source,
+      sensitive: false,
+      type: ConfigType.STRING,
+      documentation: 'The version of Sluice this broker runs (read-only; not a setting).',
+      synonyms: [{ name: SLUICE_VERSION_CONFIG, value: SLUICE_VERSION, source }],
     });
   }
   return out;

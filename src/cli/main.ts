@@ -46,10 +46,24 @@ export const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subc
     },
   },
   group: {
-    summary: 'list, describe and reset consumer groups',
+    summary: 'list, describe, reset and delete consumer groups and their offsets',
     load: async () => {
       const m = await import('./group.js');
       return { help: m.groupHelp, run: m.runGroup };
+    },
+  },
+  cluster: {
+    summary: 'cluster id, controller, brokers and the APIs they serve',
+    load: async () => {
+      const m = await import('./cluster.js');
+      return { help: m.clusterHelp, run: m.runCluster };
+    },
+  },
+  broker: {
+    summary: "a broker's settings and their sources",
+    load: async () => {
+      const m = await import('./broker.js');
+      return { help: m.brokerHelp, run: m.runBroker };
     },
   },
   perf: {
@@ -70,11 +84,15 @@ export const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subc
 
 function usage(): string {
   const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
-  return `usage: sluice <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'sluice <command> --help' for a command's options.\nClient commands talk to any Kafka-compatible broker (-b host:port, default 127.0.0.1:9092).`;
+  return `usage: sluice <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'sluice <command> --help' for a command's options; 'sluice --version' prints the version.\nClient commands talk to any Kafka-compatible broker (-b host:port, default 127.0.0.1:9092).`;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log((await import('../version.js')).SLUICE_VERSION);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     if (name) {
       console.log(usage());

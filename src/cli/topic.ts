@@ -38,17 +38,19 @@ examples:
   sluice topic list
   sluice topic list --internal --format json`;
 
-const DESCRIBE_HELP = `usage: sluice topic describe NAME [NAME…] [options]
+const DESCRIBE_HELP = `usage: sluice topic describe [NAME…] [options]
 
 Shows each topic's id, partitions (leader, replicas, in-sync replicas, log start and end offsets) and the
-configs it overrides.
+configs it overrides. Without names, describes every topic.
 
 options:
+  --internal                    without names: include internal topics (__consumer_offsets, …)
   --all-configs                 show every config with its value and source, not only overrides
   -f, --format text|json        output format (default text); offsets are JSON numbers
 ${BOOTSTRAP_HELP}
 
 examples:
+  sluice topic describe
   sluice topic describe orders
   sluice topic describe orders --all-configs --format json`;
 
@@ -236,14 +238,17 @@ interface TopicDescription {
 async function describe(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { ...BOOTSTRAP_OPTIONS, 'all-configs': { type: 'boolean' }, ...FORMAT_OPTION },
+    { ...BOOTSTRAP_OPTIONS, 'all-configs': { type: 'boolean' }, internal: { type: 'boolean' }, ...FORMAT_OPTION },
     true,
   );
-  if (positionals.length === 0) throw new UsageError('name at least one topic to describe');
+  if (positionals.length > 0 && values.internal)
+    throw new UsageError('--internal applies when describing every topic: leave out the names, or --internal');
   const format = outputFormat(values.format);
   return withClient(values, async (client) => {
     const admin = new Admin(client);
-    const topics = await admin.describeTopics(positionals);
+    const names = positionals.length > 0 ? positionals : await admin.listTopics({ includeInternal: values.internal });
+    if (names.length === 0) return 0;
+    const topics = await admin.describeTopics(names);
     const missing = topics.filter((t) => t.errorCode !== ErrorCode.NONE);
     for (const t of missing) console.error(`${t.name}: ${errorName(t.errorCode)}`);
     const found = topics.filter((t) => t.errorCode === ErrorCode.NONE);
