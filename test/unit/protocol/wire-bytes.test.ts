@@ -311,7 +311,10 @@ test('an OffsetFetch v9 request is a compact array of groups with member id and 
   assert.equal(request.requireStable, true);
   assert.equal(request.groups.length, 1);
   const [group] = request.groups;
-  assert.deepEqual([group.groupId, group.memberId, group.memberEpoch, group.topics], ['db-reporting-1', 'm-1', 5, null]);
+  assert.deepEqual(
+    [group.groupId, group.memberId, group.memberEpoch, group.topics],
+    ['db-reporting-1', 'm-1', 5, null],
+  );
   assert.equal(
     encoded((w) => OffsetFetchApi.encodeRequest(w, 9, request)),
     bytes.toString('hex'),
