@@ -28,20 +28,23 @@ export function kafkaLibs(): string {
   return join(home, 'libs');
 }
 
-async function hasTool(name: string): Promise<boolean> {
+/** The major version of a JDK tool (`java`, `javac`), or 0 when it is missing. */
+async function toolVersion(name: string): Promise<number> {
   try {
-    await run(name, ['-version']);
-    return true;
+    const { stdout, stderr } = await run(name, ['-version']);
+    const m = /(?:version "|javac )(\d+)/.exec(stdout + stderr);
+    return m ? Number(m[1]) : 0;
   } catch {
-    return false;
+    return 0;
   }
 }
 
 /** Why the oracle cannot run here, or null when java, javac and Kafka's jars are all present. */
 export async function unavailableReason(): Promise<string | null> {
   if (!existsSync(SOURCE)) return `${SOURCE} is missing`;
-  if (!(await hasTool('java')) || !(await hasTool('javac')))
-    return 'java and javac (JDK 17+) are needed for the codec oracle; install a JDK';
+  // The oracle uses java.util.HexFormat (Java 17), and Kafka 4 needs 17 as well.
+  if ((await toolVersion('java')) < 17 || (await toolVersion('javac')) < 17)
+    return 'java and javac 17 or later are needed for the codec oracle; install a JDK (Debian: openjdk-17-jdk-headless)';
   const libs = kafkaLibs();
   const jars = existsSync(libs) ? await readdir(libs) : [];
   if (!jars.some((j) => j.startsWith('kafka-clients-')))
@@ -82,6 +85,10 @@ export class CodecOracleProcess {
     this.lines.on('line', (line) => this.deliver(line));
     child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    child.on('error', (err) => {
+      this.exited = `err the Java oracle could not run: ${err.message}`;
+      for (const w of this.waiting.splice(0)) w(this.exited);
     });
     child.on('exit', (code) => {
       this.exited = `err the Java oracle exited with ${code}: ${this.stderr.replace(/\s+/g, ' ')}`;
