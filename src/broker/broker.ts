@@ -20,7 +20,14 @@ import {
   type PartitionLog,
   type StorageFs,
 } from '../storage/index.js';
-import { type BrokerConfig, type Listener, parseHostPort, parseListener } from './config.js';
+import {
+  type BrokerConfig,
+  clientListeners,
+  type Listener,
+  parseHostPort,
+  parseListener,
+  servedListeners,
+} from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import type { FaultInjector } from './fault-injector.js';
 import { registerAllHandlers } from './handlers/index.js';
@@ -137,7 +144,8 @@ export class Broker {
     await this.groups.load();
     registerAllHandlers(this.registry);
 
-    const listeners = (this.config.listeners as string[]).map(parseListener);
+    // KRaft controller listeners of a Kafka server.properties are accepted but not served.
+    const listeners = servedListeners(this.config);
     const dispatcher = new Dispatcher(this);
     this.server = new KafkaServer({
       listeners,
@@ -150,9 +158,12 @@ export class Broker {
       idleTimeoutMs: this.config['connections.max.idle.ms'] as number,
     });
     const bound = await this.server.listen();
-    const advertised = this.config['advertised.listeners'] as string[] | null;
-    if (advertised && advertised.length > 0) {
-      this.advertised = parseListener(advertised[0]);
+    const advertised = clientListeners(
+      ((this.config['advertised.listeners'] as string[] | null) ?? []).map(parseListener),
+      this.config,
+    );
+    if (advertised.length > 0) {
+      this.advertised = advertised[0];
     } else {
       const first = bound[0];
       // A wildcard bind is not an address a client can dial; advertise loopback then, like a local broker.
