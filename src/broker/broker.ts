@@ -22,6 +22,8 @@ import {
 } from '../storage/index.js';
 import {
   type BrokerConfig,
+  CONFIG_DEFINITIONS,
+  type ConfigOrigin,
   clientListeners,
   type Listener,
   parseHostPort,
@@ -38,6 +40,7 @@ import { OffsetsTopicLog } from './offsets-topic.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import { type TopicInfo, TopicRegistry, topicNameError } from './topics.js';
+import { sluiceVersion } from './version.js';
 
 export interface BrokerOptions {
   config: BrokerConfig;
@@ -45,6 +48,8 @@ export interface BrokerOptions {
   storage?: 'disk' | 'memory';
   /** File-system layer under the partition logs (fault injection). */
   fs?: StorageFs;
+  /** Where each setting came from (resolveConfig), for the start-up line; unnamed ones show as overrides. */
+  origins?: ReadonlyMap<string, ConfigOrigin>;
 }
 
 export interface TopicOutcome {
@@ -112,15 +117,28 @@ export class Broker {
     const config = options.config;
     const logDir = resolve((config['log.dirs'] as string[])[0]);
     // Metrics (prom-client) load only when the admin listener can serve them.
-    const [metrics] = await Promise.all([
+    const [metrics, version] = await Promise.all([
       loadMetrics(Boolean(config['admin.http.listener'])),
+      sluiceVersion(),
       storage === 'disk' ? mkdir(logDir, { recursive: true }) : undefined,
     ]);
     const broker = new Broker(config, logger, storage, options.fs, metrics);
     await broker.open();
+    // The one line an operator reads to know what started: what, where, and every setting changed.
+    const listeners = broker.server?.bound.map((l) => `${l.name}://${l.host}:${l.port}`) ?? [];
+    const { name, host, port } = broker.advertised;
     logger.info(
-      { listeners: broker.server?.bound, logDir: storage === 'disk' ? logDir : '(memory)', ms: Date.now() - started },
-      `listening on ${broker.server?.bound.map((l) => `${l.name}://${l.host}:${l.port}`).join(', ')}`,
+      {
+        version,
+        clusterId: broker.clusterId,
+        nodeId: broker.nodeId,
+        listeners,
+        advertised: `${name}://${host}:${port}`,
+        logDir: storage === 'disk' ? logDir : '(memory)',
+        settings: changedSettings(config, options.origins),
+        ms: Date.now() - started,
+      },
+      `listening on ${listeners.join(', ')} (sluice ${version}, node ${broker.nodeId}, cluster ${broker.clusterId})`,
     );
     return broker;
   }
@@ -344,6 +362,17 @@ export class Broker {
   effectiveTopicConfigs(topic: TopicInfo) {
     return effectiveTopicConfigs(topic.configs, this.config);
   }
+}
+
+/** Settings whose value differs from the default, as `value (origin)`. */
+function changedSettings(config: BrokerConfig, origins: ReadonlyMap<string, ConfigOrigin> | undefined) {
+  const text = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+  const out: Record<string, string> = {};
+  for (const [key, def] of Object.entries(CONFIG_DEFINITIONS)) {
+    const value = config[key as keyof BrokerConfig];
+    if (text(value) !== text(def.default)) out[key] = `${text(value)} (${origins?.get(key) ?? 'override'})`;
+  }
+  return out;
 }
 
 const NEVER = '9223372036854775807';
