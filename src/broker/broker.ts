@@ -20,6 +20,7 @@ import {
   type PartitionLog,
   type StorageFs,
 } from '../storage/index.js';
+import { SLUICE_VERSION } from '../version.js';
 import {
   asksForCompaction,
   type BrokerConfig,
@@ -42,7 +43,6 @@ import { OffsetsTopicLog } from './offsets-topic.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import { type TopicInfo, TopicRegistry, topicNameError } from './topics.js';
-import { sluiceVersion } from './version.js';
 
 export interface BrokerOptions {
   config: BrokerConfig;
@@ -119,9 +119,9 @@ export class Broker {
     const config = options.config;
     const logDir = resolve((config['log.dirs'] as string[])[0]);
     // Metrics (prom-client) load only when the admin listener can serve them.
-    const [metrics, version] = await Promise.all([
+    const version = SLUICE_VERSION;
+    const [metrics] = await Promise.all([
       loadMetrics(Boolean(config['admin.http.listener'])),
-      sluiceVersion(),
       storage === 'disk' ? mkdir(logDir, { recursive: true }) : undefined,
     ]);
     const broker = new Broker(config, logger, storage, options.fs, metrics);

@@ -6,8 +6,8 @@
  * returns the file system unwrapped, so the request and fsync paths pay nothing for metrics that are off.
  */
 import type { StorageFs } from '../storage/index.js';
+import { SLUICE_VERSION } from '../version.js';
 import type { Broker } from './broker.js';
-import { sluiceVersion } from './version.js';
 
 export interface MetricCounter {
   inc(value?: number): void;
@@ -52,9 +52,6 @@ export type MetricsFactory = (broker: Broker) => BrokerMetrics;
 /** Prometheus metrics when `enabled` (importing prom-client only then), else NO_METRICS. */
 export async function loadMetrics(enabled: boolean): Promise<MetricsFactory> {
   if (!enabled) return () => NO_METRICS;
-  const [{ PrometheusMetrics }, version] = await Promise.all([
-    import('../http/prometheus-metrics.js'),
-    sluiceVersion(),
-  ]);
-  return (broker) => new PrometheusMetrics(broker, version);
+  const { PrometheusMetrics } = await import('../http/prometheus-metrics.js');
+  return (broker) => new PrometheusMetrics(broker, SLUICE_VERSION);
 }
