@@ -534,8 +534,9 @@ export function configWarnings(config: BrokerConfig, ignored: string[] = []): st
   const warnings: string[] = [];
   const controllers = controllerListenerNames(config);
   const inert = [...ignored];
-  for (const text of config.listeners as string[])
-    if (controllers.has(parseListener(text).name)) inert.push(`the controller listener ${text}`);
+  for (const key of ['listeners', 'advertised.listeners'] as const)
+    for (const text of (config[key] as string[] | null) ?? [])
+      if (controllers.has(parseListener(text).name)) inert.push(`the controller listener ${text} in ${key}`);
   if (inert.length > 0)
     warnings.push(`these Kafka settings have no effect on a single Sluice broker and are ignored: ${inert.join(', ')}`);
   const advertised = ((config['advertised.listeners'] as string[] | null) ?? []).map(parseListener);
@@ -616,4 +617,19 @@ export function describeSettings(): string {
     lines.push(`  ${key.padEnd(36)} ${def.doc} Default: ${dflt}. Accepts ${describeRange(key, def)}.`);
   }
   return lines.join('\n');
+}
+
+/** The Kafka settings accepted and ignored, wrapped for `sluice start --help`. */
+export function describeIgnoredSettings(): string {
+  const lines: string[] = [];
+  let line = ' ';
+  for (const key of Object.keys(INERT_KAFKA_SETTINGS)) {
+    if (line.length + key.length > 108) {
+      lines.push(line);
+      line = ' ';
+    }
+    line += ` ${key}`;
+  }
+  lines.push(line);
+  return `${lines.join('\n')}\n  (replication factors and min.isr accept only 1)`;
 }

@@ -1,6 +1,6 @@
 /** `sluice start`: runs a broker in the foreground until SIGTERM or SIGINT. */
 import { Broker } from '../broker/broker.js';
-import { describeSettings, resolveConfig } from '../broker/config.js';
+import { describeIgnoredSettings, describeSettings, resolveConfig } from '../broker/config.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../broker/logger.js';
 import { parse, UsageError } from './args.js';
 
@@ -31,7 +31,10 @@ examples:
   sluice start --config server.properties --override num.partitions=3
 
 settings:
-${describeSettings()}`;
+${describeSettings()}
+
+Kafka settings accepted and ignored (with one warning), so that Kafka's server.properties loads:
+${describeIgnoredSettings()}`;
 
 export async function runStart(args: string[]): Promise<number> {
   const { values } = parse(args, {

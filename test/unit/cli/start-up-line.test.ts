@@ -83,6 +83,24 @@ test('the memory engine logs nothing about logs not shut down cleanly', async ()
   }
 });
 
+test("sluice start --config with Kafka's stock server.properties starts with one warning", async () => {
+  let broker: BrokerProcess | undefined;
+  try {
+    // --port and --data-dir (the helper's) override the file's listeners and log.dirs, so the test binds 127.0.0.1.
+    const file = join(REPO_ROOT, 'test', 'fixtures', 'kafka-4-server.properties');
+    broker = await startBrokerProcess({ args: ['--config', file] });
+    const warnings = jsonLines(broker).filter((l) => l.level === 'warn');
+    assert.equal(warnings.length, 1, broker.output());
+    assert.match(
+      String(warnings[0].msg),
+      /no effect on a single Sluice broker.*process\.roles.*CONTROLLER:\/\/localhost:9093 in advertised\.listeners/,
+    );
+  } finally {
+    await broker?.stop();
+    if (broker) removeDir(broker.dataDir);
+  }
+});
+
 test('an unknown --log-format is a usage error', async () => {
   await assert.rejects(startBrokerProcess({ args: ['--log-format', 'xml'], timeoutMs: 10000 }), /exited with 2/);
 });
