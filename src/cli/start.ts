@@ -10,7 +10,8 @@ Runs a broker in the foreground. Ctrl-C (SIGINT) or SIGTERM shuts it down cleanl
 
 options:
   --port P                 listen on 127.0.0.1:P (sets listeners=PLAINTEXT://127.0.0.1:P); 0 picks a free port
-  --host H                 listen on H instead of 127.0.0.1 (with --port)
+  --host H                 listen on H instead of 127.0.0.1 (with --port); for 0.0.0.0 also set
+                           advertised.listeners, or clients are told 127.0.0.1
   --data-dir D             keep data in D (sets log.dirs=D); default ./data
   --config FILE            read a Kafka-style server.properties file
   --override KEY=VALUE     set any setting below; may be repeated
