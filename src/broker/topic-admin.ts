@@ -11,7 +11,7 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { SLUICE_VERSION, SLUICE_VERSION_CONFIG } from '../version.js';
 import type { Broker } from './broker.js';
-import { CONFIG_DEFINITIONS, ConfigError } from './config.js';
+import { asksForCompaction, COMPACT_EFFECT, CONFIG_DEFINITIONS, ConfigError } from './config.js';
 import { ConfigSource } from './config-source.js';
 import { TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import type { TopicInfo } from './topics.js';
@@ -306,10 +306,13 @@ async function applyOverrides(
     throw err;
   }
   if (validateOnly) return OK;
+  const wasCompacted = asksForCompaction(broker.effectiveTopicConfigs(topic)['cleanup.policy'].value);
   const updated = await broker.topics.update(topicName, { configs: validated });
   const logConfig = broker.logConfig(updated);
   for (let p = 0; p < updated.partitions; p++) broker.partition(topicName, p)?.updateConfig(logConfig);
   broker.logger.info({ topic: topicName, configs: validated }, 'changed topic configs');
+  if (!wasCompacted && asksForCompaction(broker.effectiveTopicConfigs(updated)['cleanup.policy'].value))
+    broker.logger.warn({ topic: topicName }, `topic ${topicName} has cleanup.policy=compact: ${COMPACT_EFFECT}`);
   return OK;
 }
 

@@ -28,6 +28,7 @@ import {
   compressionOf,
   LOG_OVERHEAD,
   RECORD_BATCH_OVERHEAD,
+  recordsCountOf,
 } from '../../records/batch-header.js';
 import { firstMagicOf, LegacyRecordsError, legacyToRecordBatch } from '../../records/legacy.js';
 import { type Acks, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
@@ -166,6 +167,7 @@ async function append(w: PartitionWrite, records: Buffer): Promise<void> {
     failAppend(w, result);
     return;
   }
+  w.broker.metrics.topicIn(w.topic, records.length, recordsCountOf(records));
   out.baseOffset = result.baseOffset;
   out.logAppendTimeMs = result.logAppendTime;
   out.logStartOffset = result.logStartOffset;
