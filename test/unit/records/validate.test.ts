@@ -324,7 +324,13 @@ describe('maxTimestampDeltaOf', () => {
       {},
     );
     assert.equal(maxTimestampDeltaOf(b, RECORD_BATCH_OVERHEAD, b.length, 3), 0);
-    const late = buildRecordBatch([{ value: 'a', timestamp: 5000n }, { value: 'b', timestamp: 2n ** 40n }], {});
+    const late = buildRecordBatch(
+      [
+        { value: 'a', timestamp: 5000n },
+        { value: 'b', timestamp: 2n ** 40n },
+      ],
+      {},
+    );
     assert.equal(maxTimestampDeltaOf(late, RECORD_BATCH_OVERHEAD, late.length, 2), 2 ** 40 - 5000);
     assert.equal(maxTimestampDeltaOf(b, b.length, b.length, 0), Number.NEGATIVE_INFINITY);
   });

@@ -105,7 +105,7 @@ describe('ListOffsets v0 by time (disk engine)', () => {
       const segments = log.segments();
       assert.ok(segments.length >= 3);
       // Segment i was last modified at (i + 1) * 1000 s.
-      segments.forEach((seg, i) => utimesSync(seg.path, (i + 1) * 1000, (i + 1) * 1000));
+      for (const [i, seg] of segments.entries()) utimesSync(seg.path, (i + 1) * 1000, (i + 1) * 1000);
       const at = (seconds: number) => BigInt(seconds * 1000);
       assert.deepEqual(await log.legacyOffsetsBefore(at(2500), 10), [segments[1]!.baseOffset, segments[0]!.baseOffset]);
       assert.deepEqual(await log.legacyOffsetsBefore(at(2000), 1), [segments[1]!.baseOffset], 'at the time counts');
