@@ -33,39 +33,55 @@ export function maxTimestampDeltaOf(section: Buffer, start: number, end: number,
   let pos = start;
   let maxDelta = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < count; i++) {
-    // The record's length: a zigzag varint of at most 5 bytes.
-    let raw = 0;
-    let shift = 0;
-    let byte = 0x80;
-    for (let b = 0; b < 5 && (byte & 0x80) !== 0; b++) {
-      if (pos >= end) return `record ${i} is cut off in its length`;
-      byte = section[pos++]!;
-      raw += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
+    if (pos >= end) return `record ${i} is missing: the batch ends after ${i} records`;
+    // The record's length, a zigzag varint: one byte for records under 64 bytes, two under 8 KiB.
+    let raw = section[pos++]!;
+    if (raw >= 0x80) {
+      raw = unsignedVarintTail(section, pos - 1, end, 5);
+      if (raw < 0) return `record ${i} has a malformed length`;
+      pos = varintEnd;
     }
-    if ((byte & 0x80) !== 0) return `record ${i} has a length varint longer than 5 bytes`;
-    const length = raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
+    const length = (raw & 1) === 0 ? raw / 2 : -(raw + 1) / 2;
     const recordEnd = pos + length;
     // attributes (1 byte) + timestampDelta (>= 1) + offsetDelta (>= 1) + key, value lengths and header count.
     if (length < 6 || recordEnd > end) return `record ${i} claims ${length} bytes; ${end - pos} remain`;
     pos++; // attributes, unused by Kafka since magic 2
-    // The timestamp delta: a zigzag varlong of at most 10 bytes, summed as a number.
-    raw = 0;
-    shift = 0;
-    byte = 0x80;
-    for (let b = 0; b < 10 && (byte & 0x80) !== 0; b++) {
-      if (pos >= recordEnd) return `record ${i} is cut off in its timestamp delta`;
-      byte = section[pos++]!;
-      raw += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
+    // The timestamp delta, a zigzag varlong: one byte within 64 ms of the base timestamp, two within 8 s.
+    raw = section[pos++]!;
+    if (raw >= 0x80) {
+      raw = unsignedVarintTail(section, pos - 1, recordEnd, 10);
+      if (raw < 0) return `record ${i} has a malformed timestamp delta`;
+      pos = varintEnd;
     }
-    if ((byte & 0x80) !== 0) return `record ${i} has a timestamp delta varlong longer than 10 bytes`;
     const delta = raw % 2 === 0 ? raw / 2 : -(raw + 1) / 2;
     if (delta > maxDelta) maxDelta = delta;
     pos = recordEnd;
   }
   if (pos !== end) return `${end - pos} bytes are left after the batch's ${count} records`;
   return maxDelta;
+}
+
+/** Where the last varint read by unsignedVarintTail ended (module state: the walk allocates nothing). */
+let varintEnd = 0;
+
+/**
+ * The unsigned value of the varint of at most `maxBytes` bytes at `pos` (below `end`), summed as a number,
+ * and its end in `varintEnd`; -1 when it is cut off or too long. The slow path of the walk.
+ */
+function unsignedVarintTail(buf: Buffer, pos: number, end: number, maxBytes: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let b = 0; b < maxBytes; b++) {
+    if (pos >= end) return -1;
+    const byte = buf[pos++]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      varintEnd = pos;
+      return value;
+    }
+    scale *= 128;
+  }
+  return -1;
 }
 
 /** A signed 64-bit field read as a number: exact for every timestamp a clock can produce (below 2^53). */

@@ -324,14 +324,16 @@ describe('maxTimestampDeltaOf', () => {
       {},
     );
     assert.equal(maxTimestampDeltaOf(b, RECORD_BATCH_OVERHEAD, b.length, 3), 0);
+    // Multi-byte lengths (a 10 KB value) and deltas (2^40 ms) take the walk's slow path.
     const late = buildRecordBatch(
       [
-        { value: 'a', timestamp: 5000n },
+        { value: 'a'.repeat(10_000), timestamp: 5000n },
         { value: 'b', timestamp: 2n ** 40n },
+        { value: 'c'.repeat(100), timestamp: 3000n },
       ],
       {},
     );
-    assert.equal(maxTimestampDeltaOf(late, RECORD_BATCH_OVERHEAD, late.length, 2), 2 ** 40 - 5000);
+    assert.equal(maxTimestampDeltaOf(late, RECORD_BATCH_OVERHEAD, late.length, 3), 2 ** 40 - 5000);
     assert.equal(maxTimestampDeltaOf(b, b.length, b.length, 0), Number.NEGATIVE_INFINITY);
   });
 
