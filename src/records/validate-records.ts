@@ -91,20 +91,24 @@ function int64AsNumber(buf: Buffer, at: number): number {
 
 /**
  * Sets the max timestamp of the batch at `pos` from its records' largest timestamp delta, as Kafka's
- * LogValidator does for CreateTime topics: the header's is replaced (and the type bit cleared) when it
+ * LogValidator does for CreateTime topics: the header's is replaced and the type bit cleared when either
  * differs, and only then is the CRC recomputed. The caller must have checked the CRC already.
  */
 export function setMaxTimestampFromRecords(buf: Buffer, pos: number, maxDelta: number): void {
-  const baseTimestamp = int64AsNumber(buf, pos + BASE_TIMESTAMP_OFFSET);
-  const headerMax = int64AsNumber(buf, pos + MAX_TIMESTAMP_OFFSET);
   const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
-  const computed = baseTimestamp + maxDelta;
-  if (computed === headerMax && (attributes & TIMESTAMP_TYPE_MASK) === 0 && Number.isSafeInteger(computed)) return;
-  // The exact sum, in 64-bit arithmetic, for the rare case or a value beyond 2^53.
-  const exact = BigInt.asIntN(64, buf.readBigInt64BE(pos + BASE_TIMESTAMP_OFFSET) + BigInt(maxDelta));
-  if (exact === buf.readBigInt64BE(pos + MAX_TIMESTAMP_OFFSET) && (attributes & TIMESTAMP_TYPE_MASK) === 0) return;
+  const markedLogAppendTime = (attributes & TIMESTAMP_TYPE_MASK) !== 0;
+  if (!markedLogAppendTime) {
+    const computed = int64AsNumber(buf, pos + BASE_TIMESTAMP_OFFSET) + maxDelta;
+    if (computed === int64AsNumber(buf, pos + MAX_TIMESTAMP_OFFSET) && Number.isSafeInteger(computed)) return;
+  }
+  // Every record of a batch marked LogAppendTime carries the header's max timestamp (Kafka's DefaultRecord),
+  // so that one stays; otherwise the exact sum in 64-bit arithmetic (the rare case, or beyond 2^53).
+  const maxTimestamp = markedLogAppendTime
+    ? buf.readBigInt64BE(pos + MAX_TIMESTAMP_OFFSET)
+    : BigInt.asIntN(64, buf.readBigInt64BE(pos + BASE_TIMESTAMP_OFFSET) + BigInt(maxDelta));
+  if (!markedLogAppendTime && maxTimestamp === buf.readBigInt64BE(pos + MAX_TIMESTAMP_OFFSET)) return;
   buf.writeInt16BE(attributes & ~TIMESTAMP_TYPE_MASK, pos + ATTRIBUTES_OFFSET);
-  buf.writeBigInt64BE(exact, pos + MAX_TIMESTAMP_OFFSET);
+  buf.writeBigInt64BE(maxTimestamp, pos + MAX_TIMESTAMP_OFFSET);
   restampCrc(buf, pos);
 }
 
