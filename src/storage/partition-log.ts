@@ -935,23 +935,27 @@ export class PartitionLog {
    */
   async legacyOffsetsBefore(timestamp: bigint, maxNumOffsets: number): Promise<bigint[]> {
     const segments = [...this.segmentList];
-    const pairs: Array<{ offset: bigint; time: number }> = [];
-    for (const segment of segments) {
-      // A segment may still begin below the log start offset (DeleteRecords): the log start stands for it.
-      const belowStart = segment.baseOffset < this.logStart;
-      pairs.push({ offset: belowStart ? this.logStart : segment.baseOffset, time: await segment.lastModified() });
+    // A segment may still begin below the log start offset (DeleteRecords): the log start stands for it.
+    const offsets = segments.map((s) => {
+      if (s.baseOffset < this.logStart) return this.logStart;
+      return s.baseOffset;
+    });
+    const times: Array<() => Promise<number>> = segments.map((s) => () => s.lastModified());
+    if (segments[segments.length - 1]!.assignedSize > 0) {
+      offsets.push(this.leo);
+      times.push(async () => this.ctx.now());
     }
-    if (segments[segments.length - 1]!.assignedSize > 0) pairs.push({ offset: this.leo, time: this.ctx.now() });
     let start: number;
-    if (timestamp === -1n) start = pairs.length - 1;
+    if (timestamp === -1n) start = offsets.length - 1;
     else if (timestamp === -2n || timestamp === -4n) start = 0;
     else {
-      start = pairs.length - 1;
-      while (start >= 0 && BigInt(pairs[start]!.time) > timestamp) start--;
+      // Only a lookup by time reads the files' modification times, newest segment first.
+      start = offsets.length - 1;
+      while (start >= 0 && BigInt(await times[start]!()) > timestamp) start--;
     }
-    const offsets: bigint[] = [];
-    for (let i = start; i >= 0 && offsets.length < maxNumOffsets; i--) offsets.push(pairs[i]!.offset);
-    return offsets;
+    const answer: bigint[] = [];
+    for (let i = start; i >= 0 && answer.length < maxNumOffsets; i--) answer.push(offsets[i]!);
+    return answer;
   }
 
   /** ListOffsets -3 (KIP-734): the record with the largest timestamp, the first one when several share it. */
