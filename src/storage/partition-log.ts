@@ -694,6 +694,7 @@ export class PartitionLog {
       await task.sealed.sealIndexes();
       // The recovery point may now pass the sealed segment: record it, so a crash rescans only the new one.
       this.ctx.onCheckpointNeeded?.();
+      await this.deleteUnneededSnapshots();
     } catch (err) {
       this.ctx.logger.warn(
         { file: task.sealed.indexPath, err },
@@ -711,11 +712,7 @@ export class PartitionLog {
 
   // ---- producer snapshots ------------------------------------------------------------------------
 
-  /**
-   * Writes `<offset>.snapshot` (fsynced) and then deletes the snapshots no recovery needs, as Kafka's
-   * deleteSnapshotsAfterRecoveryPointCheckpoint does: those below both the segment before the active one
-   * and the segment below the recovery point. Returns whether the snapshot was written.
-   */
+  /** Writes `<offset>.snapshot` (fsynced); returns whether it was written. */
   private async writeProducerSnapshot(offset: bigint, data: Buffer): Promise<boolean> {
     try {
       await writeFileAtomically(this.ctx.cache, this.dir, `${this.dir}/${snapshotFileName(offset)}`, data);
@@ -730,6 +727,14 @@ export class PartitionLog {
       this.snapshotOffsets.push(offset);
       this.snapshotOffsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     }
+    return true;
+  }
+
+  /**
+   * Deletes the snapshots no recovery needs, as Kafka's deleteSnapshotsAfterRecoveryPointCheckpoint does:
+   * those below both the segment before the active one and the segment below the recovery point.
+   */
+  private async deleteUnneededSnapshots(): Promise<void> {
     const segments = this.segmentList;
     const twoSegmentsMin = segments[Math.max(0, segments.length - 2)]!.baseOffset;
     const recoveryPoint = this.recoveryPoint;
@@ -738,7 +743,6 @@ export class PartitionLog {
     for (const s of segments) if (s.baseOffset < recoveryPoint) keepFrom = s.baseOffset;
     if (twoSegmentsMin < keepFrom) keepFrom = twoSegmentsMin;
     await this.deleteSnapshotsBefore(keepFrom);
-    return true;
   }
 
   /** Deletes the snapshot files below `offset` (also when retention moves the log start offset). */
@@ -1226,6 +1230,7 @@ export class PartitionLog {
         if (!(await this.writeProducerSnapshot(this.leo, encodeProducerSnapshot(this.producers.entries())))) {
           clean = false;
         }
+        await this.deleteUnneededSnapshots();
       }
     } catch (err) {
       clean = false;
