@@ -359,14 +359,20 @@ export class PartitionLog {
       );
     }
 
+    const now = this.ctx.now();
+    const stampAppendTime = (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
+    const logAppendTime = stampAppendTime ? BigInt(now) : -1n;
+
     // Idempotent producers: a batch with a producer id is checked against that producer's state (one
-    // Map lookup); batches without one (producer id -1) cost a single int32 read here.
+    // Map lookup); batches without one (producer id -1) cost a single int32 read here. The state keeps
+    // each batch's max timestamp as stored, so the log append time where the topic stamps one.
     const validateProducers = (opts.origin ?? 'client') === 'client';
     let producerBatch: ProducerBatch | null = null;
     let pendingProducers: Map<bigint, ProducerStateEntry> | null = null;
     if (check.batchCount === 1) {
       if (hasProducerIdAt(records, 0)) {
         producerBatch = producerBatchAt(records, 0);
+        if (stampAppendTime) producerBatch.maxTimestamp = logAppendTime;
         if (validateProducers) {
           const verdict = this.producers.check(producerBatch);
           if (verdict.kind === 'duplicate') return this.answerDuplicate(verdict.batch, opts.acks);
@@ -376,10 +382,12 @@ export class PartitionLog {
     } else {
       let delta = 0;
       for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
-        const firstOffset = this.leo + BigInt(delta);
+        const offsetDelta = delta;
         delta += lastOffsetDeltaOf(records, pos) + 1;
         if (!hasProducerIdAt(records, pos)) continue;
+        const firstOffset = this.leo + BigInt(offsetDelta);
         const batch = producerBatchAt(records, pos);
+        if (stampAppendTime) batch.maxTimestamp = logAppendTime;
         pendingProducers ??= new Map();
         if (validateProducers) {
           const verdict = this.producers.check(batch, pendingProducers);
@@ -391,7 +399,6 @@ export class PartitionLog {
       }
     }
 
-    const now = this.ctx.now();
     const baseOffset = this.leo;
     const next = baseOffset + BigInt(check.offsetCount);
     // A roll snapshots the producer state as of the new segment's base: before this append's batches.
@@ -404,8 +411,6 @@ export class PartitionLog {
       this.epochCheckpointDirty = true;
       this.queue.push({ kind: 'epoch-checkpoint' });
     }
-    const stampAppendTime = (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
-    const logAppendTime = stampAppendTime ? BigInt(now) : -1n;
     // Offsets past the first batch's are counted as a number: a BigInt is made only for a later batch.
     let offsetDelta = 0;
     for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {

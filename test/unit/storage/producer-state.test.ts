@@ -65,6 +65,22 @@ for (const engine of ENGINES) {
       await s.close();
     });
 
+    it("answers a duplicate's timestamp as Kafka does: the stored max timestamp, the append time with LogAppendTime", async () => {
+      const { log, store: s } = await open({ messageTimestampType: 'LogAppendTime' });
+      const first = okAppend(await log.append(idempotent(0), { acks: -1 }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const retry = okAppend(await log.append(idempotent(0), { acks: -1 }));
+      assert.ok(first.logAppendTime > 0n);
+      assert.equal(retry.logAppendTime, first.logAppendTime);
+      const sent = idempotent(2);
+      const batchTimestamp = sent.readBigInt64BE(35);
+      const created = okAppend(await log.append(Buffer.from(sent), { acks: -1, timestampType: 'CreateTime' }));
+      assert.equal(created.logAppendTime, -1n);
+      const createdRetry = okAppend(await log.append(Buffer.from(sent), { acks: -1, timestampType: 'CreateTime' }));
+      assert.equal(createdRetry.logAppendTime, batchTimestamp);
+      await s.close();
+    });
+
     it('recognises any of the last five batches as duplicates, but not an older one', async () => {
       const { log, store: s } = await open();
       for (let i = 0; i < 6; i++) okAppend(await log.append(idempotent(i * 2), { acks: 1 }));
