@@ -112,6 +112,25 @@ print(json.dumps({'errors': errors, 'left': left}))
   });
 });
 
+describe('transactional producers', () => {
+  test('a transactional Java producer fails at once with a clear error instead of retrying', async (t) => {
+    if (kafkaPeerOrSkip(t)) return;
+    const kafka = await startBroker({ topics: ['tx'] });
+    try {
+      const args = ['--topic', 'tx', '--num-records', '10', '--record-size', '10', '--throughput', '-1'];
+      args.push('--transactional-id', 'payments', '--producer-props', `bootstrap.servers=${kafka.bootstrap}`);
+      const r = await run('java', ['-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance', ...args], {
+        timeoutMs: 60_000,
+      });
+      assert.notEqual(r.code, 0);
+      assert.match(`${r.stdout}${r.stderr}`, /Unexpected error in InitProducerIdResponse/);
+      assert.equal(endOffset(kafka, 'tx'), 0n);
+    } finally {
+      await kafka.stop();
+    }
+  });
+});
+
 describe('producer state across restarts of a broker process', () => {
   let broker: BrokerProcess | undefined;
   after(async () => {
