@@ -29,8 +29,8 @@ function runJava(mainClass: string, args: string[], timeoutMs = 600_000): Promis
 }
 
 /**
- * ProducerPerformance, unthrottled. Idempotence is off for both brokers (Sluice does not serve
- * InitProducerId yet), so both see the same requests.
+ * ProducerPerformance, unthrottled, with the client's defaults otherwise: idempotent with acks=all, not
+ * with an explicit acks=1 (kafka-clients turns idempotence off by itself then).
  */
 export async function producerPerformance(o: {
   bootstrap: string;
@@ -52,7 +52,6 @@ export async function producerPerformance(o: {
     '--producer-props',
     `bootstrap.servers=${o.bootstrap}`,
     `acks=${o.acks}`,
-    'enable.idempotence=false',
     `batch.size=${o.batchSize}`,
     'linger.ms=5',
     'max.in.flight.requests.per.connection=5',

@@ -86,6 +86,7 @@ export class Broker {
   advertised: Listener = { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 };
   private server: KafkaServer | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private producerExpirationTimer: NodeJS.Timeout | undefined;
   private readonly logDir: string;
   private stopped = false;
   /** The tail of the chain of topic creations and deletions (see `changeTopics`). */
@@ -109,6 +110,7 @@ export class Broker {
       fs: this.metrics.timeFsync(baseFs),
       defaults: logConfigFor({}, config),
       logger,
+      producerIdExpirationMs: config['producer.id.expiration.ms'] as number,
     });
   }
 
@@ -205,6 +207,12 @@ export class Broker {
         .catch((err: Error) => this.logger.warn({ err: err.message }, 'retention failed'));
     }, every);
     this.retentionTimer.unref();
+    const expirationMs = this.config['producer.id.expiration.ms'] as number;
+    this.producerExpirationTimer = setInterval(() => {
+      const removed = this.logs.removeExpiredProducers(Date.now(), expirationMs);
+      if (removed > 0) this.logger.debug({ removed }, 'expired idle producer ids');
+    }, this.config['producer.id.expiration.check.interval.ms'] as number);
+    this.producerExpirationTimer.unref();
   }
 
   get httpPort(): number {
@@ -344,6 +352,7 @@ export class Broker {
     if (this.stopped) return;
     this.stopped = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.producerExpirationTimer) clearInterval(this.producerExpirationTimer);
     await this.admin?.close();
     await this.server?.close();
     this.groups?.close();

@@ -201,6 +201,20 @@ export const CONFIG_DEFINITIONS = {
     max: 10000,
     doc: 'Partitions of __consumer_offsets.',
   },
+  'producer.id.expiration.ms': {
+    kind: 'int',
+    default: 86400000,
+    min: 1,
+    max: INT_MAX,
+    doc: 'How long a partition remembers an idempotent producer that stopped writing to it.',
+  },
+  'producer.id.expiration.check.interval.ms': {
+    kind: 'int',
+    default: 600000,
+    min: 1,
+    max: INT_MAX,
+    doc: 'How often idle producer ids are expired.',
+  },
   'offsets.retention.minutes': {
     kind: 'int',
     default: 10080,

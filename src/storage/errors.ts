@@ -10,6 +10,8 @@ export type LogErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'RECORD_LIST_TOO_LARGE'
   | 'OFFSET_OUT_OF_RANGE'
+  | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+  | 'INVALID_PRODUCER_EPOCH'
   | 'KAFKA_STORAGE_ERROR';
 
 export interface LogError {

@@ -6,6 +6,7 @@
  * modification time the close recorded, nothing of it is read either (its indexes load on first use).
  */
 import { join } from 'node:path';
+import { baseOffsetOf } from '../records/batch-header.js';
 import {
   type EpochEntry,
   formatPartitionMetadata,
@@ -18,7 +19,22 @@ import {
 import type { StorageLogger } from './errors.js';
 import { type FileCache, readWholeFile, writeFileAtomically } from './file-cache.js';
 import { LogSegment, parseSegmentFileName, type SegmentContext } from './log-segment.js';
+import {
+  CorruptSnapshotError,
+  decodeProducerSnapshot,
+  hasProducerIdAt,
+  isExpired,
+  type ProducerBatch,
+  type ProducerStateEntry,
+  ProducerStateManager,
+  parseSnapshotFileName,
+  producerBatchAt,
+  snapshotFileName,
+} from './producer-state.js';
 import { errorCode, isNotFound } from './storage-fs.js';
+
+/** Kafka's producer.id.expiration.ms default: a day. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 export interface LoadParams {
   ctx: SegmentContext;
@@ -43,6 +59,8 @@ export interface LoadParams {
    */
   existing?: boolean;
   nowMs: number;
+  /** Producers idle this long are not loaded (producer.id.expiration.ms). */
+  producerIdExpirationMs?: number;
 }
 
 export interface LoadedLog {
@@ -55,6 +73,10 @@ export interface LoadedLog {
   recovered: boolean;
   truncatedBytes: number;
   deletedSegments: number;
+  /** Idempotent producers' state: from the snapshot at the log end offset, or rebuilt from the log. */
+  producers?: ProducerStateEntry[];
+  /** Offsets of the producer snapshot files kept in the directory, ascending. */
+  snapshotOffsets?: bigint[];
 }
 
 async function tryRead(cache: FileCache, path: string): Promise<string | null> {
@@ -117,6 +139,13 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null>
     }
   }
 
+  // Batches with a producer id seen by the recovery scans, for the producer state (no second read).
+  const scanned: ScannedProducerBatches = { from: null, batches: [] };
+  const collect = (chunk: Buffer, at: number) => {
+    if (hasProducerIdAt(chunk, at)) {
+      scanned.batches.push({ firstOffset: baseOffsetOf(chunk, at), batch: producerBatchAt(chunk, at) });
+    }
+  };
   const result: LoadedLog = {
     segments: [],
     logEndOffset: 0n,
@@ -172,6 +201,7 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null>
     result.segments = [segment];
     result.logEndOffset = start;
     result.logStartOffset = start;
+    await loadProducerState(p, result, present, scanned);
     return result;
   }
 
@@ -248,7 +278,8 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null>
           { file: active.logPath, problem },
           'the active segment changed after the clean shutdown; scanning it and cutting what does not check out',
         );
-        const recovery = await active.recover();
+        scanned.from = active.baseOffset;
+        const recovery = await active.recover(collect);
         await active.fdatasync();
         result.recovered = true;
         result.truncatedBytes += recovery.truncatedBytes;
@@ -270,9 +301,10 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null>
       }
     }
     let kept = segments.length;
+    scanned.from = segments[first]!.baseOffset;
     for (let i = first; i < segments.length; i++) {
       const s = segments[i]!;
-      const recovery = await s.recover();
+      const recovery = await s.recover(collect);
       result.truncatedBytes += recovery.truncatedBytes;
       await s.fdatasync();
       if (recovery.truncatedBytes > 0 && i + 1 < segments.length) {
@@ -306,5 +338,82 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null>
   result.segments = segments;
   result.logEndOffset = logEndOffset;
   result.logStartOffset = logStartOffset;
+  await loadProducerState(p, result, present, scanned);
   return result;
+}
+
+interface ScannedProducerBatches {
+  /** The base offset of the first segment the recovery scanned, null when none was. */
+  from: bigint | null;
+  batches: Array<{ firstOffset: bigint; batch: ProducerBatch }>;
+}
+
+/**
+ * The producer state (Kafka's LogLoader.rebuildProducerState). Snapshots past the log end offset describe
+ * data that is gone and are deleted. After a clean shutdown the state is the snapshot at the log end
+ * offset (the close wrote one when there were producers), so only partitions that had producers read a
+ * file. After a crash it is the latest readable snapshot plus the batch headers written after it, read
+ * from the segments without decoding any record.
+ */
+async function loadProducerState(
+  p: LoadParams,
+  result: LoadedLog,
+  present: Set<string>,
+  scanned: ScannedProducerBatches,
+): Promise<void> {
+  const { cache, logger, dir } = p;
+  const offsets: bigint[] = [];
+  for (const name of present) {
+    const offset = parseSnapshotFileName(name);
+    if (offset !== null) offsets.push(offset);
+  }
+  offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const remove = async (offset: bigint) => {
+    await removeQuietly(cache, join(dir, snapshotFileName(offset)), logger);
+    offsets.splice(offsets.indexOf(offset), 1);
+  };
+  for (const offset of [...offsets]) if (offset > result.logEndOffset) await remove(offset);
+  const expirationMs = p.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+  const live = (entries: ProducerStateEntry[]) => entries.filter((e) => !isExpired(e, p.nowMs, expirationMs));
+
+  // The latest snapshot that reads back whole; a corrupt one is deleted and the one before it tried.
+  let snapshot: { offset: bigint; entries: ProducerStateEntry[] } | null = null;
+  while (offsets.length > 0) {
+    const offset = offsets[offsets.length - 1]!;
+    if (!result.recovered && offset !== result.logEndOffset) break;
+    try {
+      snapshot = {
+        offset,
+        entries: decodeProducerSnapshot(await readWholeFile(cache, join(dir, snapshotFileName(offset)))),
+      };
+      break;
+    } catch (err) {
+      if (!(err instanceof CorruptSnapshotError) && !isNotFound(err)) throw err;
+      logger.warn({ file: join(dir, snapshotFileName(offset)), err }, 'deleting an unreadable producer snapshot');
+      await remove(offset);
+    }
+  }
+  result.snapshotOffsets = offsets;
+  if (!result.recovered) {
+    result.producers = snapshot ? live(snapshot.entries) : [];
+    return;
+  }
+  const state = new ProducerStateManager(snapshot?.entries ?? []);
+  const from = snapshot?.offset ?? result.logStartOffset;
+  // Segments between the snapshot and the first scanned one are read for their batch headers only.
+  const scannedFrom = scanned.from ?? result.logEndOffset;
+  for (const segment of result.segments) {
+    if (segment.baseOffset >= scannedFrom) break;
+    const upper = segment.upperBoundOffset();
+    if (upper !== null && upper <= from) continue;
+    const start = segment.baseOffset < from ? ((await segment.findBatch(from))?.position ?? segment.writtenSize) : 0;
+    await segment.forEachBatch(start, segment.writtenSize, (b, window, at) => {
+      if (b.baseOffset >= from) state.replayBatchAt(window, at);
+      return true;
+    });
+  }
+  for (const { firstOffset, batch } of scanned.batches) {
+    if (firstOffset >= from && firstOffset < result.logEndOffset) state.update(batch, firstOffset);
+  }
+  result.producers = live(state.entries());
 }

@@ -526,9 +526,10 @@ export class LogSegment {
 
   /**
    * Scans the whole log file batch by batch with CRC checks (Kafka's LogSegment.recover): rebuilds both
-   * indexes and the largest timestamp, and cuts the file at the first torn or corrupt batch.
+   * indexes and the largest timestamp, and cuts the file at the first torn or corrupt batch. `onBatch`
+   * sees each batch kept, in its chunk at `at` (the producer state is rebuilt from the same reads).
    */
-  async recover(): Promise<SegmentRecovery> {
+  async recover(onBatch?: (chunk: Buffer, at: number) => void): Promise<SegmentRecovery> {
     const fileSize = await this.logFileSize();
     const interval = this.ctx.config.indexIntervalBytes;
     const offsetIndex = new OffsetIndex(this.baseOffset, this.maxOffsetIndexEntries());
@@ -563,6 +564,7 @@ export class LogSegment {
           offsetOfMaxTimestamp = lastOffset;
         }
         if (position === 0 && b.maxTimestamp >= 0n) firstBatchTimestamp = b.maxTimestamp;
+        onBatch?.(chunk, b.position);
         if (position - lastIndexEntry > interval) {
           offsetIndex.append(lastOffset, position);
           timeIndex.maybeAppend(maxTimestamp, offsetOfMaxTimestamp);
@@ -714,7 +716,7 @@ export class LogSegment {
   async forEachBatch(
     from: number,
     limit: number,
-    visit: (b: StoredBatch) => boolean | Promise<boolean>,
+    visit: (b: StoredBatch, window: Buffer, at: number) => boolean | Promise<boolean>,
   ): Promise<void> {
     let window: Buffer = EMPTY;
     let windowPos = from;
@@ -727,7 +729,8 @@ export class LogSegment {
       }
       const batch = headerAt(window, pos - windowPos, pos);
       if (batch.size < RECORD_BATCH_OVERHEAD || pos + batch.size > limit) return;
-      if (!(await visit(batch))) return;
+      // The window holds the whole header at `at`, for visitors that need more fields (producer state).
+      if (!(await visit(batch, window, pos - windowPos))) return;
       pos += batch.size;
     }
   }

@@ -28,6 +28,7 @@ import { loadPartitionLog } from './log-loader.js';
 import type { SegmentContext } from './log-segment.js';
 import { MemoryFs } from './memory-fs.js';
 import { PartitionLog, type RetentionResult } from './partition-log.js';
+import { ProducerIdManager } from './producer-ids.js';
 import { isNotFound, removeTree, type StorageFs, writeFully } from './storage-fs.js';
 
 export interface LogStoreOptions {
@@ -43,6 +44,8 @@ export interface LogStoreOptions {
   maxOpenFiles?: number;
   /** Clock in ms, for segment.ms, retention and LogAppendTime; default Date.now. */
   now?: () => number;
+  /** Kafka's producer.id.expiration.ms: producers idle this long are forgotten; default a day. */
+  producerIdExpirationMs?: number;
 }
 
 export interface OpenedPartition {
@@ -94,6 +97,9 @@ export class LogStore {
   private opened = false;
   private closed = false;
   private readonly engine: 'disk' | 'memory';
+  private readonly producerIdExpirationMs: number | undefined;
+  /** Producer ids for InitProducerId, reserved in blocks recorded in the log dir. */
+  readonly producerIds: ProducerIdManager;
 
   constructor(opts: LogStoreOptions) {
     this.engine = opts.engine;
@@ -106,6 +112,8 @@ export class LogStore {
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.logDirSync = new Coalescer(() => this.fs.syncDir(this.logDir));
+    this.producerIdExpirationMs = opts.producerIdExpirationMs;
+    this.producerIds = new ProducerIdManager(this.cache, this.logDir);
   }
 
   /** Descriptors held by the pool right now, and the most held at once. */
@@ -254,6 +262,7 @@ export class LogStore {
       atClose: p.atClose ?? null,
       existing: p.existing,
       nowMs: this.now(),
+      producerIdExpirationMs: this.producerIdExpirationMs,
     });
     if (!loaded) return null;
     if (loaded.truncatedBytes > 0 || loaded.deletedSegments > 0) {
@@ -388,6 +397,16 @@ export class LogStore {
       }
     }
     return report;
+  }
+
+  /**
+   * Forgets idle producers in every log (the broker calls this every
+   * producer.id.expiration.check.interval.ms). Returns how many were forgotten.
+   */
+  removeExpiredProducers(nowMs: number, expirationMs: number): number {
+    let removed = 0;
+    for (const log of this.partitions()) if (!log.isClosed) removed += log.removeExpiredProducers(nowMs, expirationMs);
+    return removed;
   }
 
   /** Writes recovery-point-offset-checkpoint and log-start-offset-checkpoint (serialized). */

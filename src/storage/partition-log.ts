@@ -43,6 +43,16 @@ import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { FLUSH_NEVER, fsyncsEveryAppend, type LogConfig, type TimestampTypeName } from './log-config.js';
 import type { LoadedLog } from './log-loader.js';
 import { LogSegment, type SegmentContext, type TimestampLookup } from './log-segment.js';
+import {
+  type BatchMetadata,
+  encodeProducerSnapshot,
+  hasProducerIdAt,
+  type ProducerBatch,
+  type ProducerStateEntry,
+  ProducerStateManager,
+  producerBatchAt,
+  snapshotFileName,
+} from './producer-state.js';
 import type { ReadMemory } from './read-pool.js';
 import { errorCode } from './storage-fs.js';
 
@@ -124,6 +134,8 @@ interface RollTask {
   kind: 'roll';
   sealed: LogSegment;
   created: LogSegment;
+  /** The producer state as of the new segment's base offset (Kafka takes a snapshot at every roll). */
+  producerSnapshot: Buffer;
 }
 
 interface RepairTask {
@@ -189,6 +201,10 @@ export class PartitionLog {
   private readonly listeners = new Set<() => void>();
   /** Sealed segments with loaded indexes, least recently used first. */
   private readonly loadedSealed: LogSegment[] = [];
+  /** Idempotent producers' epochs and last batches (Kafka's ProducerStateManager). */
+  readonly producers: ProducerStateManager;
+  /** Offsets of the producer snapshot files in the directory, ascending. */
+  private snapshotOffsets: bigint[];
 
   readonly segmentContext: SegmentContext;
 
@@ -212,6 +228,8 @@ export class PartitionLog {
     if (this.epochs.truncateFromEnd(this.leo)) this.epochCheckpointDirty = true;
     if (this.epochs.truncateFromStart(this.logStart)) this.epochCheckpointDirty = true;
     this.topicIdValue = loaded.topicId;
+    this.producers = new ProducerStateManager(loaded.producers ?? []);
+    this.snapshotOffsets = [...(loaded.snapshotOffsets ?? [])];
   }
 
   // ---- state -------------------------------------------------------------------------------------
@@ -345,16 +363,56 @@ export class PartitionLog {
     }
 
     const now = this.ctx.now();
+    const logAppendTime = stampAppendTime ? BigInt(now) : -1n;
+
+    // Idempotent producers: a batch with a producer id is checked against that producer's state (one
+    // Map lookup); batches without one (producer id -1) cost a single int32 read here. The state keeps
+    // each batch's max timestamp as stored, so the log append time where the topic stamps one.
+    const validateProducers = (opts.origin ?? 'client') === 'client';
+    let producerBatch: ProducerBatch | null = null;
+    let pendingProducers: Map<bigint, ProducerStateEntry> | null = null;
+    if (check.batchCount === 1) {
+      if (hasProducerIdAt(records, 0)) {
+        producerBatch = producerBatchAt(records, 0);
+        if (stampAppendTime) producerBatch.maxTimestamp = logAppendTime;
+        if (validateProducers) {
+          const verdict = this.producers.check(producerBatch);
+          if (verdict.kind === 'duplicate') return this.answerDuplicate(verdict.batch, opts.acks);
+          if (verdict.kind === 'error') return Promise.resolve(logError(verdict.errorCode, verdict.message));
+        }
+      }
+    } else {
+      let delta = 0;
+      for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+        const offsetDelta = delta;
+        delta += lastOffsetDeltaOf(records, pos) + 1;
+        if (!hasProducerIdAt(records, pos)) continue;
+        const firstOffset = this.leo + BigInt(offsetDelta);
+        const batch = producerBatchAt(records, pos);
+        if (stampAppendTime) batch.maxTimestamp = logAppendTime;
+        pendingProducers ??= new Map();
+        if (validateProducers) {
+          const verdict = this.producers.check(batch, pendingProducers);
+          // As Kafka: the first duplicate answers for the whole append.
+          if (verdict.kind === 'duplicate') return this.answerDuplicate(verdict.batch, opts.acks);
+          if (verdict.kind === 'error') return Promise.resolve(logError(verdict.errorCode, verdict.message));
+        }
+        this.producers.update(batch, firstOffset, pendingProducers);
+      }
+    }
+
     const baseOffset = this.leo;
     const next = baseOffset + BigInt(check.offsetCount);
+    // A roll snapshots the producer state as of the new segment's base: before this append's batches.
     const segment = this.maybeRoll(records.length, check.batchCount, next - 1n, now);
+    if (producerBatch !== null) this.producers.update(producerBatch, baseOffset);
+    else if (pendingProducers !== null) this.producers.commit(pendingProducers);
 
     const leaderEpoch = opts.leaderEpoch ?? this.epochs.latestEpoch() ?? 0;
     if (this.epochs.assign(leaderEpoch, baseOffset)) {
       this.epochCheckpointDirty = true;
       this.queue.push({ kind: 'epoch-checkpoint' });
     }
-    const logAppendTime = stampAppendTime ? BigInt(now) : -1n;
     // Offsets past the first batch's are counted as a number: a BigInt is made only for a later batch.
     let offsetDelta = 0;
     for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
@@ -396,6 +454,39 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * A retried batch already in the log (Kafka's duplicate detection): answered with the original offsets
+   * and nothing is written. With acks=all the answer waits until the original is durable, as the first
+   * answer would have; if the original was cut off by a failed write, the retry fails too and comes back.
+   */
+  private answerDuplicate(duplicate: BatchMetadata, acks: Acks): Promise<AppendResult | LogError> {
+    const result: AppendResult = {
+      baseOffset: duplicate.firstOffset,
+      lastOffset: duplicate.lastOffset,
+      // Kafka answers the duplicate's timestamp as the log append time, whatever the timestamp type.
+      logAppendTime: duplicate.timestamp,
+      logStartOffset: this.logStart,
+      recordCount: 0,
+    };
+    if (acks !== -1 || this.hwm > duplicate.lastOffset) return Promise.resolve(result);
+    return new Promise((resolve) => {
+      const stop = this.watch(() => {
+        if (this.hwm > duplicate.lastOffset) {
+          stop();
+          resolve({ ...result, logStartOffset: this.logStart });
+        } else if (this.closed || this.leo <= duplicate.lastOffset) {
+          stop();
+          resolve(
+            logError(
+              'KAFKA_STORAGE_ERROR',
+              `the original of a retried batch of ${this.topic}-${this.partition} was lost`,
+            ),
+          );
+        }
+      });
+    });
+  }
+
   /** Rolls to a new segment when the active one is full, too old or its index is full (Kafka's maybeRoll). */
   private maybeRoll(bytes: number, batches: number, lastOffset: bigint, now: number): LogSegment {
     const active = this.active;
@@ -420,7 +511,8 @@ export class PartitionLog {
     });
     active.upperBoundOffset = () => created.baseOffset;
     this.segmentList.push(created);
-    this.queue.push({ kind: 'roll', sealed: active, created });
+    const producerSnapshot = encodeProducerSnapshot(this.producers.entries());
+    this.queue.push({ kind: 'roll', sealed: active, created, producerSnapshot });
     this.ctx.logger.debug(
       { topic: this.topic, partition: this.partition, baseOffset: String(created.baseOffset), reason },
       'rolled a new segment',
@@ -602,10 +694,14 @@ export class PartitionLog {
   }
 
   private async runRoll(task: RollTask): Promise<void> {
+    // First, as Kafka's roll does: once the checkpoint below moves the recovery point past the sealed
+    // segment, a crash recovery rebuilds the producer state from this snapshot.
+    await this.writeProducerSnapshot(task.created.baseOffset, task.producerSnapshot);
     try {
       await task.sealed.sealIndexes();
       // The recovery point may now pass the sealed segment: record it, so a crash rescans only the new one.
       this.ctx.onCheckpointNeeded?.();
+      await this.deleteUnneededSnapshots();
     } catch (err) {
       this.ctx.logger.warn(
         { file: task.sealed.indexPath, err },
@@ -619,6 +715,74 @@ export class PartitionLog {
       // The first write creates the log file anyway; a write failure there is handled as usual.
       this.ctx.logger.warn({ file: task.created.logPath, err }, 'could not create the files of a new segment');
     }
+  }
+
+  // ---- producer snapshots ------------------------------------------------------------------------
+
+  /** Writes `<offset>.snapshot` (fsynced); returns whether it was written. */
+  private async writeProducerSnapshot(offset: bigint, data: Buffer): Promise<boolean> {
+    try {
+      await writeFileAtomically(this.ctx.cache, this.dir, `${this.dir}/${snapshotFileName(offset)}`, data);
+    } catch (err) {
+      this.ctx.logger.warn(
+        { dir: this.dir, offset: String(offset), err },
+        'could not write a producer state snapshot; after a crash the state is rebuilt from an older one and the log',
+      );
+      return false;
+    }
+    if (!this.snapshotOffsets.includes(offset)) {
+      this.snapshotOffsets.push(offset);
+      this.snapshotOffsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    }
+    return true;
+  }
+
+  /**
+   * Deletes the snapshots no recovery needs, as Kafka's deleteSnapshotsAfterRecoveryPointCheckpoint does:
+   * those below both the segment before the active one and the segment below the recovery point.
+   */
+  private async deleteUnneededSnapshots(): Promise<void> {
+    const segments = this.segmentList;
+    const twoSegmentsMin = segments[Math.max(0, segments.length - 2)]!.baseOffset;
+    const recoveryPoint = this.recoveryPoint;
+    // Bigints: the smaller of the two bounds, by hand (Math.min takes numbers).
+    let keepFrom = recoveryPoint;
+    for (const s of segments) if (s.baseOffset < recoveryPoint) keepFrom = s.baseOffset;
+    if (twoSegmentsMin < keepFrom) keepFrom = twoSegmentsMin;
+    await this.deleteSnapshotsBefore(keepFrom);
+  }
+
+  /** Deletes the snapshot files below `offset` (also when retention moves the log start offset). */
+  private async deleteSnapshotsBefore(offset: bigint): Promise<void> {
+    const doomed = this.snapshotOffsets.filter((o) => o < offset);
+    if (doomed.length === 0) return;
+    this.snapshotOffsets = this.snapshotOffsets.filter((o) => o >= offset);
+    await this.deleteSnapshotFiles(doomed);
+  }
+
+  private async deleteSnapshotFiles(offsets: bigint[]): Promise<void> {
+    const fs = this.ctx.cache.fs;
+    for (const offset of offsets) {
+      const path = `${this.dir}/${snapshotFileName(offset)}`;
+      try {
+        await this.ctx.cache.forget(path);
+        await fs.unlink(path);
+      } catch (err) {
+        if (errorCode(err) !== 'ENOENT') {
+          this.ctx.logger.warn({ file: path, err }, 'could not delete a producer snapshot; remove it by hand');
+        }
+      }
+    }
+  }
+
+  /** Forgets producers idle longer than producer.id.expiration.ms; returns how many. */
+  removeExpiredProducers(nowMs: number, expirationMs: number): number {
+    return this.producers.removeExpired(nowMs, expirationMs);
+  }
+
+  /** Offsets of the producer snapshot files, ascending. */
+  producerSnapshotOffsets(): bigint[] {
+    return [...this.snapshotOffsets];
   }
 
   private async writeEpochCheckpoint(): Promise<void> {
@@ -797,6 +961,12 @@ export class PartitionLog {
     if (this.epochs.truncateFromEnd(targetOffset)) {
       this.epochCheckpointDirty = true;
       this.queue.push({ kind: 'epoch-checkpoint' });
+    }
+    this.producers.truncateFrom(targetOffset);
+    const staleSnapshots = this.snapshotOffsets.filter((o) => o > targetOffset);
+    if (staleSnapshots.length > 0) {
+      this.snapshotOffsets = this.snapshotOffsets.filter((o) => o <= targetOffset);
+      void this.deleteSnapshotFiles(staleSnapshots);
     }
     this.pendingRepair = {
       kind: 'repair',
@@ -1057,6 +1227,7 @@ export class PartitionLog {
     this.segmentList = this.segmentList.filter((s) => !set.has(s));
     for (const s of doomed) s.deleted = true;
     this.advanceLogStart(this.segmentList[0]!.baseOffset);
+    await this.deleteSnapshotsBefore(this.logStart);
     for (const s of doomed) {
       this.ctx.logger.info(
         { topic: this.topic, partition: this.partition, file: s.logPath, bytes: s.writtenSize, reason },
@@ -1092,6 +1263,14 @@ export class PartitionLog {
       if (this.epochCheckpointDirty) {
         await this.writeEpochCheckpoint();
         if (this.epochCheckpointDirty) clean = false;
+      }
+      // The next clean open takes the producer state from the snapshot at the log end offset, and none
+      // there means no producers: so one is written when there are producers, or to replace a stale one.
+      if (this.producers.size > 0 || this.snapshotOffsets.includes(this.leo)) {
+        if (!(await this.writeProducerSnapshot(this.leo, encodeProducerSnapshot(this.producers.entries())))) {
+          clean = false;
+        }
+        await this.deleteUnneededSnapshots();
       }
     } catch (err) {
       clean = false;

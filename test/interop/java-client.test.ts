@@ -5,7 +5,7 @@
  *   in per-key order, commit and resume, every codec, offsets by timestamp, delete;
  * - admin: every Admin call Sluice serves (with its error answers), and UnsupportedVersionException for the
  *   calls it does not serve;
- * - idempotence: a producer with default settings, which fails on Sluice until issue #12.
+ * - idempotence: a producer with default settings (idempotence on since kafka-clients 3.0) delivers.
  * test/clients/java/Scenario.java is compiled once per source version into the per-machine cache, and run
  * in one JVM per group. Each group must pass every check, and exactly as many as expected, so a check that
  * silently stops running fails the test.
@@ -114,10 +114,8 @@ describe('the Java client (kafka-clients 4.3.1) runs the interop scenario', { co
     await t.test('admin: every call Sluice serves, and UnsupportedVersionException for the others', () =>
       runGroup(broker.bootstrap, 'sluice', 'admin'),
     );
-    // Until issue #12: a default (idempotent) producer fails with UnsupportedVersionException (INIT_PRODUCER_ID).
-    await t.test('idempotence: a default producer fails until Sluice serves InitProducerId', () =>
-      runGroup(broker.bootstrap, 'sluice', 'idempotence'),
-    );
+    // Before Sluice served InitProducerId, this producer failed with UnsupportedVersionException (INIT_PRODUCER_ID).
+    await t.test('idempotence: a default producer delivers', () => runGroup(broker.bootstrap, 'sluice', 'idempotence'));
   });
 
   test('against Apache Kafka (the same checks pass on the reference broker)', { timeout: 300_000 }, async (t) => {

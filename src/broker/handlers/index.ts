@@ -34,6 +34,7 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.CREATE_TOPICS, 0, 7, () => import('./19-create-topics.js')),
   serve(ApiKey.DELETE_TOPICS, 0, 6, () => import('./20-delete-topics.js')),
   serve(ApiKey.DELETE_RECORDS, 0, 2, () => import('./21-delete-records.js')),
+  serve(ApiKey.INIT_PRODUCER_ID, 0, 5, () => import('./22-init-producer-id.js')),
   serve(ApiKey.OFFSET_FOR_LEADER_EPOCH, 0, 4, () => import('./23-offset-for-leader-epoch.js')),
   serve(ApiKey.DESCRIBE_CONFIGS, 0, 4, () => import('./32-describe-configs.js')),
   serve(ApiKey.ALTER_CONFIGS, 0, 2, () => import('./33-alter-configs.js')),

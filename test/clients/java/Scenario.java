@@ -229,13 +229,12 @@ public final class Scenario {
     return Admin.create(p);
   }
 
-  /** A producer with acks=all; idempotence off until Sluice serves InitProducerId (issue #12). */
+  /** A producer with acks=all and the client's default idempotence (on since kafka-clients 3.0). */
   private KafkaProducer<String, String> producer(String compression) {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "interop-java-producer");
     p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, compression);
     p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30000);
@@ -832,11 +831,6 @@ public final class Scenario {
     }
   }
 
-  private static Throwable rootCause(Throwable t) {
-    while (t != null && t.getCause() != null && t.getCause() != t) t = t.getCause();
-    return t;
-  }
-
   private static String chain(Throwable t) {
     StringBuilder b = new StringBuilder(describe(t));
     for (Throwable c = t == null ? null : t.getCause(); c != null; c = c.getCause()) b.append(" <- ").append(describe(c));
@@ -844,13 +838,10 @@ public final class Scenario {
   }
 
   /**
-   * A producer with default settings: since kafka-clients 3.0 that means enable.idempotence=true, so the
-   * producer asks for a producer id (InitProducerId) before its first batch. Sluice does not serve
-   * InitProducerId yet, so the Java client fails fatally, before anything is sent: the first send() throws
-   * (or, if it raced ahead of the failed InitProducerId, its future fails) with UnsupportedVersionException
-   * "The node does not support INIT_PRODUCER_ID" at the root, and the producer stays failed. It neither
-   * falls back to non-idempotent writes nor times out. Issue #12 (idempotent producers) turns this check
-   * around: then a default producer must deliver on Sluice as it does on Kafka.
+   * A producer with nothing but its bootstrap set: since kafka-clients 3.0 that means enable.idempotence=true,
+   * so it asks for a producer id (InitProducerId) before its first batch. Before Sluice served InitProducerId
+   * this producer failed fatally with UnsupportedVersionException "The node does not support
+   * INIT_PRODUCER_ID"; now it must deliver on Sluice as it does on Kafka.
    */
   private void idempotence() throws Exception {
     String topic = prefix + "-idempotent";
@@ -863,18 +854,8 @@ public final class Scenario {
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
       Throwable first = sendOutcome(producer, new ProducerRecord<>(topic, "k", "v"));
       Throwable second = sendOutcome(producer, new ProducerRecord<>(topic, "k", "v2"));
-      if (sluice) {
-        Throwable root = rootCause(first);
-        check(root instanceof UnsupportedVersionException && String.valueOf(root.getMessage()).contains("INIT_PRODUCER_ID"),
-            "a default producer (idempotence on) fails: UnsupportedVersionException, the broker does not serve INIT_PRODUCER_ID",
-            chain(first));
-        Throwable secondRoot = rootCause(second);
-        check(secondRoot instanceof UnsupportedVersionException && second instanceof org.apache.kafka.common.KafkaException,
-            "a default producer stays failed: the next send() fails the same way", chain(second));
-      } else {
-        check(first == null, "a default producer (idempotence on) delivers a record", chain(first));
-        check(second == null, "a default producer delivers the next record too", chain(second));
-      }
+      check(first == null, "a default producer (idempotence on) delivers a record", chain(first));
+      check(second == null, "a default producer delivers the next record too", chain(second));
     }
   }
 }
