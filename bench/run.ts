@@ -837,7 +837,7 @@ async function versusKafka(): Promise<void> {
     [rowNames[2]]:
       'Kafka acknowledges acks=all before fsync (its default): Sluice fsyncs first, so this row compares different durability',
     [rowNames[4]]:
-      "Kafka's own load generators (kafka-tools), enable.idempotence=false, linger.ms 5, against both brokers",
+      "Kafka's own load generators (kafka-tools) with the client's defaults (idempotent at acks=all), linger.ms 5, against both brokers",
     [rowNames[5]]: 'fetch.MB.sec: the time to join the consumer group left out',
   };
   for (const name of rowNames) {
