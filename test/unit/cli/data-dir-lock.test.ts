@@ -132,3 +132,11 @@ test('a start on a port in use fails before it recovers or writes anything in it
   assert.equal(readFileSync(segment).length, torn.length - 30);
   removeDir(dir);
 });
+
+test('a data dir that cannot be created (under /proc) ends the start with a clear error', async () => {
+  const started = Date.now();
+  const result = await failedStart(['--port', '0', '--data-dir', '/proc/sluice-no-such/data'], 10_000);
+  assert.equal(result.code, 1, result.output);
+  assert.match(result.output, /sluice start: cannot create data dir \/proc\/sluice-no-such\/data: /);
+  assert.ok(Date.now() - started < 10_000);
+});
