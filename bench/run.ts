@@ -13,6 +13,10 @@
  *   npm run bench -- --only produce-1k,startup    some sections only
  *   npm run bench -- --markdown   also prints the table in Markdown (for the README and bench/PERFORMANCE.md)
  *
+ * The `kafka` section runs Apache Kafka (the test peer: tools/kafka-peer/install.sh) beside Sluice under
+ * the same loads — `sluice perf` and Kafka's own ProducerPerformance/ConsumerPerformance against both —
+ * and prints Sluice ÷ Kafka; it is "not measured" where Java or Kafka's jars are missing.
+ *
  * Results: a table on stdout and bench/results/latest.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +30,8 @@ import { MB } from '../src/cli/perf/stats.js';
 import { Admin } from '../src/client/admin.js';
 import { KafkaClient } from '../src/client/client.js';
 import { ApiVersionsApi } from '../src/protocol/generated/18-api-versions.js';
+import { kafkaPeerUnavailable, startKafkaPeer } from '../test/helpers/kafka-peer.js';
+import { consumerPerformance, producerPerformance, type ToolRate } from './lib/kafka-tools.js';
 import {
   cpuMs,
   DIST_BENCH,
@@ -45,7 +51,7 @@ import {
 import { evaluate, markdownTable, median, type Row, type RowResult, textTable } from './lib/table.js';
 import { formatSelfTimes } from './profile-summary.js';
 
-const SECTIONS = ['produce-1k', 'produce-100', 'acks-all', 'latency', 'startup', 'redis', 'kcat'] as const;
+const SECTIONS = ['produce-1k', 'produce-100', 'acks-all', 'latency', 'startup', 'redis', 'kcat', 'kafka'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -95,10 +101,10 @@ const baselines = join(DIST_BENCH, 'baselines.js');
 /** Broker CPU per MB moved, per row: a figure that machine noise moves less than wall-clock rates. */
 const brokerCpu: Record<string, number[]> = {};
 
-/** Runs `sluice perf` in its own process against broker `b`, noting the broker's CPU time per MB. */
+/** Runs `sluice perf` in its own process against broker `b` (Sluice or Kafka), noting its CPU time per MB. */
 async function perf(
   action: 'produce' | 'consume',
-  b: Spawned,
+  b: Pick<Spawned, 'child' | 'port'>,
   flags: Record<string, string | number>,
   cpuKey?: string,
 ): Promise<PerfSummary> {
@@ -701,6 +707,152 @@ async function kcat(sluice100: { produce: number[]; consume: number[] } | null):
   addRow(section, 'kcat -C -e read back', unit, consume, perf100(sluice100?.consume));
 }
 
+/**
+ * Sluice and Apache Kafka (one broker, Kafka's defaults, 1 GiB heap as kafka-server-start gives it) on the
+ * same machine under the same loads; runs alternate between the two so noise touches both alike. Kafka
+ * acknowledges acks=all once the write is in its page cache; the `flush.messages=1` rows make it fsync
+ * every batch as Sluice does, so those rows compare the same durability.
+ */
+async function versusKafka(): Promise<void> {
+  const section = 'kafka';
+  const rowNames = [
+    'sluice perf produce 1 KiB acks=1',
+    'sluice perf consume 1 KiB',
+    'sluice perf produce 1 KiB acks=all vs Kafka (no fsync)',
+    'sluice perf produce 1 KiB acks=all vs Kafka flush.messages=1',
+    'ProducerPerformance 1 KiB acks=1',
+    'ConsumerPerformance 1 KiB',
+    'ProducerPerformance 1 KiB acks=all vs Kafka flush.messages=1',
+  ];
+  const why = kafkaPeerUnavailable();
+  if (why) {
+    log(`${section}: not measured: ${why}`);
+    for (const name of rowNames) addRow(section, name, 'MB/s', [], undefined, { notMeasured: why });
+    return;
+  }
+  const kafka = await startKafkaPeer({ heap: '1g', timeoutMs: 120_000 });
+  const b = await broker(section);
+  const targets = { sluice: b, kafka };
+  const bootstrap = (t: Pick<Spawned, 'port'>) => `127.0.0.1:${t.port}`;
+  const figures: Record<string, { sluice: number[]; kafka: number[] }> = {};
+  const record = (row: string, who: 'sluice' | 'kafka', mbPerSec: number) => {
+    const f = (figures[row] ??= { sluice: [], kafka: [] });
+    f[who].push(mbPerSec);
+  };
+  const createTopic = async (t: Pick<Spawned, 'port'>, name: string, configs?: Record<string, string>) => {
+    const client = new KafkaClient({ bootstrap: bootstrap(t) });
+    try {
+      const [r] = await new Admin(client).createTopics([{ name, partitions: 1, replicationFactor: 1, configs }]);
+      if (r.errorCode !== 0) throw new Error(`creating ${name} failed: error ${r.errorCode} ${r.errorMessage}`);
+    } finally {
+      await client.close();
+    }
+  };
+  const records = SIZE.records1k;
+  const acksAllRecords = SIZE.recordsAcksAll;
+  try {
+    // A warm-up for both, so Kafka's JIT compiler and Sluice's are past their first requests in run 1.
+    for (const t of [b, kafka]) {
+      await createTopic(t, 'warm-up');
+      const warmUp = { topic: 'warm-up', 'num-records': 20_000, 'record-size': 1024 };
+      await perf('produce', t, warmUp);
+      await perf('consume', t, warmUp);
+    }
+    for (let run = 1; run <= RUNS; run++) {
+      for (const who of ['sluice', 'kafka'] as const) {
+        const t = targets[who];
+        const topic = `kafka-${run}`;
+        await createTopic(t, topic);
+        const p = await perf(
+          'produce',
+          t,
+          {
+            topic,
+            'num-records': records,
+            'record-size': 1024,
+            'batch-size': THROUGHPUT_BATCH,
+            acks: 1,
+            'max-in-flight': IN_FLIGHT,
+          },
+          `${who} produce 1 KiB (kafka section)`,
+        );
+        record(rowNames[0], who, p.mbPerSec);
+        const c = await perf(
+          'consume',
+          t,
+          { topic, 'num-records': records, 'partition-max-bytes': CONSUME_PARTITION_MAX_BYTES },
+          `${who} consume 1 KiB (kafka section)`,
+        );
+        record(rowNames[1], who, c.mbPerSec);
+        const flushModes = who === 'sluice' ? [undefined] : [undefined, { 'flush.messages': '1' }];
+        for (const configs of flushModes) {
+          const acksTopic = `kafka-all-${run}${configs ? '-flush' : ''}`;
+          await createTopic(t, acksTopic, configs);
+          const a = await perf('produce', t, {
+            topic: acksTopic,
+            'num-records': acksAllRecords,
+            'record-size': 1024,
+            'batch-size': ACKS_ALL_BATCH,
+            acks: 'all',
+            'max-in-flight': IN_FLIGHT,
+          });
+          if (who === 'sluice' || !configs) record(rowNames[2], who, a.mbPerSec);
+          if (who === 'sluice' || configs) record(rowNames[3], who, a.mbPerSec);
+        }
+        const toolTopic = `kafka-tool-${run}`;
+        await createTopic(t, toolTopic);
+        const tp: ToolRate = await producerPerformance({
+          bootstrap: bootstrap(t),
+          topic: toolTopic,
+          records,
+          recordSize: 1024,
+          acks: '1',
+          batchSize: THROUGHPUT_BATCH,
+        });
+        record(rowNames[4], who, tp.mbPerSec);
+        const tc = await consumerPerformance({ bootstrap: bootstrap(t), topic: toolTopic, records });
+        record(rowNames[5], who, tc.mbPerSec);
+        const toolAcksTopic = `kafka-tool-all-${run}`;
+        await createTopic(t, toolAcksTopic, who === 'kafka' ? { 'flush.messages': '1' } : undefined);
+        const ta = await producerPerformance({
+          bootstrap: bootstrap(t),
+          topic: toolAcksTopic,
+          records: acksAllRecords,
+          recordSize: 1024,
+          acks: 'all',
+          batchSize: ACKS_ALL_BATCH,
+        });
+        record(rowNames[6], who, ta.mbPerSec);
+        log(
+          `${section} run ${run} ${who}: sluice perf produce ${p.mbPerSec.toFixed(0)} MB/s, consume ${c.mbPerSec.toFixed(0)} MB/s; ProducerPerformance ${tp.mbPerSec.toFixed(0)} MB/s, ConsumerPerformance ${tc.mbPerSec.toFixed(0)} MB/s, acks=all ${ta.mbPerSec.toFixed(1)} MB/s`,
+        );
+      }
+    }
+  } finally {
+    await stopBroker(b, section);
+    await kafka.stop();
+  }
+  const notes: Record<string, string> = {
+    [rowNames[0]]: `Kafka ${kafka.output().match(/Kafka version: (\S+)/)?.[1] ?? ''} with its default settings, 1 GiB heap; ${records} records of 1 KiB, batch.size ${THROUGHPUT_BATCH}, ${IN_FLIGHT} in flight, one partition; ratio = Sluice ÷ Kafka`,
+    [rowNames[2]]:
+      'Kafka acknowledges acks=all before fsync (its default): Sluice fsyncs first, so this row compares different durability',
+    [rowNames[4]]:
+      "Kafka's own load generators (kafka-tools), enable.idempotence=false, linger.ms 5, against both brokers",
+    [rowNames[5]]: 'fetch.MB.sec: the time to join the consumer group left out',
+  };
+  for (const name of rowNames) {
+    const f = figures[name];
+    addRow(
+      section,
+      `${name}: Sluice ÷ Kafka`,
+      'MB/s',
+      f.sluice,
+      { name: 'Kafka', runs: f.kafka },
+      { note: notes[name] },
+    );
+  }
+}
+
 function fmtRate(s: PerfSummary): string {
   return `${Math.round(s.recordsPerSec)} records/s, ${s.mbPerSec.toFixed(1)} MB/s`;
 }
@@ -730,6 +882,7 @@ async function main(): Promise<void> {
   if (wants('startup')) await startup();
   if (wants('redis')) await redis(sluice100);
   if (wants('kcat')) await kcat(sluice100);
+  if (wants('kafka')) await versusKafka();
 
   const results: RowResult[] = rows.map(evaluate);
   const seconds = (Date.now() - started) / 1000;

@@ -3,7 +3,10 @@
  *
  * Sources, later overriding earlier: built-in defaults, a `server.properties` file, environment variables
  * (`SLUICE_LOG_DIRS` sets `log.dirs`), and explicit overrides (`--override key=value`, `startBroker({ config })`).
- * An unknown key or an invalid value fails start-up with a message naming the key and what it accepts.
+ * Unknown keys and invalid values fail start-up with one message naming every such key and what it accepts.
+ * Kafka settings that mean nothing on a single Sluice broker (thread counts, KRaft controller settings,
+ * replication factors of one) are accepted and named in one warning, so Kafka's stock server.properties
+ * loads as it is.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -24,6 +27,11 @@ const LONG_MAX = Number.MAX_SAFE_INTEGER;
 /** Every setting the broker knows. Values are kept as JS numbers: ms and byte sizes stay below 2^53. */
 export const CONFIG_DEFINITIONS = {
   'node.id': { kind: 'int', default: 1, min: 0, max: INT_MAX, doc: 'This broker’s id in metadata responses.' },
+  'controller.listener.names': {
+    kind: 'list',
+    default: ['CONTROLLER'],
+    doc: 'Listeners that belong to a KRaft controller: accepted in listeners and advertised.listeners, not served.',
+  },
   'cluster.id': {
     kind: 'string',
     default: null,
@@ -222,7 +230,47 @@ export const CONFIG_DEFINITIONS = {
     doc: 'Largest session timeout a member may ask for.',
   },
   'group.max.size': { kind: 'int', default: INT_MAX, min: 1, max: INT_MAX, doc: 'Most members in one group.' },
+  'metrics.internal.topics.enable': {
+    kind: 'boolean',
+    default: false,
+    doc: 'Export per-partition series of internal topics (__consumer_offsets has 50 partitions) at /metrics.',
+  },
 } as const satisfies Record<string, Definition>;
+
+/**
+ * Kafka settings that have no effect on one Sluice broker. They are validated (a typo in a value still
+ * fails) and then ignored, with one warning naming them. Replication factors and min.isr accept only 1:
+ * a larger value asks for copies one broker cannot keep (Kafka itself would leave the internal topic
+ * uncreated, or refuse acks=all writes), and an operator who wrote it should hear so at start-up.
+ */
+const SINGLE_BROKER = 'Sluice is a single broker, so only 1 can be met';
+export const INERT_KAFKA_SETTINGS: Record<string, Definition & { why?: string }> = {
+  'process.roles': { kind: 'list', default: null, values: ['broker', 'controller'], doc: 'KRaft roles.' },
+  'controller.quorum.bootstrap.servers': { kind: 'list', default: null, doc: 'KRaft controller quorum.' },
+  'controller.quorum.voters': { kind: 'list', default: null, doc: 'KRaft controller quorum.' },
+  'inter.broker.listener.name': { kind: 'string', default: null, doc: 'Listener between brokers.' },
+  'listener.security.protocol.map': { kind: 'list', default: null, doc: 'Security protocol of each listener.' },
+  'num.network.threads': { kind: 'int', default: 3, min: 1, max: INT_MAX, doc: 'Network threads.' },
+  'num.io.threads': { kind: 'int', default: 8, min: 1, max: INT_MAX, doc: 'Request handler threads.' },
+  'num.replica.fetchers': { kind: 'int', default: 1, min: 1, max: INT_MAX, doc: 'Replica fetcher threads.' },
+  'background.threads': { kind: 'int', default: 10, min: 1, max: INT_MAX, doc: 'Background threads.' },
+  'num.recovery.threads.per.data.dir': { kind: 'int', default: 2, min: 1, max: INT_MAX, doc: 'Recovery threads.' },
+  'socket.send.buffer.bytes': { kind: 'int', default: 102400, min: -1, max: INT_MAX, doc: 'SO_SNDBUF.' },
+  'socket.receive.buffer.bytes': { kind: 'int', default: 102400, min: -1, max: INT_MAX, doc: 'SO_RCVBUF.' },
+  'offsets.topic.replication.factor': single('Replication factor of __consumer_offsets.'),
+  'transaction.state.log.replication.factor': single('Replication factor of __transaction_state.'),
+  'transaction.state.log.min.isr': single('min.insync.replicas of __transaction_state.'),
+  'share.coordinator.state.topic.replication.factor': single('Replication factor of __share_group_state.'),
+  'share.coordinator.state.topic.min.isr': single('min.insync.replicas of __share_group_state.'),
+  'min.insync.replicas': single('Default min.insync.replicas of topics.'),
+};
+
+function single(doc: string): Definition & { why: string } {
+  return { kind: 'int', default: 1, min: 1, max: 1, doc, why: SINGLE_BROKER };
+}
+
+/** Old names Kafka still reads for a setting. */
+const ALIASES: Record<string, string> = { 'log.dir': 'log.dirs', 'broker.id': 'node.id' };
 
 export type ConfigKey = keyof typeof CONFIG_DEFINITIONS;
 export type ConfigValue = string | number | boolean | string[] | null;
@@ -250,11 +298,14 @@ function describeRange(key: string, def: Definition): string {
 
 /** Parses one textual value for `key`, throwing a ConfigError that names the key and the valid range. */
 export function parseConfigValue(key: string, raw: string | number | boolean | string[] | null): ConfigValue {
-  const def = (CONFIG_DEFINITIONS as Record<string, Definition>)[key];
+  const def: (Definition & { why?: string }) | undefined =
+    (CONFIG_DEFINITIONS as Record<string, Definition>)[key] ?? INERT_KAFKA_SETTINGS[key];
   if (!def) throw new ConfigError(`unknown setting "${key}" (see 'sluice start --help' for the list)`);
   if (raw === null) return null;
   const bad = () =>
-    new ConfigError(`invalid value ${JSON.stringify(raw)} for "${key}": expected ${describeRange(key, def)}`);
+    new ConfigError(
+      `invalid value ${JSON.stringify(raw)} for "${key}": ${def.why ?? `expected ${describeRange(key, def)}`}`,
+    );
   switch (def.kind) {
     case 'int':
     case 'long': {
@@ -329,9 +380,32 @@ export interface ConfigSources {
   overrides?: Record<string, string | number | boolean | string[] | null>;
 }
 
+/** Where a setting's value came from. */
+export type ConfigOrigin = 'default' | 'file' | 'env' | 'override';
+
+export interface ConfigLayer {
+  origin: ConfigOrigin;
+  values: Map<string, unknown>;
+}
+
+export interface LoadedConfig {
+  config: BrokerConfig;
+  /** The origin of every setting that did not keep its default. */
+  origins: Map<ConfigKey, Exclude<ConfigOrigin, 'default'>>;
+  /** Kafka settings given that have no effect here. */
+  ignored: string[];
+  /** What an operator should hear at start-up: settings accepted that do nothing, risky addresses. */
+  warnings: string[];
+}
+
 /** Builds the effective configuration: defaults < file < env < overrides. */
 export async function loadConfig(sources: ConfigSources = {}): Promise<BrokerConfig> {
-  const layers: Array<Map<string, unknown>> = [];
+  return (await resolveConfig(sources)).config;
+}
+
+/** Like loadConfig, and says where each setting came from and what deserves a warning. */
+export async function resolveConfig(sources: ConfigSources = {}): Promise<LoadedConfig> {
+  const layers: ConfigLayer[] = [];
   if (sources.file) {
     let text: string;
     try {
@@ -339,23 +413,155 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<BrokerCon
     } catch (err) {
       throw new ConfigError(`cannot read config file ${sources.file}: ${(err as Error).message}`);
     }
-    layers.push(parseProperties(text));
+    layers.push({ origin: 'file', values: parseProperties(text) });
   }
-  if (sources.env) layers.push(configFromEnv(sources.env));
-  if (sources.overrides) layers.push(new Map(Object.entries(sources.overrides)));
-  return buildConfig(layers);
+  if (sources.env) layers.push({ origin: 'env', values: configFromEnv(sources.env) });
+  if (sources.overrides) layers.push({ origin: 'override', values: new Map(Object.entries(sources.overrides)) });
+  return resolveLayers(layers);
 }
 
 export function buildConfig(layers: Array<Map<string, unknown>>): BrokerConfig {
+  return resolveLayers(layers.map((values) => ({ origin: 'override', values }))).config;
+}
+
+/**
+ * Applies the layers over the defaults. Every unknown key and invalid value is gathered into one
+ * ConfigError, so an operator fixes a file in one pass rather than one key per start.
+ */
+export function resolveLayers(layers: ConfigLayer[]): LoadedConfig {
   const config: Record<string, ConfigValue> = {};
   for (const [key, def] of Object.entries(CONFIG_DEFINITIONS)) config[key] = def.default as ConfigValue;
-  for (const layer of layers) {
-    for (const [rawKey, value] of layer) {
-      const key = rawKey === 'log.dir' ? 'log.dirs' : rawKey;
-      config[key] = parseConfigValue(key, value as ConfigValue);
+  const origins = new Map<ConfigKey, Exclude<ConfigOrigin, 'default'>>();
+  const ignored = new Map<string, ConfigValue>();
+  const unknown: string[] = [];
+  const invalid: string[] = [];
+  for (const { origin, values } of layers) {
+    for (const [rawKey, value] of values) {
+      const key = ALIASES[rawKey] ?? rawKey;
+      const known = Object.hasOwn(CONFIG_DEFINITIONS, key);
+      if (!known && !Object.hasOwn(INERT_KAFKA_SETTINGS, key)) {
+        if (!unknown.includes(key)) unknown.push(key);
+        continue;
+      }
+      try {
+        const parsed = parseConfigValue(key, value as ConfigValue);
+        if (known) {
+          config[key] = parsed;
+          if (origin !== 'default') origins.set(key as ConfigKey, origin);
+        } else {
+          ignored.set(key, parsed);
+        }
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        invalid.push(err.message);
+      }
     }
   }
-  return config as BrokerConfig;
+  const problems = [...invalid];
+  if (unknown.length === 1)
+    problems.unshift(`unknown setting "${unknown[0]}" (see 'sluice start --help' for the list)`);
+  else if (unknown.length > 1)
+    problems.unshift(
+      `unknown settings ${unknown.map((k) => `"${k}"`).join(', ')} (see 'sluice start --help' for the list)`,
+    );
+  const result = config as BrokerConfig;
+  if (problems.length === 0) problems.push(...listenerProblems(result, ignored.get('listener.security.protocol.map')));
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  const inert = [...ignored.keys()];
+  return { config: result, origins, ignored: inert, warnings: configWarnings(result, inert) };
+}
+
+/** Listeners that fail to parse, or leave no listener for clients, fail start-up. */
+function listenerProblems(config: BrokerConfig, protocolMap: ConfigValue | undefined): string[] {
+  const problems: string[] = [];
+  for (const key of ['listeners', 'advertised.listeners'] as const) {
+    for (const text of (config[key] as string[] | null) ?? []) {
+      try {
+        parseListener(text);
+      } catch (err) {
+        problems.push(`${key}: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (problems.length > 0) return problems;
+  if (servedListeners(config).length === 0)
+    problems.push(
+      `listeners has no listener for clients: ${(config.listeners as string[]).join(',')} are all controller listeners (controller.listener.names); add one such as PLAINTEXT://:9092`,
+    );
+  const protocols = securityProtocols(protocolMap);
+  for (const l of servedListeners(config)) {
+    const protocol = protocols.get(l.name);
+    if (protocol && protocol !== 'PLAINTEXT')
+      problems.push(
+        `listener ${l.name} uses ${protocol} (listener.security.protocol.map), but Sluice serves PLAINTEXT only`,
+      );
+  }
+  return problems;
+}
+
+/** `listener.security.protocol.map` as listener name → protocol; empty when not given. */
+function securityProtocols(raw: ConfigValue | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const entry of Array.isArray(raw) ? raw : []) {
+    const [name, protocol] = entry.split(':');
+    if (name && protocol) out.set(name.trim().toUpperCase(), protocol.trim().toUpperCase());
+  }
+  return out;
+}
+
+/** The listeners that serve clients: every listener but KRaft controller ones. */
+export function servedListeners(config: BrokerConfig): Listener[] {
+  return clientListeners((config.listeners as string[]).map(parseListener), config);
+}
+
+/** Drops the listeners named in controller.listener.names: Sluice has no controller to serve there. */
+export function clientListeners(listeners: Listener[], config: BrokerConfig): Listener[] {
+  const controllers = controllerListenerNames(config);
+  return listeners.filter((l) => !controllers.has(l.name));
+}
+
+function controllerListenerNames(config: BrokerConfig): Set<string> {
+  return new Set(((config['controller.listener.names'] as string[] | null) ?? []).map((n) => n.toUpperCase()));
+}
+
+/** Whether a host binds every interface: clients cannot dial it. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+/** The start-up warnings a configuration deserves; `ignored` names the Kafka-only settings given. */
+export function configWarnings(config: BrokerConfig, ignored: string[] = []): string[] {
+  const warnings: string[] = [];
+  const controllers = controllerListenerNames(config);
+  const inert = [...ignored];
+  for (const key of ['listeners', 'advertised.listeners'] as const)
+    for (const text of (config[key] as string[] | null) ?? [])
+      if (controllers.has(parseListener(text).name)) inert.push(`the controller listener ${text} in ${key}`);
+  if (inert.length > 0)
+    warnings.push(`these Kafka settings have no effect on a single Sluice broker and are ignored: ${inert.join(', ')}`);
+  const advertised = ((config['advertised.listeners'] as string[] | null) ?? []).map(parseListener);
+  for (const l of servedListeners(config)) {
+    if (!isWildcardHost(l.host) || advertised.some((a) => a.name === l.name)) continue;
+    const host = l.host.includes(':') ? `[${l.host}]` : l.host;
+    warnings.push(
+      `listener ${l.name}://${host}:${l.port} accepts connections on every interface, but clients are told to connect to 127.0.0.1, which only reaches this machine; set advertised.listeners=${l.name}://<host clients can reach>:${l.port === 0 ? '<port>' : l.port}`,
+    );
+  }
+  if ((config['log.cleanup.policy'] as string[]).includes('compact'))
+    warnings.push(`log.cleanup.policy=compact: ${COMPACT_EFFECT}`);
+  return warnings;
+}
+
+/** Said wherever cleanup.policy=compact is set: the policy is stored, but no cleaner runs yet. */
+export const COMPACT_EFFECT =
+  'compaction has no effect yet, since Sluice has no log cleaner: every record is kept (only a policy that also has delete removes old segments, by retention)';
+
+/** Whether a cleanup.policy value asks for compaction. */
+export function asksForCompaction(policy: string | null | undefined): boolean {
+  return (policy ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .includes('compact');
 }
 
 export function defaultConfig(
@@ -411,4 +617,19 @@ export function describeSettings(): string {
     lines.push(`  ${key.padEnd(36)} ${def.doc} Default: ${dflt}. Accepts ${describeRange(key, def)}.`);
   }
   return lines.join('\n');
+}
+
+/** The Kafka settings accepted and ignored, wrapped for `sluice start --help`. */
+export function describeIgnoredSettings(): string {
+  const lines: string[] = [];
+  let line = ' ';
+  for (const key of Object.keys(INERT_KAFKA_SETTINGS)) {
+    if (line.length + key.length > 108) {
+      lines.push(line);
+      line = ' ';
+    }
+    line += ` ${key}`;
+  }
+  lines.push(line);
+  return `${lines.join('\n')}\n  (replication factors and min.isr accept only 1)`;
 }

@@ -10,6 +10,7 @@
  * - ApiVersions with a version the broker does not know is answered with UNSUPPORTED_VERSION in the v0
  *   format, listing the broker's ranges, so the client can retry with a version both sides know.
  * - Any other unknown api key or unsupported version, or a body that does not decode, closes the connection.
+ * - Bytes left in the frame after the body's last field are ignored.
  */
 import { ConnectionViolation, type RequestContext, type ResponseFrame } from '../network/connection.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -92,17 +93,14 @@ export class Dispatcher {
       const clientId = reader.nullableString();
       if (requestHeaderVersion(apiKey, apiVersion) >= 2) reader.taggedFields();
       header = { apiKey, apiVersion, correlationId, clientId };
+      // Bytes after the body's last field are ignored, for every API and version, as Kafka's
+      // AbstractRequest.parseRequest does: librdkafka 2.12 sends Metadata v12 with 3 such bytes.
       request = handler.api.decodeRequest(reader, apiVersion);
     } catch (err) {
       if (err instanceof DecodeError) {
         throw new ConnectionViolation(`malformed ${handler.api.name} v${apiVersion} request: ${err.message}`);
       }
       throw err;
-    }
-    if (reader.remaining() !== 0) {
-      throw new ConnectionViolation(
-        `${handler.api.name} v${apiVersion} request has ${reader.remaining()} unexpected bytes after its end`,
-      );
     }
 
     const ctx: HandlerContext = { broker: this.broker, version: apiVersion, header, connection };

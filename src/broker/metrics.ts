@@ -6,6 +6,7 @@
  * returns the file system unwrapped, so the request and fsync paths pay nothing for metrics that are off.
  */
 import type { StorageFs } from '../storage/index.js';
+import { SLUICE_VERSION } from '../version.js';
 import type { Broker } from './broker.js';
 
 export interface MetricCounter {
@@ -13,12 +14,18 @@ export interface MetricCounter {
 }
 
 export interface BrokerMetrics {
+  /** False for NO_METRICS: work done only to feed metrics (walking batch headers) can be skipped. */
+  readonly enabled: boolean;
   /** Request bytes read. */
   readonly bytesIn: MetricCounter;
   /** Response bytes written. */
   readonly bytesOut: MetricCounter;
   /** Counts a response (labelled with its first non-zero error code) and its duration. */
   observe(api: string, response: unknown, seconds: number): void;
+  /** Counts a batch a producer appended to a topic: its bytes, and records from its header's count. */
+  topicIn(topic: string, bytes: number, records: number): void;
+  /** Counts record bytes and records sent to consumers of a topic. */
+  topicOut(topic: string, bytes: number, records: number): void;
   /** Wraps a StorageFs so fdatasync durations are observed. */
   timeFsync(inner: StorageFs): StorageFs;
   /** The exposition text served at /metrics. */
@@ -29,9 +36,12 @@ const NOTHING: MetricCounter = { inc() {} };
 
 /** Metrics switched off: every call returns at once. */
 export const NO_METRICS: BrokerMetrics = {
+  enabled: false,
   bytesIn: NOTHING,
   bytesOut: NOTHING,
   observe() {},
+  topicIn() {},
+  topicOut() {},
   timeFsync: (inner) => inner,
   scrape: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '' }),
 };
@@ -43,5 +53,5 @@ export type MetricsFactory = (broker: Broker) => BrokerMetrics;
 export async function loadMetrics(enabled: boolean): Promise<MetricsFactory> {
   if (!enabled) return () => NO_METRICS;
   const { PrometheusMetrics } = await import('../http/prometheus-metrics.js');
-  return (broker) => new PrometheusMetrics(broker);
+  return (broker) => new PrometheusMetrics(broker, SLUICE_VERSION);
 }

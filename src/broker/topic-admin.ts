@@ -9,8 +9,9 @@
  * interleaving there could otherwise lose one another's change.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
+import { SLUICE_VERSION, SLUICE_VERSION_CONFIG } from '../version.js';
 import type { Broker } from './broker.js';
-import { CONFIG_DEFINITIONS, ConfigError } from './config.js';
+import { asksForCompaction, COMPACT_EFFECT, CONFIG_DEFINITIONS, ConfigError } from './config.js';
 import { ConfigSource } from './config-source.js';
 import { TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import type { TopicInfo } from './topics.js';
@@ -179,6 +180,21 @@ export function describeBrokerConfigs(broker: Broker, keys: string[] | null): De
       synonyms: [{ name, value: sensitive ? null : setting.value, source: setting.source }],
     });
   }
+  // Not a setting: how `sluice cluster info` tells a Sluice broker and its version from a Kafka broker, which
+  // describes no such key. A default, so that listings of overridden settings leave it out.
+  if (keys === null || keys.includes(SLUICE_VERSION_CONFIG)) {
+    const source = ConfigSource.DEFAULT_CONFIG;
+    out.push({
+      name: SLUICE_VERSION_CONFIG,
+      value: SLUICE_VERSION,
+      readOnly: true,
+      source,
+      sensitive: false,
+      type: ConfigType.STRING,
+      documentation: 'The version of Sluice this broker runs (read-only; not a setting).',
+      synonyms: [{ name: SLUICE_VERSION_CONFIG, value: SLUICE_VERSION, source }],
+    });
+  }
   return out;
 }
 
@@ -290,10 +306,13 @@ async function applyOverrides(
     throw err;
   }
   if (validateOnly) return OK;
+  const wasCompacted = asksForCompaction(broker.effectiveTopicConfigs(topic)['cleanup.policy'].value);
   const updated = await broker.topics.update(topicName, { configs: validated });
   const logConfig = broker.logConfig(updated);
   for (let p = 0; p < updated.partitions; p++) broker.partition(topicName, p)?.updateConfig(logConfig);
   broker.logger.info({ topic: topicName, configs: validated }, 'changed topic configs');
+  if (!wasCompacted && asksForCompaction(broker.effectiveTopicConfigs(updated)['cleanup.policy'].value))
+    broker.logger.warn({ topic: topicName }, `topic ${topicName} has cleanup.policy=compact: ${COMPACT_EFFECT}`);
   return OK;
 }
 

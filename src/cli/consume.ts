@@ -8,8 +8,9 @@ import {
   type TopicPartitionOffset,
 } from '../client/consumer.js';
 import { GroupConsumer } from '../client/group-consumer.js';
-import { bigint, int, oneOf, parse, UsageError } from './args.js';
+import { bigint, FORMAT_OPTION, int, parse, UsageError } from './args.js';
 import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, withClient } from './bootstrap.js';
+import { FORMAT_TOKENS_HELP, recordPrinter } from './record-format.js';
 
 export const CONSUME_HELP = `usage: sluice consume -t TOPIC [options]
 
@@ -25,17 +26,21 @@ options:
   --timestamp MS                start at the first record with a timestamp at or after MS (epoch ms)
   -g, --group GROUP             consume as a member of GROUP: partitions are shared with the group's
                                 other members and offsets are committed
-  -f, --format text|json        text: the value (default); json: one object per line with topic,
-                                partition, offset, timestamp, key, value and headers
+  -f, --format text|json|FMT    text: the value (default); json: one object per line with topic,
+                                partition, offset, timestamp, key, value and headers (offsets and
+                                timestamps as JSON numbers); FMT: a kcat format string, see below
   --print-key                   text format: print the key, then --key-separator, then the value
-  --key-separator SEP           separator for --print-key (default a tab)
+  -K, --key-separator SEP       separator for --print-key (default a tab)
   -n, --count N                 exit after N records
   -e, --exit-at-end             exit after reaching the end of every partition
 ${BOOTSTRAP_HELP}
 
+${FORMAT_TOKENS_HELP}
+
 examples:
   sluice consume -t orders --from-beginning --exit-at-end
   sluice consume -t orders -p 0 -o 1200 -n 10 -f json
+  sluice consume -t orders -e -f '%p/%o %T %k=%s [%h]\\n'   # partition/offset, timestamp, key, value, headers
   sluice consume -t orders --offset=-5 -e                   # the last 5 records of each partition
   sluice consume -t orders --timestamp 1718000000000 -e
   sluice consume -t orders -g billing --from-beginning`;
@@ -49,15 +54,14 @@ export async function runConsume(args: string[]): Promise<number> {
     offset: { type: 'string', short: 'o' },
     timestamp: { type: 'string' },
     group: { type: 'string', short: 'g' },
-    format: { type: 'string', short: 'f' },
+    ...FORMAT_OPTION,
     'print-key': { type: 'boolean' },
-    'key-separator': { type: 'string' },
+    'key-separator': { type: 'string', short: 'K' },
     count: { type: 'string', short: 'n' },
     'exit-at-end': { type: 'boolean', short: 'e' },
   });
   const topic = values.topic;
   if (!topic) throw new UsageError('--topic is required');
-  const format = oneOf(values.format, '--format', ['text', 'json'], 'text');
   const count = int(values.count, '--count', { min: 1 });
   const offset = bigint(values.offset, '--offset');
   const timestamp = bigint(values.timestamp, '--timestamp');
@@ -72,7 +76,7 @@ export async function runConsume(args: string[]): Promise<number> {
     throw new UsageError('--group starts from committed offsets; use "sluice group reset-offsets" to move them');
   if (values.group !== undefined && partitions.length > 0)
     throw new UsageError('--group and --partition cannot be combined: the group assigns partitions');
-  const print = printer(format, values['print-key'] ?? false, values['key-separator'] ?? '\t');
+  const print = recordPrinter(values.format, values['print-key'] ?? false, values['key-separator'] ?? '\t');
 
   return withClient(values, async (client) => {
     let consumer: { records(): AsyncGenerator<ConsumedRecord> };
@@ -165,21 +169,4 @@ async function startPositions(
   }
   const offsets = await listOffsets(client, topic, partitions, spec);
   return partitions.map((partition) => ({ topic, partition, offset: offsets.get(partition)?.offset ?? 0n }));
-}
-
-function printer(format: 'text' | 'json', printKey: boolean, separator: string): (r: ConsumedRecord) => string {
-  if (format === 'json') {
-    return (r) =>
-      `${JSON.stringify({
-        topic: r.topic,
-        partition: r.partition,
-        offset: Number(r.offset),
-        timestamp: Number(r.timestamp),
-        key: r.key === null ? null : r.key.toString('utf8'),
-        value: r.value === null ? null : r.value.toString('utf8'),
-        headers: r.headers.map((h) => ({ key: h.key, value: h.value === null ? null : h.value.toString('utf8') })),
-      })}\n`;
-  }
-  if (printKey) return (r) => `${r.key?.toString('utf8') ?? ''}${separator}${r.value?.toString('utf8') ?? ''}\n`;
-  return (r) => `${r.value?.toString('utf8') ?? ''}\n`;
 }

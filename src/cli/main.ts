@@ -9,13 +9,14 @@
 import { ConnectionError, KafkaError } from '../client/errors.js';
 import { UsageError } from './args.js';
 
-interface Subcommand {
+export interface Subcommand {
   /** Help text; a function receives the arguments, for commands with actions (`topic create --help`). */
   help: string | ((args: string[]) => string);
   run(args: string[]): Promise<number>;
 }
 
-const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand> }> = {
+/** Every subcommand; `sluice completion` derives its word lists from this table and the help texts. */
+export const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand> }> = {
   start: {
     summary: 'run a broker',
     load: async () => {
@@ -45,10 +46,24 @@ const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand>
     },
   },
   group: {
-    summary: 'list, describe and reset consumer groups',
+    summary: 'list, describe, reset and delete consumer groups and their offsets',
     load: async () => {
       const m = await import('./group.js');
       return { help: m.groupHelp, run: m.runGroup };
+    },
+  },
+  cluster: {
+    summary: 'cluster id, controller, brokers and the APIs they serve',
+    load: async () => {
+      const m = await import('./cluster.js');
+      return { help: m.clusterHelp, run: m.runCluster };
+    },
+  },
+  broker: {
+    summary: "a broker's settings and their sources",
+    load: async () => {
+      const m = await import('./broker.js');
+      return { help: m.brokerHelp, run: m.runBroker };
     },
   },
   perf: {
@@ -58,15 +73,26 @@ const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subcommand>
       return { help: m.perfHelp, run: m.runPerf };
     },
   },
+  completion: {
+    summary: 'print a bash or zsh completion script',
+    load: async () => {
+      const m = await import('./completion.js');
+      return { help: m.COMPLETION_HELP, run: m.runCompletion };
+    },
+  },
 };
 
 function usage(): string {
   const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`);
-  return `usage: sluice <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'sluice <command> --help' for a command's options.\nClient commands talk to any Kafka-compatible broker (-b host:port, default 127.0.0.1:9092).`;
+  return `usage: sluice <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'sluice <command> --help' for a command's options; 'sluice --version' prints the version.\nClient commands talk to any Kafka-compatible broker (-b host:port, default 127.0.0.1:9092).`;
 }
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log((await import('../version.js')).SLUICE_VERSION);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     if (name) {
       console.log(usage());
@@ -89,7 +115,11 @@ export async function run(argv: string[]): Promise<number> {
     return await sub.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`sluice ${name}: ${err.message}\nRun 'sluice ${name} --help' for usage.`);
+      // Point at the action's help (`sluice topic create --help`) when the first word is a known action.
+      const action = rest[0] !== undefined && !rest[0].startsWith('-') ? rest[0] : undefined;
+      const known = action !== undefined && typeof sub.help === 'function' && sub.help([action]) !== sub.help([]);
+      const command = known ? `${name} ${action}` : name;
+      console.error(`sluice ${command}: ${err.message}; see 'sluice ${command} --help'`);
       return 2;
     }
     console.error(`sluice ${name}: ${describeError(err)}`);

@@ -11,7 +11,7 @@ import { listOffsets } from '../client/consumer.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { ProduceApi } from '../protocol/generated/00-produce.js';
 import { FetchApi } from '../protocol/generated/01-fetch.js';
-import { helpFor, int, parse, UsageError } from './args.js';
+import { FORMAT_OPTION, helpFor, int, outputFormat, parse, toJson, UsageError } from './args.js';
 import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, parseAcks, parseCompression, withClient } from './bootstrap.js';
 import { consumePerf } from './perf/consume.js';
 import { producePerf } from './perf/produce.js';
@@ -38,7 +38,8 @@ options:
   --max-in-flight N             unanswered requests allowed on the connection (default 5)
   --throughput N                records per second; -1: as fast as possible (default -1)
   --reporting-interval MS       progress line every MS on stderr (default 5000)
-  --json                        print the summary as one JSON object
+  -f, --format text|json        print the summary as text (default) or as one JSON object
+  --json                        the same as --format json
   -q, --quiet                   no progress lines
 ${BOOTSTRAP_HELP}
 
@@ -63,7 +64,8 @@ options:
   --check-crcs                  verify each batch's CRC32C, as Kafka's consumer does by default
   --idle-timeout MS             stop when no record arrived for MS (default 10000)
   --reporting-interval MS       progress line every MS on stderr (default 5000)
-  --json                        print the summary as one JSON object
+  -f, --format text|json        print the summary as text (default) or as one JSON object
+  --json                        the same as --format json
   -q, --quiet                   no progress lines
 ${BOOTSTRAP_HELP}
 
@@ -75,6 +77,7 @@ const PERF_HELP = `usage: sluice perf produce|consume [options]
 
 Load generators, like Kafka's kafka-producer-perf-test and kafka-consumer-perf-test.
 
+actions:
   produce      send records as fast as the broker takes them; report throughput and latency
   consume      read records as fast as the broker serves them; report throughput and latency
 
@@ -90,6 +93,7 @@ const COMMON_OPTIONS = {
   'num-records': { type: 'string', short: 'n' },
   'max-in-flight': { type: 'string' },
   'reporting-interval': { type: 'string' },
+  ...FORMAT_OPTION,
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
@@ -123,8 +127,9 @@ async function leaderAddress(
   return { nodeId, host: broker.host, port: broker.port };
 }
 
-function print(summary: PerfSummary, json: boolean | undefined): void {
-  console.log(json ? JSON.stringify(summary) : formatSummary(summary));
+function print(summary: PerfSummary, values: { format?: string; json?: boolean }): void {
+  const json = values.json || outputFormat(values.format) === 'json';
+  console.log(json ? toJson(summary) : formatSummary(summary));
 }
 
 async function runProducePerf(args: string[]): Promise<number> {
@@ -140,6 +145,7 @@ async function runProducePerf(args: string[]): Promise<number> {
   });
   const topic = values.topic;
   if (!topic) throw new UsageError('--topic is required');
+  outputFormat(values.format); // a bad --format is reported now, not after the run
   const numRecords = int(values['num-records'], '--num-records', { min: 1 });
   if (numRecords === undefined) throw new UsageError('--num-records is required');
   const compression = parseCompression(values.compression);
@@ -184,7 +190,7 @@ async function runProducePerf(args: string[]): Promise<number> {
       timeoutMs: 30_000,
       onProgress: values.quiet ? undefined : (line) => console.error(line),
     });
-    print(summary, values.json);
+    print(summary, values);
     return 0;
   });
 }
@@ -200,6 +206,7 @@ async function runConsumePerf(args: string[]): Promise<number> {
   });
   const topic = values.topic;
   if (!topic) throw new UsageError('--topic is required');
+  outputFormat(values.format); // a bad --format is reported now, not after the run
   const numRecords = int(values['num-records'], '--num-records', { min: 1 });
   if (numRecords === undefined) throw new UsageError('--num-records is required');
   const options = {
@@ -229,7 +236,7 @@ async function runConsumePerf(args: string[]): Promise<number> {
       checkCrcs: values['check-crcs'] ?? false,
       onProgress: values.quiet ? undefined : (line) => console.error(line),
     });
-    print(summary, values.json);
+    print(summary, values);
     if (summary.timedOut) {
       console.error(
         `sluice perf consume: stopped after ${summary.records} of ${numRecords} records: ` +

@@ -1,7 +1,7 @@
 /** `sluice start`: runs a broker in the foreground until SIGTERM or SIGINT. */
 import { Broker } from '../broker/broker.js';
-import { describeSettings, loadConfig } from '../broker/config.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../broker/logger.js';
+import { describeIgnoredSettings, describeSettings, resolveConfig } from '../broker/config.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../broker/logger.js';
 import { parse, UsageError } from './args.js';
 
 export const START_HELP = `usage: sluice start [options]
@@ -10,16 +10,21 @@ Runs a broker in the foreground. Ctrl-C (SIGINT) or SIGTERM shuts it down cleanl
 
 options:
   --port P                 listen on 127.0.0.1:P (sets listeners=PLAINTEXT://127.0.0.1:P); 0 picks a free port
-  --host H                 listen on H instead of 127.0.0.1 (with --port)
+  --host H                 listen on H instead of 127.0.0.1 (with --port); for 0.0.0.0 also set
+                           advertised.listeners, or clients are told 127.0.0.1
   --data-dir D             keep data in D (sets log.dirs=D); default ./data
   --config FILE            read a Kafka-style server.properties file
   --override KEY=VALUE     set any setting below; may be repeated
   --storage disk|memory    storage engine; memory keeps nothing after exit (default disk)
   --http HOST:PORT         serve Prometheus /metrics and /health there (sets admin.http.listener); off by default
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info; env SLUICE_LOG_LEVEL)
+  --log-format FORMAT      pretty (one readable line per entry) or json (one object per line); default pretty
+                           on a terminal, json otherwise (env SLUICE_LOG_FORMAT)
 
 Settings come from, later overriding earlier: defaults, --config, SLUICE_<NAME> environment variables
-(e.g. SLUICE_LOG_DIRS=/var/lib/sluice for log.dirs), --port/--data-dir, --override.
+(e.g. SLUICE_LOG_DIRS=/var/lib/sluice for log.dirs), --port/--data-dir, --override. Kafka's own
+server.properties loads as it is: settings that mean nothing on one broker (threads, KRaft controller
+settings, replication factors of 1) are named in one warning and ignored.
 
 examples:
   sluice start
@@ -27,7 +32,10 @@ examples:
   sluice start --config server.properties --override num.partitions=3
 
 settings:
-${describeSettings()}`;
+${describeSettings()}
+
+Kafka settings accepted and ignored (with one warning), so that Kafka's server.properties loads:
+${describeIgnoredSettings()}`;
 
 export async function runStart(args: string[]): Promise<number> {
   const { values } = parse(args, {
@@ -38,11 +46,17 @@ export async function runStart(args: string[]): Promise<number> {
     override: { type: 'string', multiple: true },
     storage: { type: 'string' },
     'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
     http: { type: 'string' },
   });
   const level = (values['log-level'] ?? process.env.SLUICE_LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
+  const format = (values['log-format'] ??
+    (process.env.SLUICE_LOG_FORMAT || undefined) ??
+    (process.stdout.isTTY ? 'pretty' : 'json')) as LogFormat;
+  if (!LOG_FORMATS.includes(format))
+    throw new UsageError(`invalid --log-format "${format}": use one of ${LOG_FORMATS.join(', ')}`);
   const storage = values.storage ?? 'disk';
   if (storage !== 'disk' && storage !== 'memory')
     throw new UsageError(`invalid --storage "${storage}": use disk or memory`);
@@ -62,8 +76,10 @@ export async function runStart(args: string[]): Promise<number> {
     if (eq <= 0) throw new UsageError(`invalid --override "${kv}": expected KEY=VALUE`);
     overrides[kv.slice(0, eq).trim()] = kv.slice(eq + 1);
   }
-  const config = await loadConfig({ file: values.config, env: process.env, overrides });
-  const logger = createLogger(level);
+  const { config, origins, warnings } = await resolveConfig({ file: values.config, env: process.env, overrides });
+  const color = format === 'pretty' && process.stdout.isTTY && !process.env.NO_COLOR;
+  const logger = createLogger(level, { format, color });
+  for (const warning of warnings) logger.warn(warning);
   // Signals are caught from before the start: one that comes while the broker starts (after it logged
   // that it listens, say) stops it cleanly once started, rather than killing it half open.
   let signal: string | null = null;
@@ -75,7 +91,7 @@ export async function runStart(args: string[]): Promise<number> {
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
-  const broker = await Broker.start({ config, logger, storage });
+  const broker = await Broker.start({ config, logger, storage, origins });
 
   if (!signal) await new Promise<void>((resolve) => (wake = resolve));
   logger.info({ signal }, 'shutting down');

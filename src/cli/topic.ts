@@ -1,9 +1,10 @@
 /** `sluice topic create|list|describe|alter|delete`: topic administration against any Kafka-compatible broker. */
+import { asksForCompaction, COMPACT_EFFECT } from '../broker/config.js';
 import { Admin, CONFIG_SOURCE_NAMES, ResourceType } from '../client/admin.js';
 import { listOffsets } from '../client/consumer.js';
 import { KafkaError } from '../client/errors.js';
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
-import { helpFor, int, keyValues, oneOf, parse, table, UsageError } from './args.js';
+import { FORMAT_OPTION, helpFor, int, keyValues, outputFormat, parse, table, toJson, UsageError } from './args.js';
 import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, withClient } from './bootstrap.js';
 
 const CREATE_HELP = `usage: sluice topic create NAME [NAME…] [options]
@@ -14,8 +15,10 @@ options:
   -p, --partitions N            partitions (default: the broker's num.partitions)
   -r, --replication-factor N    replicas per partition (default: the broker's default.replication.factor)
   -c, --config KEY=VALUE        topic config, e.g. retention.ms=86400000; may be repeated
-  --if-not-exists               succeed when the topic exists already
+  --if-not-exists               succeed when the topic exists already (printed as "exists: NAME")
   --validate-only               check the request without creating anything
+  -f, --format text|json        text: "created: NAME" per topic (default); json: one object per topic
+                                with name and outcome (created, exists, valid) or error
 ${BOOTSTRAP_HELP}
 
 examples:
@@ -29,24 +32,26 @@ Lists topic names, one per line.
 
 options:
   --internal                    include internal topics (__consumer_offsets, …)
-  --format text|json            output format (default text)
+  -f, --format text|json        output format (default text)
 ${BOOTSTRAP_HELP}
 
 examples:
   sluice topic list
   sluice topic list --internal --format json`;
 
-const DESCRIBE_HELP = `usage: sluice topic describe NAME [NAME…] [options]
+const DESCRIBE_HELP = `usage: sluice topic describe [NAME…] [options]
 
 Shows each topic's id, partitions (leader, replicas, in-sync replicas, log start and end offsets) and the
-configs it overrides.
+configs it overrides. Without names, describes every topic.
 
 options:
+  --internal                    without names: include internal topics (__consumer_offsets, …)
   --all-configs                 show every config with its value and source, not only overrides
-  --format text|json            output format (default text)
+  -f, --format text|json        output format (default text); offsets are JSON numbers
 ${BOOTSTRAP_HELP}
 
 examples:
+  sluice topic describe
   sluice topic describe orders
   sluice topic describe orders --all-configs --format json`;
 
@@ -59,6 +64,7 @@ options:
   -c, --config KEY=VALUE        set a topic config; may be repeated
   -d, --delete-config KEY       remove an override (back to the broker default); may be repeated
   --validate-only               check the request without changing anything
+  -f, --format text|json        output format (default text)
 ${BOOTSTRAP_HELP}
 
 examples:
@@ -71,7 +77,9 @@ const DELETE_HELP = `usage: sluice topic delete NAME [NAME…] [options]
 Deletes topics and their data.
 
 options:
-  --if-exists                   succeed when a topic does not exist
+  --if-exists                   succeed when a topic does not exist (printed as "not found: NAME")
+  -f, --format text|json        text: "deleted: NAME" per topic (default); json: one object per topic
+                                with name and outcome (deleted, not-found) or error
 ${BOOTSTRAP_HELP}
 
 examples:
@@ -125,22 +133,44 @@ export async function runTopic(args: string[]): Promise<number> {
   }
 }
 
-/** Prints failures to stderr; returns the exit code (1 when anything failed). */
-function report(
-  outcomes: Array<{ name: string; errorCode: number; errorMessage: string | null }>,
-  ok: (name: string) => string,
-  ignore: number[] = [],
-): number {
+/** What became of one topic of a create or delete: an outcome word, or an error. */
+interface TopicOutcome {
+  name: string;
+  outcome?: string;
+  error?: string;
+  message?: string;
+}
+
+/**
+ * Prints one line per topic: the outcome ("created: orders", "exists: orders (not created)") on stdout, or
+ * the error on stderr; with --format json an object per topic on stdout, errors included. Returns the exit
+ * code: 1 when any topic failed.
+ */
+function report(outcomes: TopicOutcome[], format: 'text' | 'json', texts: Record<string, string>): number {
   let failed = 0;
   for (const o of outcomes) {
-    if (o.errorCode === ErrorCode.NONE || ignore.includes(o.errorCode)) {
-      console.log(ok(o.name));
-    } else {
+    if (o.error !== undefined) {
       failed++;
-      console.error(`${o.name}: ${errorName(o.errorCode)}${o.errorMessage ? `: ${o.errorMessage}` : ''}`);
+      console.error(`${o.name}: ${o.error}${o.message ? `: ${o.message}` : ''}`);
+      if (format === 'json') console.log(toJson(o));
+    } else if (format === 'json') {
+      console.log(toJson(o));
+    } else {
+      console.log((texts[o.outcome ?? ''] ?? `${o.outcome}: NAME`).replace('NAME', o.name));
     }
   }
   return failed > 0 ? 1 : 0;
+}
+
+/** The outcome of one topic: `done` on success, `tolerated` for an error the user said is fine. */
+function outcomeOf(
+  r: { name: string; errorCode: number; errorMessage: string | null },
+  done: string,
+  tolerated?: { errorCode: number; outcome: string },
+): TopicOutcome {
+  if (r.errorCode === ErrorCode.NONE) return { name: r.name, outcome: done };
+  if (tolerated && r.errorCode === tolerated.errorCode) return { name: r.name, outcome: tolerated.outcome };
+  return { name: r.name, error: errorName(r.errorCode), message: r.errorMessage ?? undefined };
 }
 
 async function create(args: string[]): Promise<number> {
@@ -153,30 +183,37 @@ async function create(args: string[]): Promise<number> {
       config: { type: 'string', short: 'c', multiple: true },
       'if-not-exists': { type: 'boolean' },
       'validate-only': { type: 'boolean' },
+      ...FORMAT_OPTION,
     },
     true,
   );
   if (positionals.length === 0) throw new UsageError('name at least one topic to create');
+  const format = outputFormat(values.format);
   const partitions = int(values.partitions, '--partitions', { min: 1 });
   const replicationFactor = int(values['replication-factor'], '--replication-factor', { min: 1, max: 32767 });
   const configs = keyValues(values.config, '--config');
+  warnIfCompacted(configs);
   return withClient(values, async (client) => {
     const outcomes = await new Admin(client).createTopics(
       positionals.map((name) => ({ name, partitions, replicationFactor, configs })),
       { validateOnly: values['validate-only'] },
     );
-    const verb = values['validate-only'] ? 'valid' : 'created';
+    const done = values['validate-only'] ? 'valid' : 'created';
+    // With --if-not-exists an existing topic is no failure, but it was not created either: say so.
+    const tolerated = values['if-not-exists']
+      ? { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, outcome: 'exists' }
+      : undefined;
     return report(
-      outcomes,
-      (name) => `${verb}: ${name}`,
-      values['if-not-exists'] ? [ErrorCode.TOPIC_ALREADY_EXISTS] : [],
+      outcomes.map((o) => outcomeOf(o, done, tolerated)),
+      format,
+      { created: 'created: NAME', valid: 'valid: NAME', exists: 'exists: NAME (not created)' },
     );
   });
 }
 
 async function list(args: string[]): Promise<number> {
-  const { values } = parse(args, { ...BOOTSTRAP_OPTIONS, internal: { type: 'boolean' }, format: { type: 'string' } });
-  const format = oneOf(values.format, '--format', ['text', 'json'], 'text');
+  const { values } = parse(args, { ...BOOTSTRAP_OPTIONS, internal: { type: 'boolean' }, ...FORMAT_OPTION });
+  const format = outputFormat(values.format);
   return withClient(values, async (client) => {
     const names = await new Admin(client).listTopics({ includeInternal: values.internal });
     if (format === 'json') console.log(JSON.stringify(names));
@@ -194,8 +231,8 @@ interface TopicDescription {
     leader: number;
     replicas: number[];
     isr: number[];
-    logStartOffset: string;
-    logEndOffset: string;
+    logStartOffset: bigint;
+    logEndOffset: bigint;
   }>;
   configs: Array<{ name: string; value: string | null; source: string; readOnly: boolean }>;
 }
@@ -203,14 +240,17 @@ interface TopicDescription {
 async function describe(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { ...BOOTSTRAP_OPTIONS, 'all-configs': { type: 'boolean' }, format: { type: 'string' } },
+    { ...BOOTSTRAP_OPTIONS, 'all-configs': { type: 'boolean' }, internal: { type: 'boolean' }, ...FORMAT_OPTION },
     true,
   );
-  if (positionals.length === 0) throw new UsageError('name at least one topic to describe');
-  const format = oneOf(values.format, '--format', ['text', 'json'], 'text');
+  if (positionals.length > 0 && values.internal)
+    throw new UsageError('--internal applies when describing every topic: leave out the names, or --internal');
+  const format = outputFormat(values.format);
   return withClient(values, async (client) => {
     const admin = new Admin(client);
-    const topics = await admin.describeTopics(positionals);
+    const names = positionals.length > 0 ? positionals : await admin.listTopics({ includeInternal: values.internal });
+    if (names.length === 0) return 0;
+    const topics = await admin.describeTopics(names);
     const missing = topics.filter((t) => t.errorCode !== ErrorCode.NONE);
     for (const t of missing) console.error(`${t.name}: ${errorName(t.errorCode)}`);
     const found = topics.filter((t) => t.errorCode === ErrorCode.NONE);
@@ -234,8 +274,8 @@ async function describe(args: string[]): Promise<number> {
           leader: p.leader,
           replicas: p.replicas,
           isr: p.isr,
-          logStartOffset: String(starts.get(p.partition)?.offset ?? -1n),
-          logEndOffset: String(ends.get(p.partition)?.offset ?? -1n),
+          logStartOffset: starts.get(p.partition)?.offset ?? -1n,
+          logEndOffset: ends.get(p.partition)?.offset ?? -1n,
         })),
         configs: (c?.configs ?? [])
           .filter((e) => values['all-configs'] || e.source === 1)
@@ -248,7 +288,7 @@ async function describe(args: string[]): Promise<number> {
       });
     }
     if (format === 'json') {
-      for (const d of out) console.log(JSON.stringify(d));
+      for (const d of out) console.log(toJson(d));
     } else {
       console.log(out.map((d) => describeText(d, values['all-configs'] ?? false)).join('\n\n'));
     }
@@ -299,13 +339,16 @@ async function alter(args: string[]): Promise<number> {
       config: { type: 'string', short: 'c', multiple: true },
       'delete-config': { type: 'string', short: 'd', multiple: true },
       'validate-only': { type: 'boolean' },
+      ...FORMAT_OPTION,
     },
     true,
   );
   if (positionals.length !== 1) throw new UsageError('name exactly one topic to alter');
+  const format = outputFormat(values.format);
   const [name] = positionals;
   const partitions = int(values.partitions, '--partitions', { min: 1 });
   const set = keyValues(values.config, '--config');
+  warnIfCompacted(set);
   const deletes = values['delete-config'] ?? [];
   if (partitions === undefined && Object.keys(set).length === 0 && deletes.length === 0)
     throw new UsageError('nothing to change: give --partitions, --config or --delete-config');
@@ -315,15 +358,29 @@ async function alter(args: string[]): Promise<number> {
     if (Object.keys(set).length > 0 || deletes.length > 0) {
       const outcome = await alterConfigs(admin, name, set, deletes, validateOnly);
       if (outcome.errorCode !== ErrorCode.NONE) throw new KafkaError(outcome.errorCode, outcome.errorMessage);
-      console.log(`${validateOnly ? 'valid' : 'altered'} configs of ${name}`);
+      if (format === 'json')
+        console.log(
+          toJson({ name, outcome: validateOnly ? 'valid' : 'altered', configs: set, deletedConfigs: deletes }),
+        );
+      else console.log(`${validateOnly ? 'valid' : 'altered'} configs of ${name}`);
     }
     if (partitions !== undefined) {
       const [outcome] = await admin.createPartitions([{ name, count: partitions }], { validateOnly });
       if (outcome.errorCode !== ErrorCode.NONE) throw new KafkaError(outcome.errorCode, outcome.errorMessage);
-      console.log(`${validateOnly ? 'valid' : 'grew'} ${name} to ${partitions} partitions`);
+      if (format === 'json') console.log(toJson({ name, outcome: validateOnly ? 'valid' : 'grown', partitions }));
+      else console.log(`${validateOnly ? 'valid' : 'grew'} ${name} to ${partitions} partitions`);
     }
     return 0;
   });
+}
+
+/**
+ * Kafka's CreateTopics and AlterConfigs answers have no room for a warning beside success, so the command
+ * says itself what Sluice's broker also logs: compaction is accepted but does not run.
+ */
+function warnIfCompacted(configs: Record<string, string>): void {
+  if (asksForCompaction(configs['cleanup.policy']))
+    console.error(`warning: cleanup.policy=compact is accepted, but on a Sluice broker ${COMPACT_EFFECT}`);
 }
 
 /**
@@ -357,14 +414,23 @@ async function alterConfigs(
 }
 
 async function remove(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...BOOTSTRAP_OPTIONS, 'if-exists': { type: 'boolean' } }, true);
+  const { values, positionals } = parse(
+    args,
+    { ...BOOTSTRAP_OPTIONS, 'if-exists': { type: 'boolean' }, ...FORMAT_OPTION },
+    true,
+  );
   if (positionals.length === 0) throw new UsageError('name at least one topic to delete');
+  const format = outputFormat(values.format);
   return withClient(values, async (client) => {
     const outcomes = await new Admin(client).deleteTopics(positionals);
+    // With --if-exists a missing topic is no failure, but nothing was deleted: say so.
+    const tolerated = values['if-exists']
+      ? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, outcome: 'not-found' }
+      : undefined;
     return report(
-      outcomes,
-      (name) => `deleted: ${name}`,
-      values['if-exists'] ? [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION] : [],
+      outcomes.map((o) => outcomeOf(o, 'deleted', tolerated)),
+      format,
+      { deleted: 'deleted: NAME', 'not-found': 'not found: NAME (nothing deleted)' },
     );
   });
 }

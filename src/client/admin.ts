@@ -1,6 +1,7 @@
 /**
- * Administration: topics (create, list, describe, delete, grow), configs (describe, replace, change
- * incrementally) and consumer groups (list, describe, committed offsets, commit, delete). Each method
+ * Administration: the cluster (brokers, controller, API versions), topics (create, list, describe, delete,
+ * grow), configs (describe, replace, change incrementally) and consumer groups (list, describe, committed
+ * offsets, commit, delete offsets, delete). Each method
  * returns per-item outcomes where Kafka answers per item, and throws KafkaError where it answers once.
  */
 import type { ApiDescriptor } from '../protocol/api.js';
@@ -16,12 +17,14 @@ import { AlterConfigsApi } from '../protocol/generated/33-alter-configs.js';
 import { CreatePartitionsApi } from '../protocol/generated/37-create-partitions.js';
 import { DeleteGroupsApi } from '../protocol/generated/42-delete-groups.js';
 import { IncrementalAlterConfigsApi } from '../protocol/generated/44-incremental-alter-configs.js';
+import { OffsetDeleteApi } from '../protocol/generated/47-offset-delete.js';
+import { DescribeClusterApi } from '../protocol/generated/60-describe-cluster.js';
 import {
   type ConsumerProtocolAssignment,
   decodeConsumerProtocolAssignment,
 } from '../protocol/generated/consumer-protocol-assignment.js';
 import { Reader, ZERO_UUID } from '../protocol/reader.js';
-import type { KafkaClient, TopicMetadata } from './client.js';
+import type { BrokerInfo, KafkaClient, TopicMetadata } from './client.js';
 import { KafkaError } from './errors.js';
 
 /** Kafka's ConfigResource.Type codes. */
@@ -120,8 +123,53 @@ export interface CommittedOffset {
   errorCode: number;
 }
 
+export interface ClusterDescription {
+  clusterId: string | null;
+  controllerId: number;
+  brokers: BrokerInfo[];
+  /** Which request answered: DescribeCluster (Kafka 2.8+) or Metadata (older brokers). */
+  source: 'DescribeCluster' | 'Metadata';
+}
+
+export interface OffsetDeleteResult {
+  /** The group-level answer: NONE, or e.g. GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP. */
+  errorCode: number;
+  partitions: Array<{ topic: string; partition: number; errorCode: number }>;
+}
+
 export class Admin {
   constructor(readonly client: KafkaClient) {}
+
+  /**
+   * The cluster id, controller and brokers. DescribeCluster (KIP-700) where the broker serves it, since it
+   * names the active controller; Metadata otherwise.
+   */
+  async describeCluster(): Promise<ClusterDescription> {
+    const connection = await this.client.anyConnection();
+    if (!connection.supports(DescribeClusterApi)) {
+      const md = await this.client.metadata([]);
+      return { clusterId: md.clusterId, controllerId: md.controllerId, brokers: md.brokers, source: 'Metadata' };
+    }
+    const response = await this.client.send(DescribeClusterApi, {
+      includeClusterAuthorizedOperations: false,
+      endpointType: 1, // brokers (v1, KIP-919); v0 ignores it
+    });
+    if (response.errorCode !== ErrorCode.NONE) throw new KafkaError(response.errorCode, response.errorMessage);
+    return {
+      clusterId: response.clusterId,
+      controllerId: response.controllerId,
+      brokers: response.brokers
+        .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }))
+        .sort((a, b) => a.nodeId - b.nodeId),
+      source: 'DescribeCluster',
+    };
+  }
+
+  /** The API version ranges broker `nodeId` advertised in its ApiVersions answer, by API key. */
+  async apiVersions(nodeId: number): Promise<Array<{ apiKey: number; minVersion: number; maxVersion: number }>> {
+    const connection = await this.client.connectToNode(nodeId);
+    return [...connection.brokerRanges].sort((a, b) => a.apiKey - b.apiKey);
+  }
 
   async createTopics(
     topics: NewTopic[],
@@ -461,6 +509,42 @@ export class Admin {
         );
         if (coordinatorMoved) throw new KafkaError(coordinatorMoved.errorCode, `group "${groupId}"`);
         return out;
+      },
+      () => this.client.invalidateCoordinator(groupId),
+    );
+  }
+
+  /**
+   * Deletes a group's committed offsets of some partitions (OffsetDelete, KIP-496). The coordinator allows it
+   * for an empty group, and for topics no member subscribes to in a group with members.
+   */
+  async deleteOffsets(
+    groupId: string,
+    topics: Array<{ topic: string; partitions: number[] }>,
+  ): Promise<OffsetDeleteResult> {
+    return this.client.retry(
+      async () => {
+        const coordinator = await this.client.coordinatorFor(groupId);
+        const response = await this.client.sendTo(coordinator, OffsetDeleteApi, {
+          groupId,
+          topics: topics.map((t) => ({
+            name: t.topic,
+            partitions: t.partitions.map((partitionIndex) => ({ partitionIndex })),
+          })),
+        });
+        if (
+          response.errorCode === ErrorCode.NOT_COORDINATOR ||
+          response.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+        )
+          throw new KafkaError(response.errorCode, `group "${groupId}"`);
+        return {
+          errorCode: response.errorCode,
+          partitions: response.topics
+            .flatMap((t) =>
+              t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: p.errorCode })),
+            )
+            .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+        };
       },
       () => this.client.invalidateCoordinator(groupId),
     );

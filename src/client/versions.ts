@@ -33,6 +33,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [ApiKey.CREATE_PARTITIONS, { minVersion: 0, maxVersion: 3 }],
   [ApiKey.DELETE_GROUPS, { minVersion: 0, maxVersion: 2 }],
   [ApiKey.INCREMENTAL_ALTER_CONFIGS, { minVersion: 0, maxVersion: 1 }],
+  [ApiKey.OFFSET_DELETE, { minVersion: 0, maxVersion: 0 }],
+  [ApiKey.DESCRIBE_CLUSTER, { minVersion: 0, maxVersion: 1 }],
 ]);
 
 /**

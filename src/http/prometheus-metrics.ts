@@ -2,27 +2,56 @@
  * Prometheus metrics of one broker (prom-client, with a registry per broker so several embedded brokers
  * in one process keep their figures apart). Counters move on the request path; log offsets, sizes, group
  * lag and connection counts are read from the broker's state when scraped. Loaded only when the admin
- * listener is configured (see src/broker/metrics.ts).
+ * listener is configured (see src/broker/metrics.ts). Besides the broker's own figures: the process and
+ * Node runtime metrics every Node exporter has (CPU, memory, event-loop lag, GC) and sluice_build_info.
+ *
+ * Per-partition series of internal topics (__consumer_offsets: 50 partitions) are left out unless
+ * `metrics.internal.topics.enable` is true: they would outnumber a small deployment's own series.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Broker } from '../broker/broker.js';
 import type { BrokerMetrics } from '../broker/metrics.js';
+import { errorName } from '../protocol/error-codes.js';
 import type { PartitionLog, StorageFs } from '../storage/index.js';
 
+interface TopicCounters {
+  bytesIn: { inc(value: number): void };
+  recordsIn: { inc(value: number): void };
+  bytesOut: { inc(value: number): void };
+  recordsOut: { inc(value: number): void };
+}
+
 export class PrometheusMetrics implements BrokerMetrics {
+  readonly enabled = true;
   readonly registry = new Registry();
-  readonly requests: Counter<'api' | 'error_code'>;
+  readonly requests: Counter<'api' | 'error_code' | 'error'>;
   readonly requestSeconds: Histogram<'api'>;
   readonly bytesIn: Counter;
   readonly bytesOut: Counter;
   readonly fsyncSeconds: Histogram;
+  private readonly topicBytesIn: Counter<'topic'>;
+  private readonly topicRecordsIn: Counter<'topic'>;
+  private readonly topicBytesOut: Counter<'topic'>;
+  private readonly topicRecordsOut: Counter<'topic'>;
+  /** Each topic's counter children, so the request path does not hash label values on every call. */
+  private readonly topicCounters = new Map<string, TopicCounters>();
 
-  constructor(broker: Broker) {
+  constructor(
+    private readonly broker: Broker,
+    version: string,
+  ) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'sluice_build_info',
+      help: 'Always 1; the labels say which Sluice and which Node.js run.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }).set({ version, node_version: process.version }, 1);
     this.requests = new Counter({
       name: 'sluice_requests_total',
-      help: 'Requests handled, by API and by the error code of the response (0 when every part succeeded).',
-      labelNames: ['api', 'error_code'],
+      help: 'Requests handled, by API and by the first error code of the response, as a number and a name (0 and NONE when every part succeeded).',
+      labelNames: ['api', 'error_code', 'error'],
       registers,
     });
     this.requestSeconds = new Histogram({
@@ -41,6 +70,26 @@ export class PrometheusMetrics implements BrokerMetrics {
       registers,
     });
 
+    const prune = () => this.forgetDeletedTopics();
+    const topicCounter = (name: string, help: string) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['topic'],
+        registers,
+        collect: prune,
+      });
+    this.topicBytesIn = topicCounter(
+      'sluice_topic_bytes_in_total',
+      'Record batch bytes producers appended to a topic.',
+    );
+    this.topicRecordsIn = topicCounter('sluice_topic_records_in_total', 'Records producers appended to a topic.');
+    this.topicBytesOut = topicCounter('sluice_topic_bytes_out_total', 'Record bytes sent to consumers of a topic.');
+    this.topicRecordsOut = topicCounter('sluice_topic_records_out_total', 'Records sent to consumers of a topic.');
+
+    const internalTopics = broker.config['metrics.internal.topics.enable'] as boolean;
+    const exported = (topic: string) =>
+      internalTopics || !(broker.topics.get(topic)?.internal ?? topic.startsWith('__'));
     new Gauge({
       name: 'sluice_connections',
       help: 'Open client connections.',
@@ -58,6 +107,7 @@ export class PrometheusMetrics implements BrokerMetrics {
         collect() {
           this.reset();
           for (const log of broker.logs.partitions()) {
+            if (!exported(log.topic)) continue;
             this.set({ topic: log.topic, partition: String(log.partition) }, Number(read(log)));
           }
         },
@@ -92,8 +142,45 @@ export class PrometheusMetrics implements BrokerMetrics {
   }
 
   observe(api: string, response: unknown, seconds: number): void {
-    this.requests.inc({ api, error_code: String(firstErrorCode(response, 0)) });
+    const code = firstErrorCode(response, 0);
+    this.requests.inc({ api, error_code: String(code), error: errorName(code) });
     this.requestSeconds.observe({ api }, seconds);
+  }
+
+  topicIn(topic: string, bytes: number, records: number): void {
+    const counters = this.countersOf(topic);
+    counters.bytesIn.inc(bytes);
+    counters.recordsIn.inc(records);
+  }
+
+  topicOut(topic: string, bytes: number, records: number): void {
+    const counters = this.countersOf(topic);
+    counters.bytesOut.inc(bytes);
+    counters.recordsOut.inc(records);
+  }
+
+  private countersOf(topic: string): TopicCounters {
+    let counters = this.topicCounters.get(topic);
+    if (!counters) {
+      counters = {
+        bytesIn: this.topicBytesIn.labels(topic),
+        recordsIn: this.topicRecordsIn.labels(topic),
+        bytesOut: this.topicBytesOut.labels(topic),
+        recordsOut: this.topicRecordsOut.labels(topic),
+      };
+      this.topicCounters.set(topic, counters);
+    }
+    return counters;
+  }
+
+  /** A deleted topic's series end with it, as Kafka removes a deleted topic's metrics. */
+  private forgetDeletedTopics(): void {
+    for (const topic of this.topicCounters.keys()) {
+      if (this.broker.topics.get(topic)) continue;
+      this.topicCounters.delete(topic);
+      for (const counter of [this.topicBytesIn, this.topicRecordsIn, this.topicBytesOut, this.topicRecordsOut])
+        counter.remove(topic);
+    }
   }
 
   timeFsync(inner: StorageFs): StorageFs {

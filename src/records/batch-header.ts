@@ -98,6 +98,15 @@ export function recordsCountOf(buf: Buffer, pos = 0): number {
   return buf.readInt32BE(pos + RECORDS_COUNT_OFFSET);
 }
 
+/** Records in whole v2 batches laid end to end, from their headers' counts: nothing is decoded. */
+export function recordsCountOfBatches(buf: Buffer): number {
+  let count = 0;
+  for (let pos = 0; pos + RECORD_BATCH_OVERHEAD <= buf.length; pos += batchSizeAt(buf, pos)) {
+    count += recordsCountOf(buf, pos);
+  }
+  return count;
+}
+
 export function partitionLeaderEpochOf(buf: Buffer, pos = 0): number {
   return buf.readInt32BE(pos + PARTITION_LEADER_EPOCH_OFFSET);
 }

@@ -26,6 +26,7 @@ import {
   TRANSACTIONAL_FLAG_MASK,
 } from './batch-header.js';
 import { crc32c } from './crc32c.js';
+import { maxTimestampDeltaOf, setMaxTimestampFromRecords } from './validate-records.js';
 
 export interface BatchInfo {
   /** Where the batch starts in the scanned buffer. */
@@ -67,6 +68,13 @@ export interface ValidateOptions {
    * coordinator writes them. Default false, so internal appends can share this function.
    */
   rejectControlBatches?: boolean;
+  /**
+   * Walk the records of each uncompressed batch (lengths, attributes, timestamp deltas; nothing decoded) to
+   * check they frame it: 'set-max-timestamp' also sets its header's max timestamp from them, as Kafka does
+   * for CreateTime topics; 'check-framing' only checks (LogAppendTime topics, whose batches get the broker's
+   * time). Default: no walk.
+   */
+  records?: 'set-max-timestamp' | 'check-framing';
 }
 
 /** The smallest record is 7 bytes (a 1-byte varint for each of its length and six fields). */
@@ -195,6 +203,10 @@ function checkProducerBatch(buf: Buffer, pos: number, size: number, rejectContro
   return undefined;
 }
 
+function isControlBatch(buf: Buffer, pos: number): boolean {
+  return (attributesOf(buf, pos) & CONTROL_FLAG_MASK) !== 0;
+}
+
 function invalidRecord(pos: number, what: string): Failure {
   return { error: 'INVALID_RECORD', message: `batch at position ${pos}: ${what}` };
 }
@@ -206,7 +218,8 @@ export type BatchCheck =
 
 /**
  * Check a buffer holding one or more record batches back to back (as in a Produce request): framing,
- * size limit, CRC32C and the producer rules, reading header fields in place. `offsetCount` is the number
+ * size limit, CRC32C and the producer rules, reading header fields in place; with `records`, also the
+ * records' framing of uncompressed batches, and their max timestamp. `offsetCount` is the number
  * of offsets the batches take (the sum of lastOffsetDelta + 1), which a control batch may make differ
  * from `recordCount`.
  */
@@ -215,6 +228,7 @@ export function checkRecordBatches(buf: Buffer, opts: ValidateOptions = {}): Bat
   const verifyCrc = opts.verifyCrc ?? true;
   const maxBatchBytes = opts.maxBatchBytes ?? Number.POSITIVE_INFINITY;
   const rejectControl = opts.rejectControlBatches ?? false;
+  const walkRecords = opts.records;
   let batchCount = 0;
   let recordCount = 0;
   let offsetCount = 0;
@@ -234,6 +248,12 @@ export function checkRecordBatches(buf: Buffer, opts: ValidateOptions = {}): Bat
     if (crcFailure) return { ok: false, ...crcFailure };
     const failure = checkProducerBatch(buf, pos, framed, rejectControl);
     if (failure) return { ok: false, ...failure };
+    if (walkRecords !== undefined && compressionOf(buf, pos) === CompressionType.None && !isControlBatch(buf, pos)) {
+      // The CRC was checked above, so a header rewritten here restamps a checksum the producer got right.
+      const walked = maxTimestampDeltaOf(buf, pos + RECORD_BATCH_OVERHEAD, pos + framed, recordsCountOf(buf, pos));
+      if (typeof walked === 'string') return { ok: false, ...invalidRecord(pos, walked) };
+      if (walkRecords === 'set-max-timestamp' && verifyCrc) setMaxTimestampFromRecords(buf, pos, walked);
+    }
     batchCount++;
     recordCount += recordsCountOf(buf, pos);
     offsetCount += lastOffsetDeltaOf(buf, pos) + 1;

@@ -692,6 +692,19 @@ export class LogSegment {
     }
   }
 
+  /**
+   * The .log file's modification time in ms, which ListOffsets v0 compares timestamps with (Kafka's
+   * LogSegment.lastModified); 0 when the file is gone, as Java's File.lastModified answers.
+   */
+  async lastModified(): Promise<number> {
+    try {
+      return Math.floor((await this.ctx.cache.fs.stat(this.logPath)).mtimeMs);
+    } catch (err) {
+      if (isNotFound(err)) return 0;
+      throw err;
+    }
+  }
+
   // ---- reads -------------------------------------------------------------------------------------
 
   /**

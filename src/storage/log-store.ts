@@ -93,8 +93,10 @@ export class LogStore {
   private checkpointScheduled = false;
   private opened = false;
   private closed = false;
+  private readonly engine: 'disk' | 'memory';
 
   constructor(opts: LogStoreOptions) {
+    this.engine = opts.engine;
     const dirs = opts.logDirs ?? [];
     if (opts.engine === 'disk' && dirs.length === 0) throw new Error('the disk engine needs log.dirs');
     this.logDir = dirs[0] ?? '/sluice-data';
@@ -213,12 +215,12 @@ export class LogStore {
       await this.fs.unlink(markerPath);
       await this.fs.syncDir(this.logDir);
     }
-    this.logger.info(
-      { logDir: this.logDir, partitions: found.length, recovered, cleanShutdown },
-      cleanShutdown
-        ? 'log dir opened after a clean shutdown'
-        : 'log dir opened; logs not shut down cleanly were scanned',
-    );
+    // A fresh directory has no marker, but nothing to recover either; the memory engine always starts fresh.
+    const fields = { logDir: this.logDir, partitions: found.length, recovered, cleanShutdown };
+    if (this.engine === 'memory') this.logger.debug(fields, 'memory log store opened');
+    else if (cleanShutdown) this.logger.info(fields, 'log dir opened after a clean shutdown');
+    else if (total === 0) this.logger.info(fields, 'log dir opened: no partition logs yet');
+    else this.logger.info(fields, 'log dir opened; logs not shut down cleanly were scanned');
     return found;
   }
 

@@ -326,10 +326,13 @@ export class PartitionLog {
       return Promise.resolve(logError('KAFKA_STORAGE_ERROR', `the log of ${this.topic}-${this.partition} is closed`));
     }
     const config = this.configValue;
+    const stampAppendTime = (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
     const check = checkRecordBatches(records, {
       maxBatchBytes: opts.maxMessageBytes ?? config.maxMessageBytes,
       verifyCrc: true,
       rejectControlBatches: (opts.origin ?? 'client') === 'client',
+      // The time index and ListOffsets trust the header's max timestamp, so it is set from the records.
+      records: stampAppendTime ? 'check-framing' : 'set-max-timestamp',
     });
     if (!check.ok) return Promise.resolve(logError(check.error, check.message));
     if (records.length > config.segmentBytes) {
@@ -351,7 +354,6 @@ export class PartitionLog {
       this.epochCheckpointDirty = true;
       this.queue.push({ kind: 'epoch-checkpoint' });
     }
-    const stampAppendTime = (opts.timestampType ?? config.messageTimestampType) === 'LogAppendTime';
     const logAppendTime = stampAppendTime ? BigInt(now) : -1n;
     // Offsets past the first batch's are counted as a number: a BigInt is made only for a later batch.
     let offsetDelta = 0;
@@ -921,6 +923,39 @@ export class PartitionLog {
       if (found) return found;
     }
     return null;
+  }
+
+  /**
+   * ListOffsets v0 (Kafka's legacyFetchOffsetsBefore): up to `maxNumOffsets` offsets, descending, taken
+   * from the segments' base offsets (at least the log start offset) paired with their files' modification
+   * times, followed by the log end offset paired with now when the active segment holds data. -1 (latest)
+   * starts from the last pair, -2 (earliest) and -4 (earliest local) from the first, any other timestamp
+   * from the last pair whose time is at or before it. Not clamped to the high watermark: the caller does
+   * that for consumers, as Kafka's Partition does.
+   */
+  async legacyOffsetsBefore(timestamp: bigint, maxNumOffsets: number): Promise<bigint[]> {
+    const segments = [...this.segmentList];
+    // A segment may still begin below the log start offset (DeleteRecords): the log start stands for it.
+    const offsets = segments.map((s) => {
+      if (s.baseOffset < this.logStart) return this.logStart;
+      return s.baseOffset;
+    });
+    const times: Array<() => Promise<number>> = segments.map((s) => () => s.lastModified());
+    if (segments[segments.length - 1]!.assignedSize > 0) {
+      offsets.push(this.leo);
+      times.push(async () => this.ctx.now());
+    }
+    let start: number;
+    if (timestamp === -1n) start = offsets.length - 1;
+    else if (timestamp === -2n || timestamp === -4n) start = 0;
+    else {
+      // Only a lookup by time reads the files' modification times, newest segment first.
+      start = offsets.length - 1;
+      while (start >= 0 && BigInt(await times[start]!()) > timestamp) start--;
+    }
+    const answer: bigint[] = [];
+    for (let i = start; i >= 0 && answer.length < maxNumOffsets; i--) answer.push(offsets[i]!);
+    return answer;
   }
 
   /** ListOffsets -3 (KIP-734): the record with the largest timestamp, the first one when several share it. */

@@ -584,7 +584,7 @@ export function expectationOf(frame: Buffer, served: readonly ServedRange[]): De
     r.nullableString();
     if (requestHeaderVersion(apiKey, version) >= 2) r.taggedFields();
     const request = api.decodeRequest(r, version);
-    if (r.remaining() !== 0) return { expect: 'close', apiKey, version, reason: 'trailing bytes' };
+    // Bytes after the body are ignored, as Kafka ignores them.
     const acks = apiKey === 0 ? (request as { acks: number }).acks : 1;
     return { expect: acks === 0 ? 'answer-or-none' : 'answer', apiKey, version, request };
   } catch (err) {

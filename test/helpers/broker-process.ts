@@ -43,13 +43,19 @@ export async function startBrokerProcess(
     dataDir?: string;
     port?: number;
     overrides?: Record<string, string | number | boolean>;
+    /** More `sluice start` arguments, e.g. ['--log-format', 'pretty']. */
+    args?: string[];
+    /** Variables added to the broker's environment. */
+    env?: Record<string, string>;
     timeoutMs?: number;
   } = {},
 ): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const args = [BIN, 'start', '--port', String(options.port ?? 0), '--data-dir', dataDir];
   for (const [k, v] of Object.entries(options.overrides ?? {})) args.push('--override', `${k}=${v}`);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  args.push(...(options.args ?? []));
+  const env = options.env ? { ...process.env, ...options.env } : process.env;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');

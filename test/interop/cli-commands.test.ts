@@ -65,6 +65,7 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     assert.match(badOption.stderr, /--partitions expects an integer/);
     const unknownOption = await sluice(['produce', '-t', 'x', '--no-such-flag']);
     assert.equal(unknownOption.code, 2);
+    assert.equal(unknownOption.stderr, "sluice produce: unknown option --no-such-flag; see 'sluice produce --help'\n");
   });
 
   test('an unreachable broker is one line on stderr and exit code 1', async () => {
@@ -80,7 +81,9 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     r = await sluice(['topic', 'create', 'cli-topic']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /TOPIC_ALREADY_EXISTS/);
-    assert.equal((await sluice(['topic', 'create', 'cli-topic', '--if-not-exists'])).code, 0);
+    r = await sluice(['topic', 'create', 'cli-topic', '--if-not-exists']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'exists: cli-topic (not created)\n', 'an existing topic is not reported as created');
     r = await sluice(['topic', 'create', 'bad-config', '-c', 'retention.ms=soon']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /INVALID_CONFIG/);
@@ -92,6 +95,10 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Partitions: 2/);
     assert.match(r.stdout, /retention\.ms=3600000/);
+    r = await sluice(['topic', 'describe', 'cli-topic', '-f', 'json']);
+    const offsets = (JSON.parse(r.stdout) as { partitions: Array<{ logStartOffset: unknown; logEndOffset: unknown }> })
+      .partitions[0];
+    assert.deepEqual(offsets, { ...offsets, logStartOffset: 0, logEndOffset: 0 }, 'offsets are JSON numbers');
 
     r = await sluice(['topic', 'alter', 'cli-topic', '-c', 'cleanup.policy=compact', '-d', 'retention.ms', '-p', '4']);
     assert.equal(r.code, 0, r.stderr);
@@ -114,20 +121,60 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     assert.equal(r.code, 1);
     assert.match(r.stderr, /INVALID_PARTITIONS/);
 
-    assert.equal((await sluice(['topic', 'delete', 'cli-topic'])).code, 0);
+    r = await sluice(['topic', 'delete', 'cli-topic']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'deleted: cli-topic\n');
     assert.equal((await sluice(['topic', 'describe', 'cli-topic'])).code, 1);
     assert.equal((await sluice(['topic', 'delete', 'cli-topic'])).code, 1);
-    assert.equal((await sluice(['topic', 'delete', 'cli-topic', '--if-exists'])).code, 0);
+    r = await sluice(['topic', 'delete', 'cli-topic', '--if-exists']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'not found: cli-topic (nothing deleted)\n', 'a missing topic is not reported as deleted');
+  });
+
+  test('topic create and delete say per topic what happened, also as JSON lines', async () => {
+    assert.equal((await sluice(['topic', 'create', 'json-old'])).code, 0);
+    let r = await sluice(['topic', 'create', 'json-old', 'json-new', '--if-not-exists', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      [
+        { name: 'json-old', outcome: 'exists' },
+        { name: 'json-new', outcome: 'created' },
+      ],
+    );
+    r = await sluice(['topic', 'create', 'json-new', '-f', 'json']);
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      name: 'json-new',
+      error: 'TOPIC_ALREADY_EXISTS',
+      message: "Topic 'json-new' already exists.",
+    });
+    r = await sluice(['topic', 'delete', 'json-old', 'json-gone', '--if-exists', '-f', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      [
+        { name: 'json-old', outcome: 'deleted' },
+        { name: 'json-gone', outcome: 'not-found' },
+      ],
+    );
   });
 
   test('records from sluice produce are read back by kcat with keys and headers', async () => {
     assert.equal((await sluice(['topic', 'create', 'to-kcat', '-p', '1'])).code, 0);
     const r = await sluice(
-      ['produce', '-t', 'to-kcat', '-k', ':', '-H', 'source=cli', '-H', 'n=1', '--acks', '1', '-z', 'lz4'],
+      ['produce', '-t', 'to-kcat', '-K', ':', '-H', 'source=cli', '-H', 'n=1', '--acks', '1', '-z', 'lz4'],
       'a:first\nb:second\n\nno key here\n',
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /produced 3 records/);
+    assert.match(r.stderr, /1 line had no ":" and was sent without a key/);
     const read = await kcat(broker.bootstrap, [
       '-C',
       '-t',
@@ -198,7 +245,7 @@ describe('the sluice command against a running broker', { concurrency: true }, (
       { input },
     );
     assert.equal(p.code, 0, p.stderr);
-    assert.equal((await sluice(['produce', '-t', 'keys-sluice', '-k', ':'], input)).code, 0);
+    assert.equal((await sluice(['produce', '-t', 'keys-sluice', '-K', ':'], input)).code, 0);
     const placement = async (topic: string) => {
       const r = await sluice(['consume', '-t', topic, '--from-beginning', '-e', '-f', 'json']);
       return new Map(jsonLines(r).map((rec) => [rec.key, rec.partition]));
@@ -213,10 +260,128 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     assert.ok(new Set(byKcat.values()).size > 3, 'keys spread over partitions');
   });
 
+  test('sluice consume prints a kcat format string byte for byte as kcat does', async () => {
+    assert.equal((await sluice(['topic', 'create', 'fmt', '-p', '2'])).code, 0);
+    // Into partition 0 itself: librdkafka places a null key at random, so unpinned records may all land on 1.
+    const p = await kcat(broker.bootstrap, ['-P', '-t', 'fmt', '-p', '0', '-K', '=', '-H', 'a=1', '-H', 'b=two'], {
+      input: 'k1=v1\nno key\nk2=\n=empty key\n',
+    });
+    assert.equal(p.code, 0, p.stderr);
+    for (const format of ['%t %p %o %T %k %s %h\\n', '%k(%K)|%s(%S)\\t%%\\x41\\n', '%R%s']) {
+      const theirs = await kcat(broker.bootstrap, [
+        '-C',
+        '-t',
+        'fmt',
+        '-p',
+        '0',
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-f',
+        format,
+      ]);
+      const ours = await sluice(['consume', '-t', 'fmt', '-p', '0', '--from-beginning', '-e', '-f', format]);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.ok(theirs.stdout.length > 0, theirs.stderr);
+      assert.equal(ours.stdout, theirs.stdout, format);
+    }
+  });
+
+  test('produce -k gives every record that key; -K splits each line at a separator', async () => {
+    assert.equal((await sluice(['topic', 'create', 'const-key', '-p', '3'])).code, 0);
+    let r = await sluice(['produce', '-t', 'const-key', '-k', 'customer-42'], 'one\ntwo\nthree\n');
+    assert.equal(r.code, 0, r.stderr);
+    const read = await kcat(broker.bootstrap, [
+      '-C',
+      '-t',
+      'const-key',
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%p %k %s\\n',
+    ]);
+    const partition = partitionForKey('customer-42', 3);
+    assert.deepEqual(read.stdout.trim().split('\n'), [
+      `${partition} customer-42 one`,
+      `${partition} customer-42 two`,
+      `${partition} customer-42 three`,
+    ]);
+    r = await sluice(['produce', '-t', 'const-key', '-k', 'a', '-K', ':'], 'x\n');
+    assert.equal(r.code, 2, 'a constant key and a separator are one choice');
+    r = await sluice(['produce', '-t', 'const-key', '-f', 'lines.txt'], 'x\n');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /to read a file use --file/);
+  });
+
+  test("produce takes JSON lines with keys, headers, partitions and timestamps; consume's JSON lines replay", async () => {
+    assert.equal((await sluice(['topic', 'create', 'json-in', 'json-copy', '-p', '2'])).code, 0);
+    const input = [
+      '{"key":"k1","value":"v1","headers":{"h":"x"},"partition":1,"timestamp":1700000000000}',
+      '{"value":{"id":7},"headers":[{"key":"n","value":null}]}',
+      '{"key":null,"value":null,"partition":0}',
+    ].join('\n');
+    let r = await sluice(['produce', '-t', 'json-in', '-f', 'json', '-k', 'fallback', '-H', 'all=1'], input);
+    assert.equal(r.code, 0, r.stderr);
+    const format = ['-o', 'beginning', '-e', '-q', '-f', '%p %T %k|%s|%h\\n'];
+    const read = await kcat(broker.bootstrap, ['-C', '-t', 'json-in', ...format]);
+    const lines = read.stdout.trim().split('\n').sort();
+    assert.equal(lines.length, 3, read.stdout);
+    assert.ok(lines.includes('1 1700000000000 k1|v1|all=1,h=x'), read.stdout);
+    assert.ok(
+      lines.some((l) => / fallback\|\{"id":7\}\|all=1,n=NULL$/.test(l)),
+      read.stdout,
+    );
+    assert.ok(
+      lines.some((l) => /^0 \d+ \|\|all=1$/.test(l)),
+      read.stdout,
+    );
+
+    const dump = await sluice(['consume', '-t', 'json-in', '--from-beginning', '-e', '-f', 'json']);
+    r = await sluice(['produce', '-t', 'json-copy', '-f', 'json'], dump.stdout);
+    assert.equal(r.code, 0, r.stderr);
+    const copy = await kcat(broker.bootstrap, ['-C', '-t', 'json-copy', ...format]);
+    assert.deepEqual(
+      copy.stdout.trim().split('\n').sort(),
+      lines,
+      'same partitions, timestamps, keys, values, headers',
+    );
+
+    r = await sluice(['produce', '-t', 'json-in', '-f', 'json'], '{"value":"ok"}\n{"vaule":"typo"}\n');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /line 2: unknown field "vaule"/);
+  });
+
+  test('Ctrl-C during produce sends every line read, prints the summary and exits with 130', async () => {
+    assert.equal((await sluice(['topic', 'create', 'interrupted', '-p', '1'])).code, 0);
+    // Records wait for a batch of two or a linger of ten minutes: the third is sent only by the Ctrl-C.
+    const child = spawn(
+      process.execPath,
+      [BIN, 'produce', '-t', 'interrupted', '--batch-size', '2', '--linger-ms', '600000', '-b', broker.bootstrap],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stdin.write('one\ntwo\nthree\n');
+    const count = async () =>
+      (await kcat(broker.bootstrap, ['-C', '-t', 'interrupted', '-o', 'beginning', '-e', '-q'])).stdout
+        .split('\n')
+        .filter((l) => l !== '').length;
+    // The first two went out as a full batch; the third was read in the same chunk and waits.
+    for (let i = 0; i < 100 && (await count()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /produced 3 records to interrupted in [\d.]+ s \(stopped by SIGINT\)/);
+    assert.equal(await count(), 3);
+  });
+
   test('group consume, list, describe with lag, and reset-offsets (dry run, refused while active, executed)', async () => {
     assert.equal((await sluice(['topic', 'create', 'grp-topic', '-p', '3'])).code, 0);
     const lines = Array.from({ length: 30 }, (_, i) => `k${i}:v${i}`).join('\n');
-    assert.equal((await sluice(['produce', '-t', 'grp-topic', '-k', ':'], lines)).code, 0);
+    assert.equal((await sluice(['produce', '-t', 'grp-topic', '-K', ':'], lines)).code, 0);
 
     let r = await sluice(['consume', '-t', 'grp-topic', '-g', 'cli-group', '--from-beginning', '-n', '10']);
     assert.equal(r.code, 0, r.stderr);

@@ -346,4 +346,47 @@ print(json.dumps(out))
     const whole = await fetch(suite.client, 3, 'legacy-big', 0n, 100);
     assert.equal(whole.records.length, big.length, 'v3 (KIP-74): the first message whole');
   });
+
+  test('kafka-python pinned to 0.9 resolves the beginning and the end of a partition with ListOffsets v0', async () => {
+    // Before 0.10.1, kafka-python asks ListOffsets v0 (max_num_offsets 1) for seek_to_end, seek_to_beginning
+    // and auto_offset_reset; a broker that does not serve v0 drops its connection.
+    const script = `
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+p = KafkaProducer(bootstrap_servers=BOOTSTRAP, api_version=(0, 9), acks="all")
+for i in range(7):
+    p.send(TOPIC, value=b"v%d" % i, partition=0)
+p.flush(30)
+p.close()
+c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, api_version=(0, 9), enable_auto_commit=False, consumer_timeout_ms=10000)
+tp = TopicPartition(TOPIC, 0)
+c.assign([tp])
+c.seek_to_end(tp)
+end = c.position(tp)
+c.seek_to_beginning(tp)
+begin = c.position(tp)
+got = []
+for m in c:
+    got.append(m.value.decode())
+    if len(got) >= 7:
+        break
+c.close()
+late = KafkaConsumer(TOPIC, bootstrap_servers=BOOTSTRAP, api_version=(0, 9), enable_auto_commit=False, auto_offset_reset="latest")
+late.poll(timeout_ms=2000)
+latest = late.position(tp)
+late.close()
+print(json.dumps({"end": end, "begin": begin, "got": got, "latest": latest}))
+`;
+    assert.equal(await suite.client.createTopic('legacy-list-offsets-v0', 1), ErrorCode.NONE);
+    const r = await run(PYTHON, [
+      '-c',
+      `import json\nBOOTSTRAP = ${JSON.stringify(suite.broker.bootstrap)}\nTOPIC = "legacy-list-offsets-v0"\n${script}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lastJson(r), {
+      end: 7,
+      begin: 0,
+      got: Array.from({ length: 7 }, (_, i) => `v${i}`),
+      latest: 7,
+    });
+  });
 });

@@ -356,10 +356,17 @@ function presentBranches(
   lines: (iv: Interval) => string[],
 ): { condition: string; lines: string[] }[] {
   const branches: { condition: string; lines: string[] }[] = [];
+  // A run's upper bound can be left out only when every version above it is taken by an earlier
+  // branch: a field that is absent from some later version (OffsetFetch's Topics, v0-7 of 0-9) must
+  // keep its bound, or the last branch would become an `else` that reads it in those versions too.
+  let aboveAllPresent = true;
   for (let i = intervals.length - 1; i >= 0; i--) {
     const iv = intervals[i];
-    if (!iv.state.present) continue;
-    const upperImplied = i + 1 < intervals.length && intervals[i + 1].state.present;
+    if (!iv.state.present) {
+      aboveAllPresent = false;
+      continue;
+    }
+    const upperImplied = i + 1 < intervals.length && aboveAllPresent;
     branches.push({ condition: versionCondition(iv.lo, iv.hi, lowest, upperImplied), lines: lines(iv) });
   }
   return branches;

@@ -1,6 +1,8 @@
 /**
- * Produce (key 0), v0–v11. Record batches stay bytes: the log validates each batch (sizes, magic, CRC),
- * patches its base offset and leader epoch in place and appends it; no record is decoded.
+ * Produce (key 0), v0–v11. Record batches stay bytes: the log validates each batch (sizes, magic, CRC, the
+ * framing of uncompressed records), sets its max timestamp from the records' (CreateTime topics), patches
+ * its base offset and leader epoch in place and appends it; no key or value is decoded. A compressed batch
+ * is decompressed only when its header max timestamp is unset, to set it.
  *
  * - v0–v2 carry legacy message sets (magic 0, and magic 1 from v2 with timestamps, KIP-32). As Kafka does,
  *   they are up-converted to one record batch v2 (same codec) and appended like any batch. Serving v0 also
@@ -28,8 +30,10 @@ import {
   compressionOf,
   LOG_OVERHEAD,
   RECORD_BATCH_OVERHEAD,
+  recordsCountOf,
 } from '../../records/batch-header.js';
 import { firstMagicOf, LegacyRecordsError, legacyToRecordBatch } from '../../records/legacy.js';
+import { needsMaxTimestampFromRecords, setCompressedMaxTimestamp } from '../../records/validate-records.js';
 import { type Acks, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
 import type { Broker } from '../broker.js';
 import { logErrorCode, lookupPartition } from '../partition-lookup.js';
@@ -178,6 +182,15 @@ async function appendLegacy(w: PartitionWrite, records: Buffer): Promise<void> {
 
 async function append(w: PartitionWrite, records: Buffer): Promise<void> {
   const { log, acks, timeoutMs, out, closed } = w;
+  if (log.config.messageTimestampType === 'CreateTime' && needsMaxTimestampFromRecords(records)) {
+    // A compressed batch whose header max timestamp is unset: the log's check walks uncompressed records
+    // only, so this one is decompressed here (off the event loop) to set it, as Kafka's LogValidator does.
+    const settled = await setCompressedMaxTimestamp(records, batchSizeAt(records, 0));
+    if (!settled.ok) {
+      fail(out, ErrorCode[settled.error], settled.message);
+      return;
+    }
+  }
   const appending = log.append(records, { acks });
   const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs, closed) : await appending;
   if (result === 'timeout') {
@@ -188,6 +201,7 @@ async function append(w: PartitionWrite, records: Buffer): Promise<void> {
     failAppend(w, result);
     return;
   }
+  w.broker.metrics.topicIn(w.topic, records.length, recordsCountOf(records));
   out.baseOffset = result.baseOffset;
   out.logAppendTimeMs = result.logAppendTime;
   out.logStartOffset = result.logStartOffset;

@@ -30,8 +30,10 @@ import {
   type FetchResponseFetchableTopicResponse,
   type FetchResponsePartitionData,
 } from '../../protocol/generated/01-fetch.js';
+import { recordsCountOfBatches } from '../../records/batch-header.js';
 import { LegacyRecordsError, legacyMessageSetPrefix, toLegacyMessageSet } from '../../records/legacy.js';
 import { fetchReadPool, isLogError, type PartitionLog, type ReadLease } from '../../storage/index.js';
+import type { BrokerMetrics } from '../metrics.js';
 import { leaderEpochError, logErrorCode } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
 
@@ -42,6 +44,8 @@ interface Wanted {
   request: FetchRequestFetchPartition;
   out: FetchResponsePartitionData;
   log: PartitionLog | null;
+  /** The stored batches last read, before any down-conversion: their headers count the records sent. */
+  read?: Buffer;
 }
 
 export default defineHandler({
@@ -121,6 +125,7 @@ export default defineHandler({
     }
     // Outside a connection (a handler called directly) nothing writes the response: the turn ends here.
     if (!connection.afterResponse) endTurn();
+    if (broker.metrics.enabled) countRecordsOut(broker.metrics, wanted);
     return response;
   },
 });
@@ -185,6 +190,7 @@ async function readAll(
       continue;
     }
     setOffsets(out, result.highWatermark, result.logStartOffset);
+    w.read = result.records;
     if (!mode.legacy) {
       out.records = result.records;
     } else {
@@ -200,6 +206,14 @@ async function readAll(
     bytes += out.records.length;
   }
   return { bytes, errors };
+}
+
+/** Per-topic bytes and records sent; the records are counted from the headers of the batches read. */
+function countRecordsOut(metrics: BrokerMetrics, wanted: Wanted[]): void {
+  for (const { log, out, read } of wanted) {
+    if (log === null || read === undefined || out.records === null || out.records.length === 0) continue;
+    metrics.topicOut(log.topic, out.records.length, recordsCountOfBatches(read));
+  }
 }
 
 function setOffsets(out: FetchResponsePartitionData, highWatermark: bigint, logStartOffset: bigint): void {

@@ -1,11 +1,14 @@
 /**
- * ListOffsets (key 2), v1–v10: an offset by timestamp, or one of the special positions.
+ * ListOffsets (key 2), v0–v10: an offset by timestamp, or one of the special positions.
  *
  * Timestamps: -1 latest (the high watermark, or the last stable offset for read_committed), -2 earliest
  * (the log start offset), -3 the record with the largest timestamp (v7, KIP-734), -4 earliest local
  * (v8, KIP-405: the log start offset, nothing is tiered), -5 latest tiered (v9, KIP-1005: none, so -1).
  * Otherwise the first offset whose timestamp is at or after the one asked, found through the time index;
  * -1 when there is none.
+ * - v0 (clients of the message format v0/v1 era) asks for up to max_num_offsets offsets "before" a time and
+ *   gets old_style_offsets, answered as Kafka 3.x did (see PartitionLog.legacyOffsetsBefore): segment base
+ *   offsets by file modification time, the log end offset first for -1, the log start offset for -2.
  * - v1 drops max_num_offsets (single offset); v2 adds isolation_level; v4 leader epochs (KIP-320);
  *   v6 is flexible; v10 adds timeout_ms.
  */
@@ -24,10 +27,12 @@ const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
+/** The replica id consumers send; v0 answers them nothing past the high watermark. */
+const CONSUMER_REPLICA_ID = -1;
 
 export default defineHandler({
   api: ListOffsetsApi,
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 10,
   async handle(request, ctx) {
     const { broker, version } = ctx;
@@ -51,6 +56,17 @@ export default defineHandler({
         }
         const log = found.log;
         const ts = p.timestamp;
+        if (version === 0) {
+          // Kafka sizes its answer with max_num_offsets unchecked: a negative one fails as a server error.
+          if (p.maxNumOffsets < 0) {
+            out.errorCode = ErrorCode.UNKNOWN_SERVER_ERROR;
+            continue;
+          }
+          const offsets = await log.legacyOffsetsBefore(ts, p.maxNumOffsets);
+          out.oldStyleOffsets =
+            request.replicaId === CONSUMER_REPLICA_ID ? clampToHighWatermark(offsets, log.highWatermark) : offsets;
+          continue;
+        }
         out.timestamp = -1n;
         out.leaderEpoch = LEADER_EPOCH;
         if (ts === LATEST) {
@@ -78,3 +94,12 @@ export default defineHandler({
     return response;
   },
 });
+
+/**
+ * What a consumer may see of a v0 answer (Kafka's Partition.legacyFetchOffsetsForTimestamp): offsets past
+ * the high watermark are dropped and the high watermark stands first in their place.
+ */
+function clampToHighWatermark(offsets: bigint[], highWatermark: bigint): bigint[] {
+  if (!offsets.some((o) => o > highWatermark)) return offsets;
+  return [highWatermark, ...offsets.filter((o) => o <= highWatermark)];
+}

@@ -6,7 +6,8 @@
  * - v4 adds allow_auto_topic_creation; before v4 a request always allows it (subject to
  *   auto.create.topics.enable).
  * - v8 adds authorized-operations bitfields (KIP-430), only computed when asked for.
- * - v10 adds topic ids (KIP-516); a v10+ topic may be asked for by id with a null name.
+ * - v10 adds topic ids (KIP-516); a v10+ topic may be asked for by id with a null name. As in Kafka, a
+ *   non-zero id means "by id" whatever the name says: Java's admin client sends an empty name with the id.
  * - v11 drops the cluster authorized operations (DescribeCluster has them).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -46,7 +47,7 @@ export default defineHandler({
     const mayCreate =
       (version < 4 || request.allowAutoTopicCreation) && broker.config['auto.create.topics.enable'] === true;
     for (const requested of request.topics ?? []) {
-      if (requested.name === null) {
+      if (requested.name === null || requested.topicId !== ZERO_UUID) {
         const byId = broker.topics.getById(requested.topicId);
         response.topics.push(
           byId ? describeTopic(broker, byId, withOps) : errorTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),

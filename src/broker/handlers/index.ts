@@ -19,7 +19,7 @@ function serve(
 export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.PRODUCE, 0, 11, () => import('./00-produce.js')),
   serve(ApiKey.FETCH, 0, 17, () => import('./01-fetch.js')),
-  serve(ApiKey.LIST_OFFSETS, 1, 10, () => import('./02-list-offsets.js')),
+  serve(ApiKey.LIST_OFFSETS, 0, 10, () => import('./02-list-offsets.js')),
   serve(ApiKey.METADATA, 0, 12, () => import('./03-metadata.js')),
   serve(ApiKey.OFFSET_COMMIT, 0, 9, () => import('./08-offset-commit.js')),
   serve(ApiKey.OFFSET_FETCH, 0, 9, () => import('./09-offset-fetch.js')),

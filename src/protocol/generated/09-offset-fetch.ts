@@ -92,10 +92,12 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
       topics = [];
       for (let _i = 0; _i < _topicsCount; _i++) topics.push(readOffsetFetchRequestTopic(r, version));
     }
-  } else {
+  } else if (version <= 1) {
     const _topicsCount = r.arrayLength();
     topics = [];
     for (let _i = 0; _i < _topicsCount; _i++) topics.push(readOffsetFetchRequestTopic(r, version));
+  } else {
+    topics = [];
   }
   let groups: OffsetFetchRequestGroup[];
   if (version >= 8) {
@@ -201,7 +203,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, msg: Offset
       else w.arrayLength(_topics.length);
       for (let _i = 0; _i < _topics.length; _i++) writeOffsetFetchRequestTopic(w, version, _topics[_i]);
     }
-  } else {
+  } else if (version <= 1) {
     const _topics = msg.topics ?? [];
     w.arrayLength(_topics.length);
     for (let _i = 0; _i < _topics.length; _i++) writeOffsetFetchRequestTopic(w, version, _topics[_i]);

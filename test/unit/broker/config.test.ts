@@ -2,8 +2,18 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, parseListener, parseProperties, retentionMs } from '../../../src/broker/config.js';
-import { removeDir, tempDir } from '../../helpers/broker-process.js';
+import {
+  ConfigError,
+  loadConfig,
+  parseListener,
+  parseProperties,
+  resolveConfig,
+  retentionMs,
+  servedListeners,
+} from '../../../src/broker/config.js';
+import { REPO_ROOT, removeDir, tempDir } from '../../helpers/broker-process.js';
+
+const STOCK_KAFKA_PROPERTIES = join(REPO_ROOT, 'test', 'fixtures', 'kafka-4-server.properties');
 
 test('defaults follow Kafka: one partition, 7 days retention, 100 MiB max request', async () => {
   const c = await loadConfig();
@@ -69,4 +79,100 @@ test('listeners parse as NAME://host:port, with IPv6 brackets', () => {
   assert.deepEqual(parseListener('PLAINTEXT://:9092'), { name: 'PLAINTEXT', host: '0.0.0.0', port: 9092 });
   assert.throws(() => parseListener('127.0.0.1:9092'), ConfigError);
   assert.throws(() => parseListener('PLAINTEXT://h:70000'), ConfigError);
+});
+
+test('every unknown key is named in one error, not one per start', async () => {
+  await assert.rejects(
+    loadConfig({ overrides: { 'num.partitons': '3', 'log.retension.hours': '1', 'num.partitions': '0' } }),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /unknown settings "num\.partitons", "log\.retension\.hours"/);
+      assert.match(err.message, /"num\.partitions".*\[1, 100000\]/, 'invalid values are reported in the same error');
+      return true;
+    },
+  );
+});
+
+test("Kafka 4's stock server.properties loads as it is, with one warning naming what is ignored", async () => {
+  const loaded = await resolveConfig({ file: STOCK_KAFKA_PROPERTIES });
+  const c = loaded.config;
+  assert.equal(c['node.id'], 1);
+  assert.deepEqual(c['log.dirs'], ['/tmp/kraft-combined-logs']);
+  assert.equal(retentionMs(c), 168 * 3_600_000);
+  assert.deepEqual(
+    servedListeners(c),
+    [{ name: 'PLAINTEXT', host: '0.0.0.0', port: 9092 }],
+    'CONTROLLER is not served',
+  );
+  assert.equal(loaded.warnings.length, 1, loaded.warnings.join('\n'));
+  const [warning] = loaded.warnings;
+  for (const key of [
+    'process.roles',
+    'controller.quorum.bootstrap.servers',
+    'inter.broker.listener.name',
+    'listener.security.protocol.map',
+    'num.network.threads',
+    'num.io.threads',
+    'socket.send.buffer.bytes',
+    'socket.receive.buffer.bytes',
+    'num.recovery.threads.per.data.dir',
+    'offsets.topic.replication.factor',
+    'transaction.state.log.replication.factor',
+    'transaction.state.log.min.isr',
+    'share.coordinator.state.topic.replication.factor',
+    'share.coordinator.state.topic.min.isr',
+    'CONTROLLER://:9093',
+  ]) {
+    assert.ok(warning.includes(key), `the warning names ${key}: ${warning}`);
+  }
+  assert.equal(loaded.origins.get('log.dirs'), 'file');
+  assert.equal(loaded.origins.has('message.max.bytes'), false);
+});
+
+test('a replication factor or min.isr above 1 fails: one broker cannot keep more copies', async () => {
+  await assert.rejects(
+    loadConfig({ overrides: { 'offsets.topic.replication.factor': '3', 'transaction.state.log.min.isr': '2' } }),
+    (err: Error) => {
+      assert.match(err.message, /"offsets\.topic\.replication\.factor": Sluice is a single broker/);
+      assert.match(err.message, /"transaction\.state\.log\.min\.isr"/);
+      return true;
+    },
+  );
+  await assert.rejects(loadConfig({ overrides: { 'num.io.threads': 'eight' } }), /"num\.io\.threads"/);
+});
+
+test('broker.id is read as node.id, as Kafka still does', async () => {
+  const c = await loadConfig({ overrides: { 'broker.id': '5' } });
+  assert.equal(c['node.id'], 5);
+});
+
+test('a listener on every interface without advertised.listeners warns that clients are told 127.0.0.1', async () => {
+  const wildcard = await resolveConfig({ overrides: { listeners: 'PLAINTEXT://0.0.0.0:9092' } });
+  assert.equal(wildcard.warnings.length, 1);
+  assert.match(
+    wildcard.warnings[0],
+    /every interface.*127\.0\.0\.1.*advertised\.listeners=PLAINTEXT:\/\/<host clients can reach>:9092/,
+  );
+  const emptyHost = await resolveConfig({ overrides: { listeners: 'PLAINTEXT://:9092' } });
+  assert.equal(emptyHost.warnings.length, 1, 'an empty host is every interface too');
+  const advertised = await resolveConfig({
+    overrides: { listeners: 'PLAINTEXT://0.0.0.0:9092', 'advertised.listeners': 'PLAINTEXT://broker.example:9092' },
+  });
+  assert.deepEqual(advertised.warnings, []);
+  assert.deepEqual((await resolveConfig()).warnings, [], 'the defaults deserve no warning');
+});
+
+test('a default cleanup policy of compact warns that no cleaner runs', async () => {
+  const loaded = await resolveConfig({ overrides: { 'log.cleanup.policy': 'compact' } });
+  assert.equal(loaded.warnings.length, 1);
+  assert.match(loaded.warnings[0], /log\.cleanup\.policy=compact.*no log cleaner/);
+});
+
+test('listeners that only a controller could serve, or TLS ones, fail start-up', async () => {
+  await assert.rejects(loadConfig({ overrides: { listeners: 'CONTROLLER://:9093' } }), /no listener for clients/);
+  await assert.rejects(
+    loadConfig({ overrides: { listeners: 'SSL://:9093', 'listener.security.protocol.map': 'SSL:SSL' } }),
+    /SSL.*PLAINTEXT only/,
+  );
+  await assert.rejects(loadConfig({ overrides: { listeners: 'localhost:9092' } }), /listeners: invalid listener/);
 });

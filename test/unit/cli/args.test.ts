@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { int, keyValues, parse, table, UsageError } from '../../../src/cli/args.js';
+import { int, keyValues, outputFormat, parse, table, toJson, UsageError } from '../../../src/cli/args.js';
 import { parseAcks, parseCompression } from '../../../src/cli/bootstrap.js';
 import { run } from '../../../src/cli/main.js';
 import { Progress } from '../../../src/cli/progress.js';
@@ -51,15 +51,57 @@ describe('command-line helpers', () => {
     );
   });
 
-  test('parse errors from node:util become one-line usage errors', () => {
-    assert.throws(
-      () => parse(['--nope'], { topic: { type: 'string' } }),
-      (err: Error) => err instanceof UsageError && !err.message.includes('\n'),
+  test('parse errors name the option as typed, in one line, with the nearest option for a typo', () => {
+    const options = {
+      topic: { type: 'string', short: 't' },
+      partitions: { type: 'string', short: 'p' },
+      offset: { type: 'string', short: 'o' },
+      quiet: { type: 'boolean' },
+    } as const;
+    const message = (args: string[]) => {
+      try {
+        parse(args, options);
+      } catch (err) {
+        assert.ok(err instanceof UsageError, String(err));
+        return err.message;
+      }
+      assert.fail(`${args.join(' ')} parsed`);
+    };
+    assert.equal(message(['--nope']), 'unknown option --nope');
+    assert.equal(message(['-x']), 'unknown option -x');
+    assert.equal(message(['--partitons', '3']), 'unknown option --partitons (did you mean --partitions?)');
+    assert.equal(message(['--topic']), 'option --topic needs a value');
+    assert.equal(message(['--quiet=yes']), 'option --quiet takes no value');
+    assert.equal(message(['extra']), 'unexpected argument "extra"');
+    assert.equal(
+      message(['-o', '-5']),
+      'option -o is followed by "-5": write --offset=-5 for a value that starts with "-"',
     );
-    assert.throws(
-      () => parse(['-o', '-5'], { offset: { type: 'string', short: 'o' } }),
-      (err: Error) => err instanceof UsageError && !err.message.includes('\n'),
+    assert.equal(message(['-p', '-t', 'x']), 'option --partitions needs a value');
+  });
+
+  test('a usage mistake is one line on stderr that points at the help of the command and action', async () => {
+    const topic = await quietly(() => run(['topic', 'create', 'x', '--no-such-flag']));
+    assert.equal(topic.result, 2);
+    assert.equal(topic.err, "sluice topic create: unknown option --no-such-flag; see 'sluice topic create --help'\n");
+    const produce = await quietly(() => run(['produce', '-t', 'x', '--bogus']));
+    assert.equal(produce.err, "sluice produce: unknown option --bogus; see 'sluice produce --help'\n");
+    const action = await quietly(() => run(['topic', 'shuffle']));
+    assert.match(action.err, /; see 'sluice topic --help'\n$/);
+  });
+
+  test('offsets in JSON are numbers with every digit, also above 2^53', () => {
+    assert.equal(
+      toJson({ offset: 9007199254740993n, lag: 0n, key: null, value: 'a"b', list: [1n, undefined], skip: undefined }),
+      '{"offset":9007199254740993,"lag":0,"key":null,"value":"a\\"b","list":[1,null]}',
     );
+    assert.equal(JSON.stringify(JSON.parse(toJson({ offset: 12n }))), '{"offset":12}');
+  });
+
+  test('--format takes text or json, and defaults to text', () => {
+    assert.equal(outputFormat(undefined), 'text');
+    assert.equal(outputFormat('json'), 'json');
+    assert.throws(() => outputFormat('yaml'), /--format must be text or json, got "yaml"/);
   });
 
   test('tables align columns', () => {

@@ -114,3 +114,17 @@ test('definitions that cannot be generated are refused with the reason', () => {
   };
   assert.throws(() => buildMessage(twice), /defined twice/);
 });
+
+test('a field that changes nullability and then leaves the message is not read in the versions without it', () => {
+  // The shape of OffsetFetch's Topics: v0-1 plain, v2-3 nullable, gone from v4 on.
+  const spec: SpecMessage = {
+    ...SAMPLE_RESPONSE,
+    fields: [
+      { name: 'Gone', type: '[]int32', versions: '0-3', nullableVersions: '2-3' },
+      { name: 'ErrorCode', type: 'int16', versions: '0+' },
+    ],
+  };
+  const file = emitApiFile(buildMessage(SAMPLE_REQUEST), buildMessage(spec));
+  assert.match(file, /\} else if \(version <= 1\) \{\n\s+const _goneCount = r\.arrayLength\(4\);/);
+  assert.match(file, /\} else \{\n\s+gone = \[\];/);
+});

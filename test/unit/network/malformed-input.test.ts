@@ -185,11 +185,41 @@ test('Metadata v99 closes the connection', async () => {
   await expectRejected(rawRequestFrame(3, -1, 5, Buffer.alloc(0)), /Metadata v-1 is not supported/);
 });
 
-test('bytes after the end of a request body close the connection', async () => {
+test('bytes after the end of a request body are ignored and the request answered, as Kafka does', async () => {
   const valid = metadataFrame(3);
   const frame = Buffer.concat([valid, Buffer.from('garbage')]);
   frame.writeInt32BE(frame.length - 4, 0);
-  await expectRejected(frame, /Metadata v1 request has 7 unexpected bytes after its end/);
+  const c = await RawClient.connect(broker.port);
+  try {
+    await c.send(frame);
+    const answer = await c.nextFrame(3000);
+    assert.ok(answer, 'the request is answered');
+    const { correlationId, body } = decodeResponseFrame(MetadataApi, 1, answer);
+    assert.equal(correlationId, 3);
+    assert.equal(body.brokers.length, 1);
+  } finally {
+    c.close();
+  }
+});
+
+test("librdkafka 2.12's Metadata v12 request, with 3 bytes after its last field, is answered", async () => {
+  // The exact frame librdkafka 2.12 sends on connect: header v2 with client id "rdkafka", then all
+  // topics (null), no auto-creation, no authorized operations, no tagged fields, and 01 00 00.
+  const bytes = Buffer.from(
+    `0003000c 00000003 0007 ${Buffer.from('rdkafka').toString('hex')} 00 00000000 010000`.replace(/\s+/g, ''),
+    'hex',
+  );
+  const c = await RawClient.connect(broker.port);
+  try {
+    await c.send(Buffer.concat([int32(bytes.length), bytes]));
+    const answer = await c.nextFrame(3000);
+    assert.ok(answer, 'the request is answered');
+    const { correlationId, body } = decodeResponseFrame(MetadataApi, 12, answer);
+    assert.equal(correlationId, 3);
+    assert.equal(body.brokers.length, 1);
+  } finally {
+    c.close();
+  }
 });
 
 test('garbage after a valid request: the request is answered, then the connection closes', async () => {

@@ -86,7 +86,7 @@ describe('sluice perf', () => {
   });
 
   test('consume stops at the count asked for, even inside a batch', async () => {
-    const r = await perf('consume', 'perf-a', '-n', '1234', '--json', '-q');
+    const r = await perf('consume', 'perf-a', '-n', '1234', '-f', 'json', '-q');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(summaryOf(r.stdout).records, 1234);
   });
@@ -124,11 +124,18 @@ describe('sluice perf', () => {
   });
 
   test('acks=0 reports the records written and no latencies', async () => {
-    const r = await perf('produce', 'perf-c', '-n', '2000', '--acks', '0', '--json', '-q');
+    const r = await perf('produce', 'perf-c', '-n', '2000', '--acks', '0', '--format', 'json', '-q');
     assert.equal(r.code, 0, r.stderr);
     const s = summaryOf(r.stdout);
     assert.equal(s.records, 2000);
     assert.equal(s.latencyMs.samples, 0);
+  });
+
+  test('a --format other than text or json is refused before any record is sent', async () => {
+    const r = await perf('produce', 'perf-e', '-n', '10', '--format', 'yaml');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--format must be text or json/);
+    assert.doesNotMatch(r.stdout, /records sent/);
   });
 
   test('the plain summary reads like Kafka perf-test output, with progress lines on stderr', async () => {

@@ -11,6 +11,7 @@ import {
   encodeResponseHeader,
   MetadataApi,
   type MetadataResponse,
+  OffsetFetchApi,
   ProduceApi,
   type ProduceResponse,
   type RequestHeader,
@@ -297,4 +298,25 @@ test('fields a version lacks are skipped on encode and filled with defaults on d
   assert.equal(decoded.clusterAuthorizedOperations, -2147483648);
   assert.equal(decoded.clusterId, null);
   assert.equal(decoded.topics[0].topicId, '00000000000000000000000000000000');
+});
+
+test('an OffsetFetch v9 request is a compact array of groups with member id and epoch, and no top-level topics', () => {
+  // Groups: one group "db-reporting-1" (14 bytes) with member "m-1", epoch 5 and topics null; then
+  // RequireStable true and an empty tagged-field section. Versions 8+ have no top-level GroupId or Topics.
+  const bytes = hex(`02 0f ${text('db-reporting-1')} 04 ${text('m-1')} 00000005 00 00 01 00`);
+  const r = new Reader(bytes);
+  const request = OffsetFetchApi.decodeRequest(r, 9);
+  assert.equal(r.remaining(), 0);
+  assert.deepEqual(request.topics, []);
+  assert.equal(request.requireStable, true);
+  assert.equal(request.groups.length, 1);
+  const [group] = request.groups;
+  assert.deepEqual(
+    [group.groupId, group.memberId, group.memberEpoch, group.topics],
+    ['db-reporting-1', 'm-1', 5, null],
+  );
+  assert.equal(
+    encoded((w) => OffsetFetchApi.encodeRequest(w, 9, request)),
+    bytes.toString('hex'),
+  );
 });

@@ -6,11 +6,16 @@ import {
   CompressionType,
   LAST_OFFSET_DELTA_OFFSET,
   MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  RECORD_BATCH_OVERHEAD,
   RECORDS_COUNT_OFFSET,
+  TIMESTAMP_TYPE_MASK,
+  TimestampType,
 } from '../../../src/records/batch-header.js';
 import { buildRecordBatch, buildRecordBatchAsync } from '../../../src/records/builder.js';
-import { restampCrc } from '../../../src/records/crc32c.js';
+import { hasValidCrc, restampCrc } from '../../../src/records/crc32c.js';
 import { checkRecordBatches, scanValidPrefix, validateRecordBatches } from '../../../src/records/validate.js';
+import { maxTimestampDeltaOf } from '../../../src/records/validate-records.js';
 
 const records = [
   { key: 'k1', value: 'v1', timestamp: 1_700_000_000_000n },
@@ -235,5 +240,115 @@ describe('scanValidPrefix', () => {
     const result = scanValidPrefix(empty);
     assert.equal(result.validBytes, empty.length);
     assert.equal(result.batches[0]!.lastOffsetDelta, 4);
+  });
+});
+
+/** The batch of `records` as a producer that leaves the header's max timestamp unset (-1) sends it. */
+function withUnsetMaxTimestamp(b: Buffer): Buffer {
+  b.writeBigInt64BE(-1n, MAX_TIMESTAMP_OFFSET);
+  restampCrc(b, 0);
+  return b;
+}
+
+describe('the records walk of checkRecordBatches', () => {
+  it('sets an unset header max timestamp from the records and restamps a valid CRC', () => {
+    const b = withUnsetMaxTimestamp(batch());
+    const check = checkRecordBatches(b, { records: 'set-max-timestamp' });
+    assert.ok(check.ok);
+    assert.equal(b.readBigInt64BE(MAX_TIMESTAMP_OFFSET), 1_700_000_000_005n, 'the second record is the latest');
+    assert.ok(hasValidCrc(b, 0));
+  });
+
+  it('replaces a header max timestamp that disagrees with the records', () => {
+    const b = batch();
+    b.writeBigInt64BE(1_800_000_000_000n, MAX_TIMESTAMP_OFFSET);
+    restampCrc(b, 0);
+    assert.ok(checkRecordBatches(b, { records: 'set-max-timestamp' }).ok);
+    assert.equal(b.readBigInt64BE(MAX_TIMESTAMP_OFFSET), 1_700_000_000_005n);
+    assert.ok(hasValidCrc(b, 0));
+  });
+
+  it("clears a producer's LogAppendTime mark and keeps the max timestamp its records carried, as Kafka", () => {
+    const b = batch({ timestampType: TimestampType.LogAppendTime });
+    b.writeBigInt64BE(1_700_000_000_009n, MAX_TIMESTAMP_OFFSET);
+    restampCrc(b, 0);
+    assert.ok(checkRecordBatches(b, { records: 'set-max-timestamp' }).ok);
+    assert.equal(b.readInt16BE(ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_MASK, 0, 'CreateTime');
+    assert.equal(b.readBigInt64BE(MAX_TIMESTAMP_OFFSET), 1_700_000_000_009n);
+    assert.ok(hasValidCrc(b, 0));
+  });
+
+  it('leaves a batch whose header is right byte for byte', () => {
+    const b = batch();
+    const before = Buffer.from(b);
+    assert.ok(checkRecordBatches(b, { records: 'set-max-timestamp' }).ok);
+    assert.deepEqual(b, before);
+  });
+
+  it('only checks the framing when asked to, leaving the header as sent', () => {
+    const b = withUnsetMaxTimestamp(batch());
+    const before = Buffer.from(b);
+    assert.ok(checkRecordBatches(b, { records: 'check-framing' }).ok);
+    assert.deepEqual(b, before);
+  });
+
+  it('does not restamp a batch whose CRC it was told not to check', () => {
+    const b = withUnsetMaxTimestamp(batch());
+    const before = Buffer.from(b);
+    assert.ok(checkRecordBatches(b, { records: 'set-max-timestamp', verifyCrc: false }).ok);
+    assert.deepEqual(b, before);
+  });
+
+  it('leaves compressed batches to the produce path', () => {
+    const b = withUnsetMaxTimestamp(batch({ compression: CompressionType.Gzip }));
+    assert.ok(checkRecordBatches(b, { records: 'set-max-timestamp' }).ok);
+    assert.equal(b.readBigInt64BE(MAX_TIMESTAMP_OFFSET), -1n);
+  });
+
+  it('refuses records that do not frame the batch as invalid records, whatever their CRC', () => {
+    const garbage = batch();
+    garbage.fill(0xff, RECORD_BATCH_OVERHEAD);
+    restampCrc(garbage, 0);
+    const longRecord = batch();
+    longRecord.writeUInt8(0x7e, RECORD_BATCH_OVERHEAD); // the first record claims 63 bytes
+    restampCrc(longRecord, 0);
+    const trailing = Buffer.concat([batch(), Buffer.alloc(2)]);
+    trailing.writeInt32BE(trailing.length - 12, BATCH_LENGTH_OFFSET);
+    restampCrc(trailing, 0);
+    for (const [name, b] of Object.entries({ garbage, longRecord, trailing })) {
+      assert.ok(validateRecordBatches(b).ok, `${name} passes the header checks alone`);
+      expectError(b, 'INVALID_RECORD', { records: 'check-framing' });
+    }
+  });
+});
+
+describe('maxTimestampDeltaOf', () => {
+  it('finds the largest delta, negative ones included, and zero records frame an empty section', () => {
+    const b = buildRecordBatch(
+      [
+        { value: 'a', timestamp: 5000n },
+        { value: 'b', timestamp: 4000n },
+        { value: 'c', timestamp: 4500n },
+      ],
+      {},
+    );
+    assert.equal(maxTimestampDeltaOf(b, RECORD_BATCH_OVERHEAD, b.length, 3), 0);
+    // Multi-byte lengths (a 10 KB value) and deltas (2^40 ms) take the walk's slow path.
+    const late = buildRecordBatch(
+      [
+        { value: 'a'.repeat(10_000), timestamp: 5000n },
+        { value: 'b', timestamp: 2n ** 40n },
+        { value: 'c'.repeat(100), timestamp: 3000n },
+      ],
+      {},
+    );
+    assert.equal(maxTimestampDeltaOf(late, RECORD_BATCH_OVERHEAD, late.length, 3), 2 ** 40 - 5000);
+    assert.equal(maxTimestampDeltaOf(b, b.length, b.length, 0), Number.NEGATIVE_INFINITY);
+  });
+
+  it('names the record whose length runs past the section', () => {
+    const b = batch();
+    const result = maxTimestampDeltaOf(b, RECORD_BATCH_OVERHEAD, b.length - 1, 3);
+    assert.match(String(result), /record 2/);
   });
 });

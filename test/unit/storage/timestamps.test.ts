@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { utimesSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { batch, ENGINES, okAppend, store, TOPIC_ID } from './helpers.js';
+import { MAX_TIMESTAMP_OFFSET } from '../../../src/records/batch-header.js';
+import { hasValidCrc, restampCrc } from '../../../src/records/crc32c.js';
+import { batch, ENGINES, okAppend, okRead, store, TOPIC_ID } from './helpers.js';
 
 for (const engine of ENGINES) {
   describe(`timestamp lookups (${engine.name} engine)`, () => {
@@ -48,5 +51,68 @@ for (const engine of ENGINES) {
       assert.deepEqual(await log.maxTimestampOffset(), { offset: 30n, timestamp: 50_000n, leaderEpoch: 0 });
       await s.close();
     });
+
+    it('finds a batch whose producer left the header max timestamp unset, and stores it with the real one', async () => {
+      const { store: s, log } = await setup();
+      const unset = batch(3, { timestamps: [20_000, 20_030, 20_010] });
+      unset.writeBigInt64BE(-1n, MAX_TIMESTAMP_OFFSET);
+      restampCrc(unset, 0);
+      okAppend(await log.append(unset, { acks: -1 }));
+      assert.deepEqual(await log.offsetForTimestamp(20_020n), { offset: 31n, timestamp: 20_030n, leaderEpoch: 0 });
+      assert.deepEqual(await log.maxTimestampOffset(), { offset: 31n, timestamp: 20_030n, leaderEpoch: 0 });
+      const stored = okRead(await log.read(30n, 1 << 20)).records;
+      assert.equal(stored.readBigInt64BE(MAX_TIMESTAMP_OFFSET), 20_030n);
+      assert.ok(hasValidCrc(stored, 0), 'the CRC covers the rewritten header');
+      await s.close();
+    });
+
+    it('answers ListOffsets v0: the log end offset first for latest, the log start for earliest', async () => {
+      const { store: s, log } = await setup();
+      const bases = log.segments().map((seg) => seg.baseOffset);
+      assert.ok(bases.length > 1);
+      assert.deepEqual(await log.legacyOffsetsBefore(-1n, 1), [30n]);
+      assert.deepEqual(await log.legacyOffsetsBefore(-1n, 100), [30n, ...bases.reverse()]);
+      assert.deepEqual(await log.legacyOffsetsBefore(-1n, 0), []);
+      assert.deepEqual(await log.legacyOffsetsBefore(-2n, 5), [0n]);
+      assert.deepEqual(await log.legacyOffsetsBefore(BigInt(Date.now() + 3_600_000), 2), [30n, bases[0]!]);
+      assert.deepEqual(await log.legacyOffsetsBefore(0n, 5), [], 'every segment was modified after 1970');
+      await log.deleteRecordsBefore(4n);
+      assert.deepEqual(await log.legacyOffsetsBefore(-2n, 1), [4n]);
+      await s.close();
+    });
+
+    it('answers ListOffsets v0 for an empty log with its log end offset', async () => {
+      const base = engine.setup();
+      cleanups.push(base.cleanup);
+      const s = store(base.fs, base.logDir);
+      await s.open();
+      const log = await s.getOrCreate('empty', 0, { topicId: TOPIC_ID });
+      assert.deepEqual(await log.legacyOffsetsBefore(-1n, 1), [0n]);
+      assert.deepEqual(await log.legacyOffsetsBefore(-2n, 1), [0n]);
+      await s.close();
+    });
   });
 }
+
+describe('ListOffsets v0 by time (disk engine)', () => {
+  it("names the base offsets of the segments last modified at or before the time, newest first, as Kafka 3.x's legacyFetchOffsetsBefore", async () => {
+    const base = ENGINES.find((e) => e.name === 'disk')!.setup();
+    try {
+      const s = store(base.fs, base.logDir, { defaults: { segmentBytes: 250 } });
+      await s.open();
+      const log = await s.getOrCreate('mtime', 0, { topicId: TOPIC_ID });
+      for (let i = 0; i < 10; i++) okAppend(await log.append(batch(3), { acks: -1 }));
+      const segments = log.segments();
+      assert.ok(segments.length >= 3);
+      // Segment i was last modified at (i + 1) * 1000 s.
+      for (const [i, seg] of segments.entries()) utimesSync(seg.path, (i + 1) * 1000, (i + 1) * 1000);
+      const at = (seconds: number) => BigInt(seconds * 1000);
+      assert.deepEqual(await log.legacyOffsetsBefore(at(2500), 10), [segments[1]!.baseOffset, segments[0]!.baseOffset]);
+      assert.deepEqual(await log.legacyOffsetsBefore(at(2000), 1), [segments[1]!.baseOffset], 'at the time counts');
+      assert.deepEqual(await log.legacyOffsetsBefore(at(999), 10), []);
+      await s.close();
+    } finally {
+      base.cleanup();
+    }
+  });
+});
