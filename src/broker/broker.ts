@@ -3,7 +3,7 @@
  * Handlers reach the broker's state through this object; Node's event loop serializes every state change.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { AdminServer } from '../http/admin-server.js';
@@ -11,11 +11,14 @@ import { KafkaServer } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   type CleanupPolicy,
+  createLogDir,
   createLogStore,
   DiskFs,
   FLUSH_NEVER,
   type LogConfig,
+  type LogDirLock,
   type LogStore,
+  lockLogDir,
   MemoryFs,
   type PartitionLog,
   type StorageFs,
@@ -50,6 +53,11 @@ export interface BrokerOptions {
   storage?: 'disk' | 'memory';
   /** File-system layer under the partition logs (fault injection). */
   fs?: StorageFs;
+  /**
+   * Unref the broker's sockets and timers, so that a process embedding it (a test runner) can exit while
+   * it runs; its clients' own sockets still keep the process alive while they are open.
+   */
+  unref?: boolean;
   /** Where each setting came from (resolveConfig), for the start-up line; unnamed ones show as overrides. */
   origins?: ReadonlyMap<string, ConfigOrigin>;
 }
@@ -88,6 +96,8 @@ export class Broker {
   private retentionTimer: NodeJS.Timeout | undefined;
   private producerExpirationTimer: NodeJS.Timeout | undefined;
   private readonly logDir: string;
+  /** The log dir's `.lock` (disk engine), held from before the first read of the dir until stop. */
+  private lock: LogDirLock | null = null;
   private stopped = false;
   /** The tail of the chain of topic creations and deletions (see `changeTopics`). */
   private topicChanges: Promise<unknown> = Promise.resolve();
@@ -120,14 +130,26 @@ export class Broker {
     const storage = options.storage ?? 'disk';
     const config = options.config;
     const logDir = resolve((config['log.dirs'] as string[])[0]);
+    // The log dir is locked before anything in it is read: a second broker on it would recover and append
+    // to the first one's live logs. The memory engine's logs belong to their broker alone: nothing to lock.
+    const lockDir = async () => {
+      await createLogDir(logDir);
+      return lockLogDir(logDir);
+    };
     // Metrics (prom-client) load only when the admin listener can serve them.
     const version = SLUICE_VERSION;
-    const [metrics] = await Promise.all([
+    const [metrics, lock] = await Promise.all([
       loadMetrics(Boolean(config['admin.http.listener'])),
-      storage === 'disk' ? mkdir(logDir, { recursive: true }) : undefined,
+      storage === 'disk' ? lockDir() : null,
     ]);
     const broker = new Broker(config, logger, storage, options.fs, metrics);
-    await broker.open();
+    broker.lock = lock;
+    try {
+      await broker.open(options.unref ?? false);
+    } catch (err) {
+      await broker.abandon();
+      throw err;
+    }
     // The one line an operator reads to know what started: what, where, and every setting changed.
     const listeners = broker.server?.bound.map((l) => `${l.name}://${l.host}:${l.port}`) ?? [];
     const { name, host, port } = broker.advertised;
@@ -147,7 +169,40 @@ export class Broker {
     return broker;
   }
 
-  private async open(): Promise<void> {
+  private async open(unref: boolean): Promise<void> {
+    // The listeners are bound before the logs are opened: a port in use fails the start at once, before a
+    // recovery scans or cuts anything. Requests that arrive meanwhile wait until the logs are open.
+    registerAllHandlers(this.registry);
+    const dispatcher = new Dispatcher(this);
+    let opened!: () => void;
+    let opening: Promise<void> | null = new Promise((resolve) => (opened = resolve));
+    // KRaft controller listeners of a Kafka server.properties are accepted but not served.
+    this.server = new KafkaServer({
+      listeners: servedListeners(this.config),
+      handler: (frame, ctx) =>
+        opening === null ? dispatcher.handle(frame, ctx) : opening.then(() => dispatcher.handle(frame, ctx)),
+      logger: this.logger,
+      maxRequestBytes: this.config['socket.request.max.bytes'] as number,
+      maxQueuedRequests: this.config['queued.max.requests'] as number,
+      maxConnections: this.config['max.connections'] as number,
+      maxConnectionsPerIp: this.config['max.connections.per.ip'] as number,
+      idleTimeoutMs: this.config['connections.max.idle.ms'] as number,
+      unref,
+    });
+    const bound = await this.server.listen();
+    const advertised = clientListeners(
+      ((this.config['advertised.listeners'] as string[] | null) ?? []).map(parseListener),
+      this.config,
+    );
+    if (advertised.length > 0) {
+      this.advertised = advertised[0];
+    } else {
+      const first = bound[0];
+      // A wildcard bind is not an address a client can dial; advertise loopback then, like a local broker.
+      const host = first.host === '0.0.0.0' || first.host === '::' ? '127.0.0.1' : first.host;
+      this.advertised = { name: first.name, host, port: first.port };
+    }
+
     // Independent files: read them at once.
     const [clusterId] = await Promise.all([this.loadClusterId(), this.topics.load(), this.logs.open()]);
     this.clusterId = clusterId;
@@ -164,40 +219,16 @@ export class Broker {
       logger: this.logger,
     });
     await this.groups.load();
-    registerAllHandlers(this.registry);
+    opening = null;
+    opened();
 
-    // KRaft controller listeners of a Kafka server.properties are accepted but not served.
-    const listeners = servedListeners(this.config);
-    const dispatcher = new Dispatcher(this);
-    this.server = new KafkaServer({
-      listeners,
-      handler: (frame, ctx) => dispatcher.handle(frame, ctx),
-      logger: this.logger,
-      maxRequestBytes: this.config['socket.request.max.bytes'] as number,
-      maxQueuedRequests: this.config['queued.max.requests'] as number,
-      maxConnections: this.config['max.connections'] as number,
-      maxConnectionsPerIp: this.config['max.connections.per.ip'] as number,
-      idleTimeoutMs: this.config['connections.max.idle.ms'] as number,
-    });
-    const bound = await this.server.listen();
-    const advertised = clientListeners(
-      ((this.config['advertised.listeners'] as string[] | null) ?? []).map(parseListener),
-      this.config,
-    );
-    if (advertised.length > 0) {
-      this.advertised = advertised[0];
-    } else {
-      const first = bound[0];
-      // A wildcard bind is not an address a client can dial; advertise loopback then, like a local broker.
-      const host = first.host === '0.0.0.0' || first.host === '::' ? '127.0.0.1' : first.host;
-      this.advertised = { name: first.name, host, port: first.port };
-    }
     const http = this.config['admin.http.listener'] as string | null;
     if (http) {
       const { host, port } = parseHostPort(http);
       const { AdminServer } = await import('../http/admin-server.js');
       this.admin = new AdminServer({ host, port, metrics: this.metrics, health: () => this.healthProblem() });
       await this.admin.listen();
+      if (unref) this.admin.unref();
       this.logger.info({ url: `http://${host}:${this.admin.port}/metrics` }, 'admin http listening');
     }
     const every = this.config['log.retention.check.interval.ms'] as number;
@@ -356,7 +387,23 @@ export class Broker {
     await this.admin?.close();
     await this.server?.close();
     this.groups?.close();
-    await this.logs.close();
+    try {
+      await this.logs.close();
+    } finally {
+      await this.lock?.release();
+    }
+  }
+
+  /**
+   * Undoes a start that failed: closes the listeners and gives the lock back, but leaves the logs as they
+   * are (closing them would mark a shutdown clean whose recovery may not have finished).
+   */
+  private async abandon(): Promise<void> {
+    this.stopped = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.groups?.close();
+    await Promise.allSettled([this.admin?.close(), this.server?.close()]);
+    await this.lock?.release();
   }
 
   /** Makes every member of a group rejoin; a no-op for an unknown group. */

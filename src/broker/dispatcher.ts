@@ -125,7 +125,10 @@ export class Dispatcher {
     if (fault?.delayMs) {
       return Promise.resolve(result).then(
         (response) =>
-          new Promise<ResponseFrame | null>((resolve) => setTimeout(() => resolve(encode(response)), fault.delayMs)),
+          new Promise<ResponseFrame | null>((resolve) => {
+            // An injected delay never keeps the process alive on its own (the connection's socket does).
+            setTimeout(() => resolve(encode(response)), fault.delayMs).unref();
+          }),
       );
     }
     return result instanceof Promise ? result.then(encode) : encode(result);

@@ -55,6 +55,11 @@ export class AdminServer {
     return this.port;
   }
 
+  /** The listener no longer keeps the process alive (an embedded broker). */
+  unref(): void {
+    this.server?.unref();
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;

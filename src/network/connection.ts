@@ -32,6 +32,11 @@ export interface RequestContext {
   /** Closes this connection (after logging `reason`). */
   close(reason: string): void;
   /**
+   * Aborted when the connection closes. A request that waits (a Fetch long poll, an acks=all Produce) stops
+   * waiting then: nobody is left to read its answer, and its timer must not keep a stopping broker alive.
+   */
+  readonly signal?: AbortSignal;
+  /**
    * Runs `fn` once the bytes of this request's response are no longer needed: the socket write carrying
    * them completed (or failed), or the response was dropped unwritten (no response, connection closed).
    * Never before the handler returned. A handler whose response refers to memory it lends (a Fetch's
@@ -93,6 +98,7 @@ class RequestScope implements RequestContext {
   readonly remotePort: number;
   readonly listenerName: string;
   readonly state: Map<string, unknown>;
+  readonly signal?: AbortSignal;
 
   constructor(
     private readonly connection: RequestContext,
@@ -103,6 +109,7 @@ class RequestScope implements RequestContext {
     this.remotePort = connection.remotePort;
     this.listenerName = connection.listenerName;
     this.state = connection.state;
+    this.signal = connection.signal;
   }
 
   close(reason: string): void {
@@ -152,6 +159,7 @@ export class Connection {
   private rejecting = false;
   private graceTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
+  private readonly closing = new AbortController();
   /** The socket is corked until the next tick, gathering responses into one write. */
   private corked = false;
   private readonly uncork = (): void => {
@@ -175,6 +183,7 @@ export class Connection {
       listenerName,
       state: new Map(),
       close: (reason) => this.close(reason),
+      signal: this.closing.signal,
     };
     socket.setNoDelay(true);
     const onRead = (bytes: Buffer) => this.onRead(bytes);
@@ -259,6 +268,7 @@ export class Connection {
     this.closed = true;
     clearTimeout(this.graceTimer);
     this.dropReadState();
+    this.closing.abort();
     // Answers ready but never written; those still being handled settle when they finish.
     for (const slot of this.slots) if (slot.done) settle(slot);
     this.onClose(this);

@@ -21,6 +21,8 @@ export interface ServerOptions {
   maxConnectionsPerIp: number;
   /** -1 disables the idle reaper. */
   idleTimeoutMs: number;
+  /** The listeners and accepted sockets do not keep the process alive (an embedded broker). */
+  unref?: boolean;
 }
 
 export interface BoundListener {
@@ -55,13 +57,18 @@ export class KafkaServer {
         ),
       );
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
+        const fail = (err: NodeJS.ErrnoException) => {
+          const why = err.code === 'EADDRINUSE' ? 'the port is in use (by another broker?)' : err.message;
+          reject(new Error(`cannot listen on ${listener.name}://${listener.host}:${listener.port}: ${why}`));
+        };
+        server.once('error', fail);
         server.listen({ host: listener.host, port: listener.port, backlog: 1024 }, () => {
-          server.off('error', reject);
+          server.off('error', fail);
           resolve();
         });
       });
       server.on('error', (err) => this.options.logger.warn({ err: err.message }, 'listener error'));
+      if (this.options.unref) server.unref();
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : listener.port;
       this.servers.push(server);
@@ -91,6 +98,7 @@ export class KafkaServer {
       return;
     }
     this.perIp.set(ip, fromIp + 1);
+    if (this.options.unref) socket.unref();
     const conn = new Connection(
       this.nextConnectionId++,
       socket,

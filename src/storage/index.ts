@@ -6,6 +6,7 @@ export { DEFAULT_MAX_OPEN_FILES, FileCache } from './file-cache.js';
 export * from './intercept-fs.js';
 export { LeaderEpochCache } from './leader-epoch-cache.js';
 export * from './log-config.js';
+export * from './log-dir-lock.js';
 export { PREALLOCATED_INDEX_BYTES, segmentFileName, type TimestampLookup } from './log-segment.js';
 export * from './log-store.js';
 export { MemoryFs } from './memory-fs.js';

@@ -6,6 +6,9 @@
  *   // point any Kafka client at kafka.bootstrap …
  *   kafka.control.failNext('Produce', 'NOT_LEADER_OR_FOLLOWER');
  *   await kafka.stop();
+ *
+ * Or `await using kafka = await startBroker()` (Node 20.4+) stops it at the end of the block. A broker
+ * that is never stopped does not keep the process alive: its sockets and timers are unref'd.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,6 +68,8 @@ export interface EmbeddedBroker {
   broker: Broker;
   control: BrokerControl;
   stop(): Promise<void>;
+  /** `stop()`, for `await using` (where the runtime has Symbol.asyncDispose, Node 20.4+). */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function apiKeyOf(api: string | number): number {
@@ -109,7 +114,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     if (diskFault.topic && !call.path.includes(`/${diskFault.topic}-`)) return;
     throw fsError(diskFault.code, `injected by control.failDisk() on ${call.op} ${call.path}`);
   });
-  const broker = await Broker.start({ config, logger, storage, fs });
+  const broker = await Broker.start({ config, logger, storage, fs, unref: true });
   const faults = new FaultInjector();
   broker.faults = faults;
   try {
@@ -148,14 +153,18 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
       diskFault = null;
     },
   };
-  return {
+  const stop = async () => {
+    await broker.stop();
+    if (ownDir && dataDir) await rm(dataDir, { recursive: true, force: true });
+  };
+  const embedded = {
     bootstrap: `${broker.advertised.host}:${broker.port}`,
     port: broker.port,
     broker,
     control,
-    stop: async () => {
-      await broker.stop();
-      if (ownDir && dataDir) await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+    stop,
+  } as EmbeddedBroker;
+  // Node 20.0–20.3 has no Symbol.asyncDispose: there `await using` cannot be written anyway.
+  if (typeof Symbol.asyncDispose === 'symbol') embedded[Symbol.asyncDispose] = stop;
+  return embedded;
 }

@@ -62,7 +62,16 @@ export default defineHandler({
           out.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
           continue;
         }
-        const done = appendOne(broker, version, topicData.name, data, acks, request.timeoutMs, out);
+        const done = appendOne(
+          broker,
+          version,
+          topicData.name,
+          data,
+          acks,
+          request.timeoutMs,
+          out,
+          ctx.connection.signal,
+        );
         if (done === null) continue;
         if (appending === null) appending = done;
         else (pending ??= [appending]).push(done);
@@ -102,6 +111,7 @@ function appendOne(
   acks: Acks,
   timeoutMs: number,
   out: ProduceResponsePartitionProduceResponse,
+  closed: AbortSignal | undefined,
 ): Promise<void> | null {
   const nameError = topicNameError(topic);
   if (nameError) return fail(out, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
@@ -114,7 +124,17 @@ function appendOne(
   if (records === null || records.length === 0) {
     return fail(out, ErrorCode.INVALID_RECORD, 'Produce request has no records');
   }
-  const w: PartitionWrite = { broker, version, topic, partition: data.index, log: found.log, acks, timeoutMs, out };
+  const w: PartitionWrite = {
+    broker,
+    version,
+    topic,
+    partition: data.index,
+    log: found.log,
+    acks,
+    timeoutMs,
+    out,
+    closed,
+  };
   if (version < 3 && firstMagicOf(records) !== CURRENT_MAGIC) return appendLegacy(w, records);
   if (records.length >= LOG_OVERHEAD && batchSizeAt(records, 0) < records.length) {
     // One batch per partition (Kafka rejects more); a bad length is left to validation.
@@ -141,6 +161,8 @@ interface PartitionWrite {
   acks: Acks;
   timeoutMs: number;
   out: ProduceResponsePartitionProduceResponse;
+  /** Aborted when the request's connection closes. */
+  closed: AbortSignal | undefined;
 }
 
 /** A legacy message set becomes one v2 batch; Kafka accepts a v2 batch in old versions too, as above. */
@@ -159,7 +181,7 @@ async function appendLegacy(w: PartitionWrite, records: Buffer): Promise<void> {
 }
 
 async function append(w: PartitionWrite, records: Buffer): Promise<void> {
-  const { log, acks, timeoutMs, out } = w;
+  const { log, acks, timeoutMs, out, closed } = w;
   if (log.config.messageTimestampType === 'CreateTime' && needsMaxTimestampFromRecords(records)) {
     // A compressed batch whose header max timestamp is unset: the log's check walks uncompressed records
     // only, so this one is decompressed here (off the event loop) to set it, as Kafka's LogValidator does.
@@ -170,7 +192,7 @@ async function append(w: PartitionWrite, records: Buffer): Promise<void> {
     }
   }
   const appending = log.append(records, { acks });
-  const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs) : await appending;
+  const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs, closed) : await appending;
   if (result === 'timeout') {
     fail(out, ErrorCode.REQUEST_TIMED_OUT, `The write was not fsynced within ${timeoutMs} ms`);
     return;
@@ -206,10 +228,22 @@ function failAppend({ broker, version, topic, partition, log, out }: PartitionWr
   fail(out, logErrorCode(err), err.message);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+/**
+ * `p`, or 'timeout' after `ms` or once the connection closes: the answer of a closed connection is dropped,
+ * and its timer must not keep a stopping broker alive. The append itself goes on either way.
+ */
+function withTimeout<T>(p: Promise<T>, ms: number, closed: AbortSignal | undefined): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
+  let onClose: (() => void) | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
+    onClose = () => resolve('timeout');
+    if (closed?.aborted) return onClose();
+    closed?.addEventListener('abort', onClose);
+    timer = setTimeout(onClose, ms);
+    timer.unref();
   });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([p, timeout]).finally(() => {
+    clearTimeout(timer);
+    if (onClose) closed?.removeEventListener('abort', onClose);
+  });
 }

@@ -119,9 +119,9 @@ export default defineHandler({
       const marks = wanted.map((w) => w.log?.highWatermark ?? -1n);
       const { bytes, errors } = await readAll(wanted, maxBytes, { readCommitted, lease, legacy });
       const now = Date.now();
-      if (bytes >= request.minBytes || errors || now >= deadline) break;
+      if (bytes >= request.minBytes || errors || now >= deadline || connection.signal?.aborted) break;
       const moved = wanted.some((w, i) => w.log !== null && w.log.highWatermark !== marks[i]);
-      if (!moved) await waitForAppend(wanted, deadline - now);
+      if (!moved) await waitForAppend(wanted, deadline - now, connection.signal);
     }
     // Outside a connection (a handler called directly) nothing writes the response: the turn ends here.
     if (!connection.afterResponse) endTurn();
@@ -237,17 +237,23 @@ async function downConvert(
   return whole.length === 0 && legacy.hardLimit ? converted.subarray(0, budget) : whole;
 }
 
-/** Resolves when any of the partitions' high watermark moves, or after `ms`. */
-function waitForAppend(wanted: Wanted[], ms: number): Promise<void> {
+/**
+ * Resolves when any of the partitions' high watermark moves, after `ms`, or when the connection closes (a
+ * client's max_wait_ms may be 24 days: a long poll must not outlive its connection, nor hold the process).
+ */
+function waitForAppend(wanted: Wanted[], ms: number, closed: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const unwatch: Array<() => void> = [];
     let timer: NodeJS.Timeout | undefined;
     const done = () => {
       clearTimeout(timer);
       for (const u of unwatch) u();
+      closed?.removeEventListener('abort', done);
       resolve();
     };
     for (const w of wanted) if (w.log) unwatch.push(w.log.watch(done));
+    closed?.addEventListener('abort', done);
     timer = setTimeout(done, ms);
+    timer.unref();
   });
 }
