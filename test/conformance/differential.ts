@@ -29,6 +29,13 @@ export type SideName = 'kafka' | 'sluice';
 /** What one broker did with a request: answered it (decoded), or closed the connection. */
 export type Outcome<Res> = { answered: true; body: Res } | { answered: false; why: string };
 
+/**
+ * A request as a codec value, as body bytes, or as a function of the side for requests that must name
+ * something each broker calls differently (topic ids).
+ */
+export type Request<Req> = Req | Buffer | PerSide<Req>;
+export type PerSide<Req> = (side: SideName) => Req | Buffer;
+
 export interface Answers<Res> {
   kafka: Res;
   sluice: Res;
@@ -102,6 +109,7 @@ class Side {
     if (!frame) {
       const why = client.isClosed ? 'closed the connection' : 'did not answer';
       client.close();
+      this.client = undefined;
       return { answered: false, why };
     }
     const decoded = decodeResponseFrame(api, options.responseVersion ?? version, frame);
@@ -222,24 +230,41 @@ export class Differential {
   async exchange<Req, Res>(
     api: ApiDescriptor<Req, Res>,
     version: number,
-    request: Req | Buffer,
+    request: Request<Req>,
     options: SendOptions = {},
   ): Promise<Answers<Outcome<Res>>> {
-    let body = Buffer.isBuffer(request) ? request : encodeBody(api, version, request);
-    if (options.trailingBytes) body = Buffer.concat([body, options.trailingBytes]);
+    const bodyFor = (side: SideName): Buffer => {
+      const value = typeof request === 'function' ? (request as PerSide<Req>)(side) : request;
+      const body = Buffer.isBuffer(value) ? value : encodeBody(api, version, value);
+      return options.trailingBytes ? Buffer.concat([body, options.trailingBytes]) : body;
+    };
     const generic = api as unknown as ApiDescriptor<unknown, Res>;
     const [kafka, sluice] = await Promise.all([
-      this.kafkaSide.send(generic, version, body, options),
-      this.sluiceSide.send(generic, version, body, options),
+      this.kafkaSide.send(generic, version, bodyFor('kafka'), options),
+      this.sluiceSide.send(generic, version, bodyFor('sluice'), options),
     ]);
     return { kafka, sluice };
+  }
+
+  /** Sends a request to one broker only: for what Kafka does not answer at all. */
+  async exchangeWith<Req, Res>(
+    side: SideName,
+    api: ApiDescriptor<Req, Res>,
+    version: number,
+    request: Req,
+    options: SendOptions = {},
+  ): Promise<Outcome<Res>> {
+    const body = encodeBody(api, version, request);
+    const generic = api as unknown as ApiDescriptor<unknown, Res>;
+    const target = side === 'kafka' ? this.kafkaSide : this.sluiceSide;
+    return target.send(generic, version, body, options);
   }
 
   /** Both answers, raw; fails if either broker did not answer. */
   async send<Req, Res>(
     api: ApiDescriptor<Req, Res>,
     version: number,
-    request: Req | Buffer,
+    request: Request<Req>,
     options: SendOptions = {},
   ): Promise<Answers<Res>> {
     const { kafka, sluice } = await this.exchange(api, version, request, options);
@@ -257,7 +282,7 @@ export class Differential {
   async compare<Req, Res>(
     api: ApiDescriptor<Req, Res>,
     version: number,
-    request: Req | Buffer,
+    request: Request<Req>,
     options: CompareOptions<Res> = {},
   ): Promise<Answers<Res> | null> {
     const { kafka, sluice } = await this.exchange(api, version, request, options);
@@ -281,6 +306,12 @@ export class Differential {
     const diff = differences(normalised.kafka, normalised.sluice);
     if (diff.length > 0) assert.fail(`${label} answers differ from Kafka's:\n  ${diff.join('\n  ')}`);
     return normalised;
+  }
+
+  /** The id `side` gave topic `name` (learnt from CreateTopics or Metadata). */
+  topicId(side: SideName, name: string): string {
+    for (const [id, n] of this.topicNames[side]) if (n === name) return id;
+    throw new Error(`${side} has not told the id of topic ${name}`);
   }
 
   private learnIds(body: unknown, side: SideName): void {
