@@ -55,6 +55,8 @@ export interface SendOptions {
 export interface CompareOptions<Res> extends SendOptions {
   /** Extra per-side normalisation, applied after the generic one (e.g. drop a list Kafka fills more). */
   normalise?: (body: Res, side: SideName) => void;
+  /** Normalisation that needs both answers, e.g. keeping only the configs both brokers list. */
+  normaliseBoth?: (answers: Answers<Res>) => void;
 }
 
 /** A frame of `version` of `api`: header v0/v1/v2 as the version needs, then `body` as given. */
@@ -303,8 +305,15 @@ export class Differential {
     };
     options.normalise?.(normalised.kafka, 'kafka');
     options.normalise?.(normalised.sluice, 'sluice');
+    options.normaliseBoth?.(normalised);
     const diff = differences(normalised.kafka, normalised.sluice);
-    if (diff.length > 0) assert.fail(`${label} answers differ from Kafka's:\n  ${diff.join('\n  ')}`);
+    if (diff.length > 0) {
+      const said = (body: unknown) => messagesIn(body).join(' | ') || '-';
+      assert.fail(
+        `${label} answers differ from Kafka's:\n  ${diff.join('\n  ')}\n` +
+          `  (Kafka's messages: ${said(kafka.body)}; Sluice's: ${said(sluice.body)})`,
+      );
+    }
     return normalised;
   }
 
@@ -422,6 +431,15 @@ export class Differential {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** The error messages in an answer, to show beside a difference (they are not compared). */
+function messagesIn(body: unknown): string[] {
+  const out: string[] = [];
+  walk(body, (node) => {
+    if (typeof node.errorMessage === 'string') out.push(node.errorMessage);
+  });
+  return out;
 }
 
 function walk(value: unknown, visit: (node: Record<string, unknown>) => void): void {
