@@ -14,6 +14,7 @@ import type { ApiDescriptor } from '../../src/protocol/api.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { MetadataApi } from '../../src/protocol/generated/03-metadata.js';
 import { FindCoordinatorApi } from '../../src/protocol/generated/10-find-coordinator.js';
+import { DescribeGroupsApi } from '../../src/protocol/generated/15-describe-groups.js';
 import { ApiVersionsApi } from '../../src/protocol/generated/18-api-versions.js';
 import { CreateTopicsApi } from '../../src/protocol/generated/19-create-topics.js';
 import { requestHeaderVersion } from '../../src/protocol/generated/index.js';
@@ -41,12 +42,22 @@ export interface Answers<Res> {
   sluice: Res;
 }
 
+/** Normalised answers, and the answers as decoded (for ids a follow-up request must repeat to each broker). */
+export interface Compared<Res> extends Answers<Res> {
+  raw: Answers<Res>;
+}
+
 export interface SendOptions {
   /** Bytes appended after the encoded request body (clients of newer versions may send fields we do not know). */
   trailingBytes?: Buffer;
   clientId?: string | null;
   /** Tagged fields of a v2 request header (none are defined yet; brokers must skip them). */
   headerTaggedFields?: TaggedField[];
+  /**
+   * Which connection to use (default 'main'): a request a broker holds (a JoinGroup waiting for the other
+   * members) blocks its connection, so concurrent members each use their own lane.
+   */
+  lane?: string;
   /** The version to decode answers at, when it is not the request's (ApiVersions answers v0 to unknown versions). */
   responseVersion?: number;
   timeoutMs?: number;
@@ -89,7 +100,7 @@ export function encodeBody<Req>(api: ApiDescriptor<Req, unknown>, version: numbe
 }
 
 class Side {
-  private client: RawClient | undefined;
+  private readonly clients = new Map<string, RawClient>();
   private correlationId = 1;
   constructor(
     readonly name: SideName,
@@ -102,8 +113,12 @@ class Side {
     body: Buffer,
     options: SendOptions,
   ): Promise<Outcome<Res>> {
-    if (!this.client || this.client.isClosed) this.client = await RawClient.connect(this.port);
-    const client = this.client;
+    const lane = options.lane ?? 'main';
+    let client = this.clients.get(lane);
+    if (!client || client.isClosed) {
+      client = await RawClient.connect(this.port);
+      this.clients.set(lane, client);
+    }
     const correlationId = this.correlationId++;
     const clientId = options.clientId === undefined ? 'conformance' : options.clientId;
     await client.send(requestFrame(api.apiKey, version, correlationId, body, clientId, options.headerTaggedFields));
@@ -111,7 +126,7 @@ class Side {
     if (!frame) {
       const why = client.isClosed ? 'closed the connection' : 'did not answer';
       client.close();
-      this.client = undefined;
+      this.clients.delete(lane);
       return { answered: false, why };
     }
     const decoded = decodeResponseFrame(api, options.responseVersion ?? version, frame);
@@ -120,7 +135,8 @@ class Side {
   }
 
   close(): void {
-    this.client?.close();
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
   }
 }
 
@@ -165,16 +181,15 @@ export function errorName(code: number): string {
 }
 
 /**
- * One Kafka peer and one Sluice, and a connection to each. Topic ids and member ids are mapped per side to
- * names, so `<topic-id of orders>` on both sides compares equal although each broker drew its own.
+ * One Kafka peer and one Sluice, and a connection to each. Topic ids are mapped per side to names, so
+ * `<topic-id of orders>` on both sides compares equal although each broker drew its own; member ids become
+ * `<member N>` in order of appearance within an answer.
  */
 export class Differential {
   private readonly kafkaSide: Side;
   private readonly sluiceSide: Side;
   /** Per side: topic id → topic name, learnt from CreateTopics and Metadata answers. */
   private readonly topicNames: Record<SideName, Map<string, string>> = { kafka: new Map(), sluice: new Map() };
-  /** Per side: member id → `<member N>` in order of first appearance. */
-  private readonly memberNames: Record<SideName, Map<string, string>> = { kafka: new Map(), sluice: new Map() };
   /** Per API key: the version range each broker advertises in ApiVersions. */
   readonly advertised: Record<SideName, Map<number, { minVersion: number; maxVersion: number }>> = {
     kafka: new Map(),
@@ -286,7 +301,7 @@ export class Differential {
     version: number,
     request: Request<Req>,
     options: CompareOptions<Res> = {},
-  ): Promise<Answers<Res> | null> {
+  ): Promise<Compared<Res> | null> {
     const { kafka, sluice } = await this.exchange(api, version, request, options);
     const label = `${api.name} v${version}`;
     if (!kafka.answered || !sluice.answered) {
@@ -314,7 +329,7 @@ export class Differential {
           `  (Kafka's messages: ${said(kafka.body)}; Sluice's: ${said(sluice.body)})`,
       );
     }
-    return normalised;
+    return { ...normalised, raw: { kafka: kafka.body, sluice: sluice.body } };
   }
 
   /** The id `side` gave topic `name` (learnt from CreateTopics or Metadata). */
@@ -336,7 +351,9 @@ export class Differential {
   /** A deep copy with what may legitimately differ replaced by placeholders. */
   normalise<T>(body: T, side: SideName): T {
     const topics = this.topicNames[side];
-    const members = this.memberNames[side];
+    // Numbered per answer, in order of appearance: an answer's own structure (leader = which member) is
+    // compared, and a difference in one answer cannot shift the names in all later ones.
+    const members = new Map<string, string>();
     return copyWith(body, (key, value) => {
       switch (key) {
         case 'throttleTimeMs':
@@ -421,7 +438,13 @@ export class Differential {
         coordinatorKeys: [group],
       });
       return kafka.coordinators[0]?.errorCode === 0 && sluice.coordinators[0]?.errorCode === 0;
-    }, 'the group coordinator to be ready');
+    }, 'the group coordinator to be found');
+    // Found is not loaded: the group's __consumer_offsets partition answers NOT_COORDINATOR or
+    // COORDINATOR_LOAD_IN_PROGRESS until Kafka has loaded it.
+    await this.untilKafka(async () => {
+      const { kafka } = await this.send(DescribeGroupsApi, 5, { groups: [group], includeAuthorizedOperations: false });
+      return kafka.groups[0]?.errorCode === 0;
+    }, 'the group coordinator to be loaded');
   }
 
   private async untilKafka(ready: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
