@@ -318,6 +318,15 @@ export class Differential {
       kafka: this.normalise(kafka.body, 'kafka'),
       sluice: this.normalise(sluice.body, 'sluice'),
     };
+    for (const body of [normalised.kafka, normalised.sluice]) {
+      // Kafka lists a group's members in hash order; named by order of appearance they sort the same.
+      walk(body, (node) => {
+        const members = node.members;
+        if (Array.isArray(members) && members.every((m) => isObject(m) && typeof m.memberId === 'string')) {
+          members.sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+        }
+      });
+    }
     options.normalise?.(normalised.kafka, 'kafka');
     options.normalise?.(normalised.sluice, 'sluice');
     options.normaliseBoth?.(normalised);
