@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import type { ApiDescriptor } from '../../src/protocol/api.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { ListOffsetsApi } from '../../src/protocol/generated/02-list-offsets.js';
 import { MetadataApi } from '../../src/protocol/generated/03-metadata.js';
 import { FindCoordinatorApi } from '../../src/protocol/generated/10-find-coordinator.js';
 import { DescribeGroupsApi } from '../../src/protocol/generated/15-describe-groups.js';
@@ -433,6 +434,25 @@ export class Differential {
         topic.partitions.every((p) => p.leaderId >= 0)
       );
     }, `topic ${name} to have a leader on Kafka`);
+    // Metadata knows the leader a moment before the partition accepts writes (NOT_LEADER_OR_FOLLOWER).
+    await this.untilKafka(async () => {
+      const { kafka } = await this.send(ListOffsetsApi, 8, {
+        ...ListOffsetsApi.defaultRequest(),
+        replicaId: -1,
+        topics: [
+          {
+            name,
+            partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({
+              partitionIndex,
+              currentLeaderEpoch: -1,
+              timestamp: -1n,
+              maxNumOffsets: 1,
+            })),
+          },
+        ],
+      });
+      return kafka.topics[0]?.partitions.every((p) => p.errorCode === 0) ?? false;
+    }, `topic ${name} to be writable on Kafka`);
   }
 
   /**

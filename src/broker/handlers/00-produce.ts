@@ -66,6 +66,10 @@ export default defineHandler({
     }
     if (pending !== null) await Promise.all(pending);
     else if (appending !== null) await appending;
+    // Kafka answers per partition: a topic sent without partitions has no place in its answer.
+    if (response.responses.some((t) => t.partitionResponses.length === 0)) {
+      response.responses = response.responses.filter((t) => t.partitionResponses.length > 0);
+    }
     if (acks === 0) {
       const failed = response.responses.flatMap((t) =>
         t.partitionResponses
