@@ -50,7 +50,7 @@ function fetchRequest(
   d: Differential,
   topic: string,
   fetchOffset: bigint,
-  options: { partition?: number; topicId?: string; maxBytes?: number } = {},
+  options: { partition?: number; topicId?: string; maxBytes?: number; isolationLevel?: number } = {},
 ): (side: SideName) => FetchRequest {
   return (side) => ({
     ...FetchApi.defaultRequest(),
@@ -58,7 +58,7 @@ function fetchRequest(
     maxWaitMs: 0,
     minBytes: 1,
     maxBytes: 1024 * 1024,
-    isolationLevel: 0,
+    isolationLevel: options.isolationLevel ?? 0,
     sessionId: 0,
     // -1: a full fetch that opens no session, so neither broker answers with a session id.
     sessionEpoch: -1,
@@ -296,6 +296,10 @@ describe('Produce, Fetch and ListOffsets against Apache Kafka', { skip: harness.
       await fetchAll(d, version, topic);
       await fetchAll(d, version, topic, 5n);
       await fetchAll(d, version, topic, 7n);
+      // read_committed (v4+) answers an aborted-transactions list, where read_uncommitted answers null.
+      await d.compare(FetchApi, version, fetchRequest(d, topic, 0n, { isolationLevel: 1 }), {
+        normalise: normaliseRecords,
+      });
     }
   });
 
