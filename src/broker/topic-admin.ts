@@ -295,9 +295,7 @@ async function applyOverrides(
   configs: Record<string, string | null>,
   validateOnly: boolean,
 ): Promise<AdminOutcome> {
-  const topic = broker.topics.get(topicName);
-  if (!topic)
-    return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${topicName}' does not exist` };
+  // Kafka validates the configs before it looks the topic up: an invalid config on an unknown topic is INVALID_CONFIG.
   let validated: Record<string, string>;
   try {
     validated = validateTopicConfigs(configs);
@@ -305,6 +303,9 @@ async function applyOverrides(
     if (err instanceof ConfigError) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: err.message };
     throw err;
   }
+  const topic = broker.topics.get(topicName);
+  if (!topic)
+    return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${topicName}' does not exist` };
   if (validateOnly) return OK;
   const wasCompacted = asksForCompaction(broker.effectiveTopicConfigs(topic)['cleanup.policy'].value);
   const updated = await broker.topics.update(topicName, { configs: validated });
@@ -338,14 +339,16 @@ function applyOperations(
   topicName: string,
   ops: Array<{ name: string; operation: number; value: string | null }>,
 ): AdminOutcome | { configs: Record<string, string | null> } {
+  // Kafka checks the config names before it looks the topic up: an unknown name on an unknown topic is INVALID_CONFIG.
+  const unknown = ops.find((op) => !TOPIC_CONFIGS[op.name]);
+  if (unknown)
+    return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Unknown topic config name: ${unknown.name}` };
   const topic = broker.topics.get(topicName);
   if (!topic)
     return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${topicName}' does not exist` };
   const next: Record<string, string | null> = { ...topic.configs };
   const effective = broker.effectiveTopicConfigs(topic);
   for (const op of ops) {
-    if (!TOPIC_CONFIGS[op.name])
-      return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Unknown topic config name: ${op.name}` };
     switch (op.operation) {
       case ConfigOperation.SET:
         if (op.value === null)

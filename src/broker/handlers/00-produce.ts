@@ -59,7 +59,7 @@ export default defineHandler({
         out.index = data.index;
         partitionResponses.push(out);
         if (acks !== 0 && acks !== 1 && acks !== -1) {
-          out.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
+          fail(out, ErrorCode.INVALID_REQUIRED_ACKS);
           continue;
         }
         const done = appendOne(
@@ -79,6 +79,10 @@ export default defineHandler({
     }
     if (pending !== null) await Promise.all(pending);
     else if (appending !== null) await appending;
+    // Kafka answers per partition: a topic sent without partitions has no place in its answer.
+    if (response.responses.some((t) => t.partitionResponses.length === 0)) {
+      response.responses = response.responses.filter((t) => t.partitionResponses.length > 0);
+    }
     if (acks === 0) {
       const failed = response.responses.flatMap((t) =>
         t.partitionResponses
@@ -96,6 +100,10 @@ export default defineHandler({
 function fail(out: ProduceResponsePartitionProduceResponse, code: ErrorCode, message: string | null = null): null {
   out.errorCode = code;
   out.errorMessage = message;
+  // Kafka answers a failed partition with unknown offsets (-1), not the defaults of the schema.
+  out.baseOffset = -1n;
+  out.logAppendTimeMs = -1n;
+  out.logStartOffset = -1n;
   return null;
 }
 
@@ -114,7 +122,8 @@ function appendOne(
   closed: AbortSignal | undefined,
 ): Promise<void> | null {
   const nameError = topicNameError(topic);
-  if (nameError) return fail(out, ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+  // Produce never creates topics, so Kafka answers an invalid name as it answers any topic it does not have.
+  if (nameError) return fail(out, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, nameError);
   const found = lookupPartition(broker, topic, data.index);
   if (!found.log) return fail(out, found.errorCode);
   if (broker.topics.get(topic)?.internal) {

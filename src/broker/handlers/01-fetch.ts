@@ -86,6 +86,8 @@ export default defineHandler({
         } else if (version >= 9) {
           out.errorCode = leaderEpochError(p.currentLeaderEpoch);
         }
+        // A partition that is not read answers unknown offsets (-1), as Kafka does.
+        if (out.errorCode !== ErrorCode.NONE) setOffsets(out, -1n, -1n);
         wanted.push({ request: p, out, log: out.errorCode === ErrorCode.NONE ? log : null });
       }
     }
@@ -186,6 +188,8 @@ async function readAll(
     });
     if (isLogError(result)) {
       out.errorCode = logErrorCode(result);
+      // Kafka answers a failed read (OFFSET_OUT_OF_RANGE included) with unknown offsets, not the log's.
+      setOffsets(out, -1n, -1n);
       errors = true;
       continue;
     }

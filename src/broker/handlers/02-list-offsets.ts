@@ -38,6 +38,8 @@ export default defineHandler({
     const { broker, version } = ctx;
     const response = ListOffsetsApi.defaultResponse();
     for (const t of request.topics) {
+      // As Kafka: a topic asked for without partitions is left out of the answer.
+      if (t.partitions.length === 0) continue;
       const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
       response.topics.push({ name: t.name, partitions });
       for (const p of t.partitions) {

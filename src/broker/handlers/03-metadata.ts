@@ -6,7 +6,8 @@
  * - v4 adds allow_auto_topic_creation; before v4 a request always allows it (subject to
  *   auto.create.topics.enable).
  * - v8 adds authorized-operations bitfields (KIP-430), only computed when asked for.
- * - v10 adds topic ids (KIP-516); a v10+ topic may be asked for by id with a null name. As in Kafka, a
+ * - v10 adds topic ids (KIP-516) to the answer; a topic may be asked for by id (with a null name) only from
+ *   v12: Kafka refuses ids and null names at v10–v11 with INVALID_REQUEST, and so does Sluice. From v12 a
  *   non-zero id means "by id" whatever the name says: Java's admin client sends an empty name with the id.
  * - v11 drops the cluster authorized operations (DescribeCluster has them).
  */
@@ -28,6 +29,11 @@ export default defineHandler({
   async handle(request, ctx) {
     const { broker, version } = ctx;
     const response = MetadataApi.defaultResponse();
+    if (version >= 10 && version < 12 && request.topics?.some((t) => t.name === null || t.topicId !== ZERO_UUID)) {
+      // Kafka answers this as an invalid request: no brokers, no cluster, each topic INVALID_REQUEST.
+      response.topics = (request.topics ?? []).map((t) => errorTopic(ErrorCode.INVALID_REQUEST, t.name, t.topicId));
+      return response;
+    }
     response.brokers = [
       { nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
     ];

@@ -16,7 +16,7 @@ import {
 import type { Broker } from '../broker.js';
 import { ConfigSource } from '../config-source.js';
 import { defineHandler } from '../registry.js';
-import { ZERO_UUID } from '../topics.js';
+import { newTopicId, ZERO_UUID } from '../topics.js';
 
 export default defineHandler({
   api: CreateTopicsApi,
@@ -52,7 +52,8 @@ function result(
     topicConfigErrorCode: ErrorCode.NONE,
     numPartitions: -1,
     replicationFactor: -1,
-    configs: null,
+    // Kafka answers a topic it did not create with an empty config list (v5+), never a null one.
+    configs: [],
   };
 }
 
@@ -90,7 +91,8 @@ async function createOne(
   const outcome = await broker.createTopic({ name: t.name, partitions, replicationFactor, configs, validateOnly });
   const out = result(t.name, outcome.errorCode, outcome.errorMessage);
   if (outcome.errorCode !== ErrorCode.NONE || !outcome.topic) return out;
-  if (version >= 7 && !validateOnly) out.topicId = outcome.topic.topicId;
+  // Kafka answers a validate-only creation with a fresh id too, as if the topic had been created.
+  if (version >= 7) out.topicId = validateOnly ? newTopicId() : outcome.topic.topicId;
   if (version >= 5) {
     out.numPartitions = outcome.topic.partitions;
     out.replicationFactor = outcome.topic.replicationFactor;

@@ -1090,7 +1090,8 @@ export class GroupCoordinator {
       groupId,
       groupState: group.state,
       protocolType: group.protocolType ?? '',
-      // Member metadata and assignments are only meaningful once a generation is Stable.
+      // Member metadata is only meaningful once a generation is Stable; Kafka describes a member's last
+      // assignment in every state (during a rebalance it is what the member still consumes).
       protocolData: stable ? protocol! : '',
       members: [...group.members.values()].map((m) => ({
         memberId: m.memberId,
@@ -1098,7 +1099,7 @@ export class GroupCoordinator {
         clientId: m.clientId,
         clientHost: m.clientHost,
         memberMetadata: stable ? m.metadataFor(protocol!) : EMPTY,
-        memberAssignment: stable ? m.assignment : EMPTY,
+        memberAssignment: m.assignment,
       })),
     };
   }
