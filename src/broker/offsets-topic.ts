@@ -2,7 +2,7 @@
  * `__consumer_offsets` as the group coordinator sees it: a CoordinatorLog over this broker's partition logs.
  * Like Kafka, the topic is created on first use, compacted, with `offsets.topic.num.partitions` partitions.
  */
-import type { CoordinatorLog } from '../coordinator/group/coordinator-log.js';
+import type { CoordinatorLog } from '../coordinator/runtime/coordinator-log.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { isLogError } from '../storage/index.js';
 import type { Broker } from './broker.js';
