@@ -20,7 +20,6 @@
 import { Reader } from '../../protocol/reader.js';
 import { Writer } from '../../protocol/writer.js';
 import type { CoordinatorRecord } from '../runtime/coordinator-runtime.js';
-import type { CommittedOffset } from './classic-group.js';
 
 export const OFFSET_COMMIT_KEY_VERSION = 1;
 export const GROUP_METADATA_KEY_VERSION = 2;
@@ -205,7 +204,13 @@ export function offsetCommitRecord(
   groupId: string,
   topic: string,
   partition: number,
-  committed: CommittedOffset,
+  committed: {
+    offset: bigint;
+    leaderEpoch: number;
+    metadata: string;
+    commitTimestamp: number;
+    expireTimestamp: number;
+  },
 ): CoordinatorRecord {
   return {
     key: encodeOffsetCommitKey(groupId, topic, partition),
