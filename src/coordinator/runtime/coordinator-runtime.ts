@@ -90,6 +90,8 @@ export interface LoadSummary {
 interface ShardEntry<S> {
   status: 'loading' | 'active';
   shard: S | null;
+  /** The load under way, which a second load of the same partition joins. */
+  loading: Promise<LoadSummary> | null;
   /** The last replay scheduled: the next one waits for it, so replays follow the log's order. */
   tail: Promise<void>;
   readonly timers: Map<string, unknown>;
@@ -162,13 +164,22 @@ export class CoordinatorRuntime<S extends CoordinatorShard> {
    * Takes ownership of `partition` and rebuilds its shard from the log. Requests for it answer
    * COORDINATOR_LOAD_IN_PROGRESS meanwhile. An unload during the load abandons it.
    */
-  async load(partition: number): Promise<LoadSummary> {
-    const { topic, logger } = this.options;
+  load(partition: number): Promise<LoadSummary> {
+    const { topic } = this.options;
     if (partition < 0 || partition >= this.partitionCount) throw new Error(`${topic} has no partition ${partition}`);
     const current = this.entries.get(partition);
-    if (current?.status === 'active') return { partition, records: 0, skipped: 0, loaded: true };
+    if (current?.status === 'active') return Promise.resolve({ partition, records: 0, skipped: 0, loaded: true });
+    if (current?.loading) return current.loading;
     const entry = current ?? this.newEntry();
     this.entries.set(partition, entry);
+    entry.loading = this.loadInto(partition, entry).finally(() => {
+      entry.loading = null;
+    });
+    return entry.loading;
+  }
+
+  private async loadInto(partition: number, entry: ShardEntry<S>): Promise<LoadSummary> {
+    const { topic, logger } = this.options;
     const shard = this.options.newShard(this.contextFor(partition, entry));
     entry.shard = shard;
     const summary = { partition, records: 0, skipped: 0, loaded: false };
@@ -197,7 +208,7 @@ export class CoordinatorRuntime<S extends CoordinatorShard> {
   }
 
   private newEntry(): ShardEntry<S> {
-    return { status: 'loading', shard: null, tail: Promise.resolve(), timers: new Map() };
+    return { status: 'loading', shard: null, loading: null, tail: Promise.resolve(), timers: new Map() };
   }
 
   private dropShard(entry: ShardEntry<S>): void {
