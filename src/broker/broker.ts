@@ -1,6 +1,7 @@
 /**
  * The composition root: configuration, topic registry, partition logs, handlers and listeners of one broker.
- * Handlers reach the broker's state through this object; Node's event loop serializes every state change.
+ * Handlers reach the broker's state through the BrokerServices it implements (handler-context.ts); Node's
+ * event loop serializes every state change.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
