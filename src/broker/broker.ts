@@ -1,6 +1,7 @@
 /**
  * The composition root: configuration, topic registry, partition logs, handlers and listeners of one broker.
- * Handlers reach the broker's state through this object; Node's event loop serializes every state change.
+ * Handlers reach the broker's state through the BrokerServices it implements (handler-context.ts); Node's
+ * event loop serializes every state change.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -38,13 +39,18 @@ import {
 } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import type { FaultInjector } from './fault-injector.js';
+import type { BrokerServices, CreateTopicRequest, TopicOutcome } from './handler-context.js';
 import { registerAllHandlers } from './handlers/index.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
-import { type BrokerMetrics, loadMetrics, type MetricsFactory } from './metrics.js';
+import type { BrokerMetrics } from './metrics.js';
+import { loadMetrics, type MetricsFactory } from './metrics-loader.js';
 import { OffsetsTopicLog } from './offsets-topic.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
+
+export type { CreateTopicRequest, TopicOutcome };
+
 import { type TopicInfo, TopicRegistry, topicNameError } from './topics.js';
 
 export interface BrokerOptions {
@@ -62,23 +68,7 @@ export interface BrokerOptions {
   origins?: ReadonlyMap<string, ConfigOrigin>;
 }
 
-export interface TopicOutcome {
-  errorCode: ErrorCode;
-  errorMessage: string | null;
-  topic?: TopicInfo;
-}
-
-export interface CreateTopicRequest {
-  name: string;
-  /** -1: the broker's num.partitions. */
-  partitions: number;
-  /** -1: the broker's default.replication.factor. */
-  replicationFactor: number;
-  configs?: Record<string, string | null>;
-  validateOnly?: boolean;
-}
-
-export class Broker {
+export class Broker implements BrokerServices {
   readonly registry = new HandlerRegistry();
   readonly logs: LogStore;
   readonly metrics: BrokerMetrics;

@@ -17,9 +17,10 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/version-table.js';
 import { DecodeError, Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
-import type { Broker } from './broker.js';
+import type { FaultInjector } from './fault-injector.js';
 import { setErrorCodes } from './fault-injector.js';
-import type { HandlerContext, HandlerDefinition, RequestHeaderInfo, ServedApi } from './registry.js';
+import type { BrokerServices } from './handler-context.js';
+import type { HandlerContext, HandlerDefinition, HandlerRegistry, RequestHeaderInfo, ServedApi } from './registry.js';
 
 const API_VERSIONS_KEY = 18;
 /**
@@ -35,11 +36,17 @@ export const MAX_REQUEST_ELEMENTS = 1_000_000;
  */
 const SHARE_BYTES_FROM = 8192;
 
+/** What the dispatcher needs of its broker: the services handlers get, the registry, and fault injection. */
+export interface DispatcherHost extends BrokerServices {
+  readonly registry: HandlerRegistry;
+  readonly faults: FaultInjector | null;
+}
+
 export class Dispatcher {
   /** The load of a handler that requests wait for; null when none is loading. */
   private loading: Promise<unknown> | null = null;
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: DispatcherHost) {}
 
   handle(frame: Buffer, connection: RequestContext): Promise<ResponseFrame | null> | ResponseFrame | null {
     if (frame.length < 8)

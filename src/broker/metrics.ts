@@ -6,8 +6,6 @@
  * returns the file system unwrapped, so the request and fsync paths pay nothing for metrics that are off.
  */
 import type { StorageFs } from '../storage/index.js';
-import { SLUICE_VERSION } from '../version.js';
-import type { Broker } from './broker.js';
 
 export interface MetricCounter {
   inc(value?: number): void;
@@ -45,13 +43,3 @@ export const NO_METRICS: BrokerMetrics = {
   timeFsync: (inner) => inner,
   scrape: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '' }),
 };
-
-/** A factory that makes the broker's metrics once the broker exists (gauges read its state when scraped). */
-export type MetricsFactory = (broker: Broker) => BrokerMetrics;
-
-/** Prometheus metrics when `enabled` (importing prom-client only then), else NO_METRICS. */
-export async function loadMetrics(enabled: boolean): Promise<MetricsFactory> {
-  if (!enabled) return () => NO_METRICS;
-  const { PrometheusMetrics } = await import('../http/prometheus-metrics.js');
-  return (broker) => new PrometheusMetrics(broker, SLUICE_VERSION);
-}

@@ -2,10 +2,10 @@
  * `__consumer_offsets` as the group coordinator sees it: a CoordinatorLog over this broker's partition logs.
  * Like Kafka, the topic is created on first use, compacted, with `offsets.topic.num.partitions` partitions.
  */
-import type { CoordinatorLog } from '../coordinator/group/coordinator-log.js';
+import type { CoordinatorLog } from '../coordinator/runtime/coordinator-log.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { isLogError } from '../storage/index.js';
-import type { Broker } from './broker.js';
+import type { BrokerServices } from './handler-context.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 const EMPTY = Buffer.alloc(0);
@@ -14,7 +14,7 @@ export class OffsetsTopicLog implements CoordinatorLog {
   readonly partitionCount: number;
   private creating: Promise<void> | null = null;
 
-  constructor(private readonly broker: Broker) {
+  constructor(private readonly broker: BrokerServices) {
     // An existing topic keeps its partition count: groups hash onto the partitions they were written to.
     this.partitionCount =
       broker.topics.get(OFFSETS_TOPIC)?.partitions ?? (broker.config['offsets.topic.num.partitions'] as number);

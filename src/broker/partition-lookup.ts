@@ -1,12 +1,12 @@
 /** Finding the log behind a (topic, partition) a client names, with the error codes Kafka answers. */
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { LogError, PartitionLog } from '../storage/index.js';
-import type { Broker } from './broker.js';
 import { LEADER_EPOCH } from './cluster-info.js';
+import type { BrokerServices } from './handler-context.js';
 
 export type Lookup = { log: PartitionLog; errorCode?: undefined } | { log?: undefined; errorCode: ErrorCode };
 
-export function lookupPartition(broker: Broker, topic: string, partition: number): Lookup {
+export function lookupPartition(broker: BrokerServices, topic: string, partition: number): Lookup {
   const log = broker.topics.get(topic) ? broker.partition(topic, partition) : undefined;
   return log ? { log } : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
 }

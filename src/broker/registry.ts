@@ -11,7 +11,7 @@
 import type { RequestContext } from '../network/connection.js';
 import type { ApiDescriptor } from '../protocol/api.js';
 import { API_VERSION_TABLE } from '../protocol/generated/version-table.js';
-import type { Broker } from './broker.js';
+import type { BrokerServices } from './handler-context.js';
 
 export interface RequestHeaderInfo {
   apiKey: number;
@@ -21,7 +21,8 @@ export interface RequestHeaderInfo {
 }
 
 export interface HandlerContext {
-  readonly broker: Broker;
+  /** The broker's services a handler may use (handler-context.ts). */
+  readonly broker: BrokerServices;
   readonly version: number;
   readonly header: RequestHeaderInfo;
   readonly connection: RequestContext;

@@ -10,9 +10,9 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { SLUICE_VERSION, SLUICE_VERSION_CONFIG } from '../version.js';
-import type { Broker } from './broker.js';
 import { asksForCompaction, COMPACT_EFFECT, CONFIG_DEFINITIONS, ConfigError } from './config.js';
 import { ConfigSource } from './config-source.js';
+import type { BrokerServices } from './handler-context.js';
 import { TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import type { TopicInfo } from './topics.js';
 
@@ -110,7 +110,7 @@ function stringify(v: unknown): string | null {
 }
 
 /** A broker setting's value, and whether it was set (differs from the built-in default) or is the default. */
-function brokerSetting(broker: Broker, key: string): { value: string | null; source: ConfigSource } {
+function brokerSetting(broker: BrokerServices, key: string): { value: string | null; source: ConfigSource } {
   const value = stringify((broker.config as Record<string, unknown>)[key]);
   const dflt = stringify(DEFINITIONS[key]?.default);
   return { value, source: value === dflt ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG };
@@ -132,7 +132,11 @@ function typeOfKind(kind: string): ConfigType {
 }
 
 /** Every topic config of `topic` (or only `keys`), overrides first in their own right. */
-export function describeTopicConfigs(broker: Broker, topic: TopicInfo, keys: string[] | null): DescribedConfig[] {
+export function describeTopicConfigs(
+  broker: BrokerServices,
+  topic: TopicInfo,
+  keys: string[] | null,
+): DescribedConfig[] {
   const effective = broker.effectiveTopicConfigs(topic);
   const out: DescribedConfig[] = [];
   for (const name of Object.keys(TOPIC_CONFIGS)) {
@@ -163,7 +167,7 @@ export function describeTopicConfigs(broker: Broker, topic: TopicInfo, keys: str
 }
 
 /** Every broker setting (or only `keys`): static in Sluice, so all read-only. */
-export function describeBrokerConfigs(broker: Broker, keys: string[] | null): DescribedConfig[] {
+export function describeBrokerConfigs(broker: BrokerServices, keys: string[] | null): DescribedConfig[] {
   const out: DescribedConfig[] = [];
   for (const [name, def] of Object.entries(DEFINITIONS)) {
     if (keys !== null && !keys.includes(name)) continue;
@@ -199,7 +203,7 @@ export function describeBrokerConfigs(broker: Broker, keys: string[] | null): De
 }
 
 /** Why a broker resource name is not this broker ('' means the cluster-wide default, also this broker). */
-export function brokerResourceError(broker: Broker, resourceName: string): string | null {
+export function brokerResourceError(broker: BrokerServices, resourceName: string): string | null {
   if (resourceName === '' || resourceName === String(broker.nodeId)) return null;
   return `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${resourceName}`;
 }
@@ -224,7 +228,7 @@ export interface AlterConfigsResourceResult extends AdminOutcome {
  * as Kafka does, hence `duplicateKeyMessage`.
  */
 export async function alterConfigResources<R extends AlterConfigsResource>(
-  broker: Broker,
+  broker: BrokerServices,
   resources: R[],
   duplicateKeyMessage: (key: string) => string,
   alterTopic: (resource: R) => Promise<AdminOutcome>,
@@ -272,7 +276,7 @@ export async function alterConfigResources<R extends AlterConfigsResource>(
  * Runs `change` after every earlier topic change of this broker (creations, deletions, config and
  * partition changes) has finished: one queue, so no two of them interleave their awaits.
  */
-export function serializeTopicChange<T>(broker: Broker, change: () => Promise<T>): Promise<T> {
+export function serializeTopicChange<T>(broker: BrokerServices, change: () => Promise<T>): Promise<T> {
   return broker.changeTopics(change);
 }
 
@@ -281,7 +285,7 @@ export function serializeTopicChange<T>(broker: Broker, change: () => Promise<T>
  * hands the new effective config to every partition log of the topic.
  */
 export function replaceTopicConfigs(
-  broker: Broker,
+  broker: BrokerServices,
   topicName: string,
   configs: Record<string, string | null>,
   validateOnly: boolean,
@@ -290,7 +294,7 @@ export function replaceTopicConfigs(
 }
 
 async function applyOverrides(
-  broker: Broker,
+  broker: BrokerServices,
   topicName: string,
   configs: Record<string, string | null>,
   validateOnly: boolean,
@@ -322,7 +326,7 @@ async function applyOverrides(
  * list configs only and start from the effective value (the broker default when there is no override).
  */
 export function alterTopicConfigsIncrementally(
-  broker: Broker,
+  broker: BrokerServices,
   topicName: string,
   ops: Array<{ name: string; operation: number; value: string | null }>,
   validateOnly: boolean,
@@ -335,7 +339,7 @@ export function alterTopicConfigsIncrementally(
 }
 
 function applyOperations(
-  broker: Broker,
+  broker: BrokerServices,
   topicName: string,
   ops: Array<{ name: string; operation: number; value: string | null }>,
 ): AdminOutcome | { configs: Record<string, string | null> } {
@@ -391,7 +395,7 @@ function applyOperations(
  * place each new partition on this broker alone.
  */
 export async function createPartitions(
-  broker: Broker,
+  broker: BrokerServices,
   topicName: string,
   count: number,
   assignments: Array<{ brokerIds: number[] }> | null,

@@ -35,7 +35,7 @@ import {
 import { firstMagicOf, LegacyRecordsError, legacyToRecordBatch } from '../../records/legacy.js';
 import { needsMaxTimestampFromRecords, setCompressedMaxTimestamp } from '../../records/validate-records.js';
 import { type Acks, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
-import type { Broker } from '../broker.js';
+import type { BrokerServices } from '../handler-context.js';
 import { logErrorCode, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
 import { topicNameError } from '../topics.js';
@@ -112,7 +112,7 @@ function fail(out: ProduceResponsePartitionProduceResponse, code: ErrorCode, mes
  * null when the partition was answered at once (an error found before any write).
  */
 function appendOne(
-  broker: Broker,
+  broker: BrokerServices,
   version: number,
   topic: string,
   data: ProduceRequestPartitionProduceData,
@@ -162,7 +162,7 @@ function appendOne(
 
 /** One partition's write: where it goes, how it is acknowledged, and the answer it fills. */
 interface PartitionWrite {
-  broker: Broker;
+  broker: BrokerServices;
   version: number;
   topic: string;
   partition: number;

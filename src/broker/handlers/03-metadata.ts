@@ -17,8 +17,8 @@ import {
   type MetadataResponsePartition,
   type MetadataResponseTopic,
 } from '../../protocol/generated/03-metadata.js';
-import type { Broker } from '../broker.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, LEADER_EPOCH, TOPIC_OPERATIONS } from '../cluster-info.js';
+import type { BrokerServices } from '../handler-context.js';
 import { defineHandler } from '../registry.js';
 import { type TopicInfo, topicNameError, ZERO_UUID } from '../topics.js';
 
@@ -96,7 +96,7 @@ function errorTopic(errorCode: ErrorCode, name: string | null, topicId = ZERO_UU
   };
 }
 
-function describeTopic(broker: Broker, topic: TopicInfo, withOps: boolean): MetadataResponseTopic {
+function describeTopic(broker: BrokerServices, topic: TopicInfo, withOps: boolean): MetadataResponseTopic {
   const partitions: MetadataResponsePartition[] = [];
   for (let p = 0; p < topic.partitions; p++) {
     partitions.push({

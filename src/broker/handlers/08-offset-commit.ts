@@ -12,7 +12,6 @@
  */
 
 import type { OffsetCommitEntry } from '../../coordinator/group/group-coordinator.js';
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetCommitApi, type OffsetCommitResponsePartition } from '../../protocol/generated/08-offset-commit.js';
 import { defineHandler } from '../registry.js';
@@ -33,7 +32,7 @@ export default defineHandler({
         return out;
       }),
     }));
-    const groups = coordinatorOf(broker);
+    const groups = broker.groups;
     const groupError = !groups
       ? ErrorCode.COORDINATOR_NOT_AVAILABLE
       : request.groupId === ''

@@ -10,7 +10,6 @@
  */
 
 import type { GroupCoordinator, OffsetFetchResult } from '../../coordinator/group/group-coordinator.js';
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetFetchApi } from '../../protocol/generated/09-offset-fetch.js';
 import { defineHandler } from '../registry.js';
@@ -59,7 +58,7 @@ export default defineHandler({
   handle(request, ctx) {
     const { version } = ctx;
     const response = OffsetFetchApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     if (version >= 8) {
       response.groups = request.groups.map((g) => {
         const result = fetch(groups, g.groupId, g.topics, request.requireStable);

@@ -6,7 +6,6 @@
  * - v4 batches keys: coordinator_keys in, one coordinators[] entry per key out (KIP-699).
  * - v5 may answer TRANSACTION_ABORTABLE (KIP-890), v6 adds key type 2, share groups (KIP-932): not served here.
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { FindCoordinatorApi } from '../../protocol/generated/10-find-coordinator.js';
 import type { HandlerContext } from '../registry.js';
@@ -34,7 +33,7 @@ function answer(keyType: number, ctx: HandlerContext): Answer {
   if (keyType !== GROUP_KEY && keyType !== TRANSACTION_KEY) {
     return fail(ErrorCode.INVALID_REQUEST, `key type ${keyType} is not supported (0 groups, 1 transactions)`);
   }
-  if (keyType === GROUP_KEY && !coordinatorOf(ctx.broker)) {
+  if (keyType === GROUP_KEY && !ctx.broker.groups) {
     return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the group coordinator is not running');
   }
   const { broker } = ctx;

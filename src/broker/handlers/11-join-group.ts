@@ -8,7 +8,7 @@
  * - v6 is flexible. v7 answers protocol_type and a nullable protocol_name (KIP-559).
  * - v8 adds the join reason (KIP-800), logged. v9 adds skip_assignment (KIP-814), always false here.
  */
-import { clientHostOf, coordinatorOf } from '../../coordinator/group/handler-support.js';
+import { clientHostOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { JoinGroupApi } from '../../protocol/generated/11-join-group.js';
 import { defineHandler } from '../registry.js';
@@ -20,7 +20,7 @@ export default defineHandler({
   async handle(request, ctx) {
     const { version } = ctx;
     const response = JoinGroupApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       response.memberId = request.memberId;

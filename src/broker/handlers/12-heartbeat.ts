@@ -2,7 +2,6 @@
  * Heartbeat (key 12), v0–v4: a member says it is alive; REBALANCE_IN_PROGRESS tells it to rejoin.
  * - v1 adds throttle_time_ms. v3 adds group_instance_id (KIP-345). v4 is flexible.
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { HeartbeatApi } from '../../protocol/generated/12-heartbeat.js';
 import { defineHandler } from '../registry.js';
@@ -13,7 +12,7 @@ export default defineHandler({
   maxVersion: 4,
   handle(request, ctx) {
     const response = HeartbeatApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     response.errorCode = groups
       ? groups.heartbeat({
           groupId: request.groupId,

@@ -5,7 +5,6 @@
  * - v3 leaves in batches: members[] with member id and group_instance_id, one error each (KIP-345).
  * - v4 is flexible. v5 adds a reason per member (KIP-800), logged.
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { LeaveGroupApi } from '../../protocol/generated/13-leave-group.js';
 import { defineHandler } from '../registry.js';
@@ -17,7 +16,7 @@ export default defineHandler({
   handle(request, ctx) {
     const { version } = ctx;
     const response = LeaveGroupApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;

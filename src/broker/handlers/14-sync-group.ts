@@ -5,7 +5,6 @@
  * - v5 carries protocol_type and protocol_name both ways; a mismatch with the group's is
  *   INCONSISTENT_GROUP_PROTOCOL (KIP-559).
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { SyncGroupApi } from '../../protocol/generated/14-sync-group.js';
 import { defineHandler } from '../registry.js';
@@ -17,7 +16,7 @@ export default defineHandler({
   async handle(request, ctx) {
     const { version } = ctx;
     const response = SyncGroupApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;

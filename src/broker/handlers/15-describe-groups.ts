@@ -4,7 +4,6 @@
  * - v1 adds throttle_time_ms. v3 can ask for authorized operations (KIP-430); -2147483648 when not asked.
  * - v4 adds each member's group_instance_id (KIP-345). v5 is flexible.
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeGroupsApi } from '../../protocol/generated/15-describe-groups.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS } from '../cluster-info.js';
@@ -16,7 +15,7 @@ export default defineHandler({
   maxVersion: 5,
   handle(request, ctx) {
     const response = DescribeGroupsApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     const authorizedOperations =
       ctx.version >= 3 && request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
     response.groups = request.groups.map((groupId) => {

@@ -4,7 +4,6 @@
  * - v4 adds states_filter and answers each group's state (KIP-518); states match case-insensitively.
  * - v5 adds types_filter and answers each group's type (KIP-848): every group here is "classic".
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ListGroupsApi } from '../../protocol/generated/16-list-groups.js';
 import { defineHandler } from '../registry.js';
@@ -16,7 +15,7 @@ export default defineHandler({
   handle(request, ctx) {
     const { version } = ctx;
     const response = ListGroupsApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;

@@ -13,8 +13,8 @@ import {
   type CreateTopicsRequestCreatableTopic,
   type CreateTopicsResponseCreatableTopicResult,
 } from '../../protocol/generated/19-create-topics.js';
-import type { Broker } from '../broker.js';
 import { ConfigSource } from '../config-source.js';
+import type { BrokerServices } from '../handler-context.js';
 import { defineHandler } from '../registry.js';
 import { newTopicId, ZERO_UUID } from '../topics.js';
 
@@ -58,7 +58,7 @@ function result(
 }
 
 async function createOne(
-  broker: Broker,
+  broker: BrokerServices,
   t: CreateTopicsRequestCreatableTopic,
   validateOnly: boolean,
   version: number,

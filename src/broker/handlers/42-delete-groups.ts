@@ -4,7 +4,6 @@
  * unknown groups.
  * - v1 is v0. v2 is flexible.
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DeleteGroupsApi } from '../../protocol/generated/42-delete-groups.js';
 import { defineHandler } from '../registry.js';
@@ -15,7 +14,7 @@ export default defineHandler({
   maxVersion: 2,
   async handle(request, ctx) {
     const response = DeleteGroupsApi.defaultResponse();
-    const groups = coordinatorOf(ctx.broker);
+    const groups = ctx.broker.groups;
     if (!groups) {
       response.results = request.groupsNames.map((groupId) => ({
         groupId,

@@ -4,7 +4,6 @@
  * to (else GROUP_SUBSCRIBED_TO_TOPIC, read from the members' ConsumerProtocolSubscription); a
  * non-consumer group with members answers NON_EMPTY_GROUP. Unknown topics: UNKNOWN_TOPIC_OR_PARTITION.
  */
-import { coordinatorOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetDeleteApi } from '../../protocol/generated/47-offset-delete.js';
 import { defineHandler } from '../registry.js';
@@ -16,7 +15,7 @@ export default defineHandler({
   async handle(request, ctx) {
     const { broker } = ctx;
     const response = OffsetDeleteApi.defaultResponse();
-    const groups = coordinatorOf(broker);
+    const groups = broker.groups;
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;

@@ -19,6 +19,7 @@
  */
 import { Reader } from '../../protocol/reader.js';
 import { Writer } from '../../protocol/writer.js';
+import type { CoordinatorRecord } from '../runtime/coordinator-runtime.js';
 
 export const OFFSET_COMMIT_KEY_VERSION = 1;
 export const GROUP_METADATA_KEY_VERSION = 2;
@@ -194,4 +195,45 @@ export function decodeGroupMetadataValue(bytes: Buffer): GroupMetadataValue {
   }
   if (flexible) r.taggedFields();
   return { protocolType, generation, protocol, leader, currentStateTimestamp, members };
+}
+
+// ── record builders (Kafka's GroupCoordinatorRecordHelpers) ─────────────────────────────────────────
+
+/** A committed offset as the record that stores it. */
+export function offsetCommitRecord(
+  groupId: string,
+  topic: string,
+  partition: number,
+  committed: {
+    offset: bigint;
+    leaderEpoch: number;
+    metadata: string;
+    commitTimestamp: number;
+    expireTimestamp: number;
+  },
+): CoordinatorRecord {
+  return {
+    key: encodeOffsetCommitKey(groupId, topic, partition),
+    value: encodeOffsetCommitValue({
+      offset: committed.offset,
+      leaderEpoch: committed.leaderEpoch,
+      metadata: committed.metadata,
+      commitTimestamp: BigInt(committed.commitTimestamp),
+      expireTimestamp: BigInt(committed.expireTimestamp),
+    }),
+  };
+}
+
+/** The tombstone of a committed offset (deleted or expired). */
+export function offsetCommitTombstone(groupId: string, topic: string, partition: number): CoordinatorRecord {
+  return { key: encodeOffsetCommitKey(groupId, topic, partition), value: null };
+}
+
+export function groupMetadataRecord(groupId: string, value: GroupMetadataValue): CoordinatorRecord {
+  return { key: encodeGroupMetadataKey(groupId), value: encodeGroupMetadataValue(value) };
+}
+
+/** The tombstone of a group's metadata (the group was deleted). */
+export function groupMetadataTombstone(groupId: string): CoordinatorRecord {
+  return { key: encodeGroupMetadataKey(groupId), value: null };
 }

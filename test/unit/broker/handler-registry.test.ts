@@ -4,16 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Broker } from '../../../src/broker/broker.js';
 import { Dispatcher } from '../../../src/broker/dispatcher.js';
 import { HANDLERS, registerAllHandlers } from '../../../src/broker/handlers/index.js';
-import { NO_METRICS } from '../../../src/broker/metrics.js';
 import { defineHandler, type HandlerRegistration, HandlerRegistry } from '../../../src/broker/registry.js';
 import type { RequestContext } from '../../../src/network/connection.js';
 import { HeartbeatApi } from '../../../src/protocol/generated/12-heartbeat.js';
 import { ApiVersionsApi } from '../../../src/protocol/generated/18-api-versions.js';
 import { ApiKey } from '../../../src/protocol/generated/api-keys.js';
 import { Writer } from '../../../src/protocol/writer.js';
+import { fakeServices } from '../../helpers/broker-services.js';
 
 test('every handler file defines the api key and versions handlers/index.ts registers for it', async () => {
   const registry = new HandlerRegistry();
@@ -117,7 +116,7 @@ test('requests that arrive while a handler loads run after it, in the order they
   const registry = new HandlerRegistry();
   for (const r of registrations) registry.register(r);
   await registry.load(registry.get(ApiKey.API_VERSIONS)!);
-  const broker = { registry, faults: null, metrics: NO_METRICS } as unknown as Broker;
+  const broker = { ...fakeServices(), registry, faults: null };
   const dispatcher = new Dispatcher(broker);
 
   const beat = (memberId: string, correlationId: number) =>

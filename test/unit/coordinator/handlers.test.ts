@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { Broker } from '../../../src/broker/broker.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS } from '../../../src/broker/cluster-info.js';
+import type { BrokerServices } from '../../../src/broker/handler-context.js';
 import offsetCommit from '../../../src/broker/handlers/08-offset-commit.js';
 import offsetFetch from '../../../src/broker/handlers/09-offset-fetch.js';
 import findCoordinator from '../../../src/broker/handlers/10-find-coordinator.js';
@@ -15,24 +15,26 @@ import leaveGroup from '../../../src/broker/handlers/13-leave-group.js';
 import describeGroups from '../../../src/broker/handlers/15-describe-groups.js';
 import { GROUP_HANDLERS } from '../../../src/broker/handlers/group-handlers.js';
 import type { HandlerContext, HandlerDefinition } from '../../../src/broker/registry.js';
-import { MemoryCoordinatorLog } from '../../../src/coordinator/group/coordinator-log.js';
 import { GroupCoordinator } from '../../../src/coordinator/group/group-coordinator.js';
-import type { Timers } from '../../../src/coordinator/group/timers.js';
+import { MemoryCoordinatorLog } from '../../../src/coordinator/runtime/coordinator-log.js';
+import type { Timers } from '../../../src/coordinator/runtime/timers.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { Reader } from '../../../src/protocol/reader.js';
 import { Writer } from '../../../src/protocol/writer.js';
+import { fakeServices, topicsOf } from '../../helpers/broker-services.js';
 import { CONFIG, settle, subscription } from './helpers.js';
 
-function fakeBroker(groups: GroupCoordinator | undefined): Broker {
-  return {
-    nodeId: 1,
+function fakeBroker(groups: GroupCoordinator | undefined): BrokerServices {
+  return fakeServices({
     advertised: { name: 'PLAINTEXT', host: 'broker.example', port: 9092 },
     groups,
-    topics: { get: (name: string) => (name === 't' ? { name: 't', partitions: 3 } : undefined) },
-  } as unknown as Broker;
+    topics: topicsOf([
+      { name: 't', topicId: 'a'.repeat(32), partitions: 3, replicationFactor: 1, configs: {}, internal: false },
+    ]),
+  });
 }
 
-function context(broker: Broker, apiKey: number, version: number): HandlerContext {
+function context(broker: BrokerServices, apiKey: number, version: number): HandlerContext {
   return {
     broker,
     version,
@@ -51,7 +53,7 @@ function context(broker: Broker, apiKey: number, version: number): HandlerContex
 /** Encodes the request at `version`, decodes it, handles it, and returns the response as a client decodes it. */
 async function call<Req, Res>(
   handler: HandlerDefinition<Req, Res>,
-  broker: Broker,
+  broker: BrokerServices,
   version: number,
   fill: (req: Req) => void,
 ): Promise<Res> {

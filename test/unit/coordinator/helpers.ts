@@ -1,12 +1,12 @@
 /** A coordinator on a fake clock over an in-memory __consumer_offsets, and shorthands to drive it. */
 import { ClassicGroup, GroupState, type JoinGroupResult } from '../../../src/coordinator/group/classic-group.js';
-import { type CoordinatorLog, MemoryCoordinatorLog } from '../../../src/coordinator/group/coordinator-log.js';
 import {
   GroupCoordinator,
   type GroupCoordinatorConfig,
   type JoinGroupParams,
 } from '../../../src/coordinator/group/group-coordinator.js';
-import { FakeTimers } from '../../../src/coordinator/group/timers.js';
+import { type CoordinatorLog, MemoryCoordinatorLog } from '../../../src/coordinator/runtime/coordinator-log.js';
+import { FakeTimers } from '../../../src/coordinator/runtime/timers.js';
 import { ConsumerProtocolSubscriptionCodec } from '../../../src/protocol/generated/consumer-protocol-subscription.js';
 import { Writer } from '../../../src/protocol/writer.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GroupState } from '../../../src/coordinator/group/classic-group.js';
-import { MemoryCoordinatorLog } from '../../../src/coordinator/group/coordinator-log.js';
 import { GroupCoordinator } from '../../../src/coordinator/group/group-coordinator.js';
-import { FakeTimers } from '../../../src/coordinator/group/timers.js';
+import { MemoryCoordinatorLog } from '../../../src/coordinator/runtime/coordinator-log.js';
+import { FakeTimers } from '../../../src/coordinator/runtime/timers.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import {
   advanceUntil,

@@ -7,7 +7,7 @@ import {
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
 } from '../../../src/coordinator/group/offsets-topic-records.js';
-import { FakeTimers } from '../../../src/coordinator/group/timers.js';
+import { FakeTimers } from '../../../src/coordinator/runtime/timers.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { buildRecordBatch } from '../../../src/records/builder.js';
 import { buildEndTxnMarkerBatch } from '../../../src/records/control.js';

@@ -1,7 +1,8 @@
 /**
- * How the group coordinator reaches `__consumer_offsets`. The broker implements it over its partition
- * logs; tests use MemoryCoordinatorLog. The coordinator appends one batch per state change and answers
- * the request that caused it only once `append` resolves (the batch is durable).
+ * How a coordinator reaches its internal topic (`__consumer_offsets`). The broker implements it over its
+ * partition logs; tests use MemoryCoordinatorLog. The runtime appends one batch per operation and answers
+ * the request that caused it only once `append` resolves (the batch is durable). Appends to one partition
+ * must become durable in the order they were made: replays follow that order.
  */
 import { LAST_OFFSET_DELTA_OFFSET } from '../../records/batch-header.js';
 

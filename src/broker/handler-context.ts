@@ -1,0 +1,67 @@
+/**
+ * What a handler can reach of its broker: the named services below, not the whole Broker (Redpanda's
+ * `request_context` does the same). The list is what handlers and the helpers they call
+ * (partition-lookup.ts, topic-admin.ts) use. Broker implements it; a test can build one without a broker.
+ *
+ * This file imports types only from modules that do not import broker.ts, so handlers, the registry and
+ * the dispatcher no longer depend on the Broker class, even at type level.
+ */
+import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
+import type { ErrorCode } from '../protocol/error-codes.js';
+import type { LogConfig, LogStore, PartitionLog } from '../storage/index.js';
+import type { BrokerConfig, Listener } from './config.js';
+import type { Logger } from './logger.js';
+import type { BrokerMetrics } from './metrics.js';
+import type { effectiveTopicConfigs } from './topic-config.js';
+import type { TopicInfo, TopicRegistry } from './topics.js';
+
+export interface TopicOutcome {
+  errorCode: ErrorCode;
+  errorMessage: string | null;
+  topic?: TopicInfo;
+}
+
+export interface CreateTopicRequest {
+  name: string;
+  /** -1: the broker's num.partitions. */
+  partitions: number;
+  /** -1: the broker's default.replication.factor. */
+  replicationFactor: number;
+  configs?: Record<string, string | null>;
+  validateOnly?: boolean;
+}
+
+/** A served API's version range, as ApiVersions lists it. */
+export interface ApiRange {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+export interface BrokerServices {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  /** Host and port clients are told to connect to. */
+  readonly advertised: Listener;
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  readonly metrics: BrokerMetrics;
+  /** The topics this broker knows; changed only through the topic lifecycle below. */
+  readonly topics: Pick<TopicRegistry, 'get' | 'getById' | 'list' | 'update'>;
+  /** The log of a partition, or undefined when the partition does not exist. */
+  partition(topic: string, partition: number): PartitionLog | undefined;
+  /** The group coordinator; undefined on a broker without one (group APIs answer COORDINATOR_NOT_AVAILABLE). */
+  readonly groups?: GroupCoordinator;
+  /** The served API versions (ApiVersions). */
+  readonly registry: { ranges(): ApiRange[] };
+
+  // The topic lifecycle (CreateTopics, DeleteTopics, CreatePartitions, configs, auto-creation).
+  createTopic(req: CreateTopicRequest): Promise<TopicOutcome>;
+  autoCreateTopic(name: string): Promise<TopicOutcome>;
+  deleteTopic(name: string): Promise<TopicOutcome>;
+  /** Runs a change to the set of topics after the changes before it (see Broker.changeTopics). */
+  changeTopics<T>(change: () => Promise<T>): Promise<T>;
+  effectiveTopicConfigs(topic: TopicInfo): ReturnType<typeof effectiveTopicConfigs>;
+  logConfig(topic: TopicInfo): LogConfig;
+  readonly logs: Pick<LogStore, 'getOrCreate' | 'producerIds'>;
+}

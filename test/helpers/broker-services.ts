@@ -1,0 +1,50 @@
+/**
+ * A BrokerServices for handler tests that need no broker: defaults for everything, and the services a
+ * test names. A service the test did not expect to be used rejects or throws, naming itself.
+ */
+import { buildConfig } from '../../src/broker/config.js';
+import type { BrokerServices } from '../../src/broker/handler-context.js';
+import { silentLogger } from '../../src/broker/logger.js';
+import { NO_METRICS } from '../../src/broker/metrics.js';
+import type { TopicInfo } from '../../src/broker/topics.js';
+
+function unused(name: string): () => never {
+  return () => {
+    throw new Error(`this test's broker has no ${name}`);
+  };
+}
+
+/** Topics as a plain list: `get`, `getById` and `list` over `topics`. */
+export function topicsOf(topics: TopicInfo[]): BrokerServices['topics'] {
+  return {
+    get: (name) => topics.find((t) => t.name === name),
+    getById: (id) => topics.find((t) => t.topicId === id),
+    list: () => [...topics],
+    update: unused('topics.update'),
+  };
+}
+
+export function fakeServices(services: Partial<BrokerServices> = {}): BrokerServices {
+  return {
+    nodeId: 1,
+    clusterId: 'test-cluster',
+    advertised: { name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 },
+    config: buildConfig([]),
+    logger: silentLogger(),
+    metrics: NO_METRICS,
+    topics: topicsOf([]),
+    partition: () => undefined,
+    registry: { ranges: () => [] },
+    createTopic: unused('createTopic'),
+    autoCreateTopic: unused('autoCreateTopic'),
+    deleteTopic: unused('deleteTopic'),
+    changeTopics: unused('changeTopics'),
+    effectiveTopicConfigs: unused('effectiveTopicConfigs'),
+    logConfig: unused('logConfig'),
+    logs: {
+      getOrCreate: unused('logs'),
+      producerIds: { generateProducerId: unused('producerIds') } as unknown as BrokerServices['logs']['producerIds'],
+    },
+    ...services,
+  };
+}

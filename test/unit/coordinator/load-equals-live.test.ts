@@ -1,0 +1,169 @@
+/**
+ * The coordinator is event-sourced: what it holds after any sequence of operations is what a fresh
+ * coordinator rebuilds by replaying `__consumer_offsets`. And a shard (one partition's groups) can be
+ * unloaded and loaded again at run time, as moving coordinators between brokers needs.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { OffsetCommitParams } from '../../../src/coordinator/group/group-coordinator.js';
+import { type ClassicGroup, FakeTimers, type GroupCoordinator } from '../../../src/coordinator/group/index.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { GatedLog, type Harness, joinParams, settle, stableGroup, startCoordinator, track } from './helpers.js';
+
+function commit(groupId: string, topic: string, offset: bigint, overrides: Partial<OffsetCommitParams> = {}) {
+  return {
+    groupId,
+    generationId: -1,
+    memberId: '',
+    groupInstanceId: null,
+    retentionTimeMs: -1,
+    offsets: [{ topic, partition: 0, offset, leaderEpoch: 0, metadata: null }],
+    ...overrides,
+  };
+}
+
+/** Everything a group keeps in the log, as seen from outside. */
+function snapshot(coordinator: GroupCoordinator) {
+  const view = (g: ClassicGroup) => ({
+    state: g.state,
+    generationId: g.generationId,
+    protocolType: g.protocolType,
+    protocolName: g.protocolName,
+    leaderId: g.leaderId,
+    // When an Empty group emptied is what its offsets expire from (KIP-211), so it must survive a reload.
+    emptiedAt: g.state === 'Empty' && g.protocolType !== null ? g.currentStateTimestamp : undefined,
+    members: [...g.members.values()]
+      .map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        assignment: m.assignment.toString('hex'),
+      }))
+      .sort((a, b) => a.memberId.localeCompare(b.memberId)),
+    offsets: [...g.allOffsets()]
+      .map(({ topic, partition, committed }) => ({ topic, partition, ...committed }))
+      .sort((a, b) => `${a.topic}/${a.partition}`.localeCompare(`${b.topic}/${b.partition}`)),
+  });
+  return Object.fromEntries(
+    coordinator
+      .groupIds()
+      .sort()
+      .map((id) => [id, view(coordinator.group(id)!)]),
+  );
+}
+
+/** Asserts that a fresh coordinator over the same log holds exactly what `h` holds now. */
+async function assertLoadEqualsLive(h: Harness, step: string): Promise<void> {
+  await settle();
+  const fresh = await startCoordinator({}, h.log, new FakeTimers(h.timers.now()));
+  assert.deepEqual(snapshot(fresh.coordinator), snapshot(h.coordinator), `after ${step}`);
+  fresh.coordinator.close();
+}
+
+describe('group coordinator: load ≡ live', () => {
+  it('after every step of a history of joins, commits, deletions, expiry and failed writes, a fresh load equals the live state', async () => {
+    const h = await startCoordinator({ offsetsRetentionMs: 60_000 });
+    const c = h.coordinator;
+    const stable = await stableGroup(h, 2, { groupId: 'stable' });
+    await assertLoadEqualsLive(h, 'a rebalance');
+
+    await c.commitOffsets(
+      commit('stable', 'orders', 10n, { generationId: stable.generationId, memberId: stable.memberIds[0] }),
+    );
+    await c.commitOffsets(commit('simple', 'logs', 5n));
+    await c.commitOffsets(commit('simple', 'logs', 6n));
+    await assertLoadEqualsLive(h, 'commits');
+
+    // A group whose only offset is deleted keeps existing, holding nothing, until expiry deletes it.
+    await c.commitOffsets(commit('pruned', 'x', 1n));
+    await c.deleteOffsets('pruned', [{ name: 'x', partitions: [0] }]);
+    assert.notEqual(c.group('pruned'), undefined);
+    await assertLoadEqualsLive(h, 'deleting a group’s only offset');
+
+    // A deletion that cannot be written leaves the group as the log has it.
+    await c.commitOffsets(commit('kept', 'y', 3n));
+    h.log.failAppends = new Error('disk full');
+    assert.deepEqual(await c.deleteGroups(['kept']), [
+      { groupId: 'kept', errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE },
+    ]);
+    h.log.failAppends = null;
+    assert.equal(c.fetchOffsets('kept', null, false).topics[0].partitions[0].offset, 3n);
+    await assertLoadEqualsLive(h, 'a failed group deletion');
+
+    // A commit still being written when its group is deleted: the tombstones follow it, the group is gone.
+    h.log.appendDelayMs = 5;
+    const inFlight = c.commitOffsets(commit('doomed', 'z', 9n));
+    await settle();
+    const deleted = c.deleteGroups(['doomed']);
+    assert.deepEqual(await inFlight, [ErrorCode.NONE]);
+    assert.deepEqual(await deleted, [{ groupId: 'doomed', errorCode: ErrorCode.NONE }]);
+    h.log.appendDelayMs = 0;
+    assert.equal(c.group('doomed'), undefined);
+    await assertLoadEqualsLive(h, 'deleting a group with a commit in flight');
+
+    // The last member leaves: the group is Empty and its offsets expire a retention later, then it dies.
+    c.leaveGroup(
+      'stable',
+      stable.memberIds.map((memberId) => ({ memberId, groupInstanceId: null })),
+    );
+    await assertLoadEqualsLive(h, 'every member leaving');
+    h.timers.advance(61_000);
+    await c.expireOffsets();
+    assert.equal(c.group('stable'), undefined);
+    assert.equal(c.group('pruned'), undefined);
+    assert.equal(c.group('simple'), undefined);
+    await assertLoadEqualsLive(h, 'offset expiry');
+    c.close();
+  });
+});
+
+describe('group coordinator: shards unloaded and loaded at run time', () => {
+  it('an unloaded shard answers NOT_COORDINATOR for its groups, other shards keep serving, and a load brings its groups back', async () => {
+    const h = await startCoordinator();
+    const c = h.coordinator;
+    const { memberIds, generationId } = await stableGroup(h, 1, { groupId: 'g' });
+    await c.commitOffsets(commit('g', 't', 42n, { generationId, memberId: memberIds[0] }));
+    const other = ['a', 'b', 'c', 'd', 'e'].find((id) => c.partitionFor(id) !== c.partitionFor('g'))!;
+    await c.commitOffsets(commit(other, 't', 7n));
+    // A newcomer's join is parked while the group rebalances.
+    const parked = track(c.joinGroup(joinParams({ groupId: 'g', clientId: 'newcomer' })));
+    await settle();
+    assert.equal(parked.done(), false);
+
+    const partition = c.partitionFor('g');
+    c.unloadShard(partition);
+    await settle();
+    assert.equal(parked.value().errorCode, ErrorCode.NOT_COORDINATOR);
+    const heartbeat = { groupId: 'g', generationId, memberId: memberIds[0], groupInstanceId: null };
+    assert.equal(c.heartbeat(heartbeat), ErrorCode.NOT_COORDINATOR);
+    assert.equal(c.fetchOffsets('g', [{ name: 't', partitions: [0] }], false).errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(await c.commitOffsets(commit('g', 't', 43n)), [ErrorCode.NOT_COORDINATOR]);
+    assert.equal(c.describeGroup('g').errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.equal(c.group('g'), undefined);
+    assert.equal(c.fetchOffsets(other, null, false).topics[0].partitions[0].offset, 7n);
+
+    const loading = c.loadShard(partition);
+    assert.equal(c.heartbeat(heartbeat), ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    await loading;
+    // The log knows the Stable generation, not the rebalance the newcomer started in memory.
+    assert.equal(c.heartbeat(heartbeat), ErrorCode.NONE);
+    assert.equal(c.group('g')?.state, 'Stable');
+    assert.equal(c.fetchOffsets('g', [{ name: 't', partitions: [0] }], false).topics[0].partitions[0].offset, 42n);
+    c.close();
+  });
+
+  it('a write still in flight when its shard unloads is answered NOT_COORDINATOR, and the next load finds its record', async () => {
+    const log = new GatedLog(50);
+    const h = await startCoordinator({}, log);
+    const c = h.coordinator;
+    const pending = track(c.commitOffsets(commit('g', 't', 5n)));
+    await settle();
+    assert.equal(log.waiting, 1);
+    c.unloadShard(c.partitionFor('g'));
+    log.release();
+    await settle();
+    assert.deepEqual(pending.value(), [ErrorCode.NOT_COORDINATOR]);
+    await c.loadShard(c.partitionFor('g'));
+    assert.equal(c.fetchOffsets('g', [{ name: 't', partitions: [0] }], false).topics[0].partitions[0].offset, 5n);
+    c.close();
+  });
+});
