@@ -645,7 +645,8 @@ public final class Scenario {
               new AlterConfigOp(new ConfigEntry("retention.ms", "7200000"), AlterConfigOp.OpType.SET),
               new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.APPEND)))).all()) == null,
           "incrementalAlterConfigs topic: SET retention.ms and APPEND cleanup.policy succeed", null);
-      tc = get(admin.describeConfigs(List.of(topicResource)).all()).get(topicResource);
+      tc = configsOnceTrue(admin, topicResource,
+          c -> "7200000".equals(c.get("retention.ms").value()) && "delete,compact".equals(c.get("cleanup.policy").value()));
       check("7200000".equals(tc.get("retention.ms").value()) && "delete,compact".equals(tc.get("cleanup.policy").value()),
           "incrementalAlterConfigs topic: describeConfigs shows retention.ms=7200000 and cleanup.policy=delete,compact",
           tc.get("retention.ms") + " " + tc.get("cleanup.policy"));
@@ -653,7 +654,8 @@ public final class Scenario {
               new AlterConfigOp(new ConfigEntry("retention.ms", ""), AlterConfigOp.OpType.DELETE),
               new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SUBTRACT)))).all()) == null,
           "incrementalAlterConfigs topic: DELETE retention.ms and SUBTRACT compact succeed", null);
-      tc = get(admin.describeConfigs(List.of(topicResource)).all()).get(topicResource);
+      tc = configsOnceTrue(admin, topicResource,
+          c -> c.get("retention.ms").source() != ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG && "delete".equals(c.get("cleanup.policy").value()));
       check(tc.get("retention.ms").source() != ConfigEntry.ConfigSource.DYNAMIC_TOPIC_CONFIG && "delete".equals(tc.get("cleanup.policy").value()),
           "incrementalAlterConfigs topic: retention.ms is back to the default, cleanup.policy=delete",
           tc.get("retention.ms") + " " + tc.get("cleanup.policy"));
@@ -817,6 +819,21 @@ public final class Scenario {
       check(kafkaRefusal.isInstance(t), call + ": Kafka answers " + kafkaRefusal.getSimpleName(), describe(t));
     } else {
       check(t == null, call + ": Kafka answers", describe(t));
+    }
+  }
+
+  /**
+   * A resource's configs, described again until `done` holds (at most 10 s): Kafka applies a config change
+   * through its metadata log, so a describe right after the change may still show the old value there.
+   * Sluice's answer holds at once; the last answer is returned either way, for the check to judge.
+   */
+  private static Config configsOnceTrue(Admin admin, ConfigResource resource, java.util.function.Predicate<Config> done)
+      throws Exception {
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (true) {
+      Config c = get(admin.describeConfigs(List.of(resource)).all()).get(resource);
+      if (done.test(c) || System.currentTimeMillis() > deadline) return c;
+      Thread.sleep(100);
     }
   }
 
