@@ -40,6 +40,7 @@ import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { type BrokerMetrics, loadMetrics, type MetricsFactory } from './metrics.js';
 import { OffsetsTopicLog } from './offsets-topic.js';
+import { ClientQuotas } from './quotas/client-quotas.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 import { type TopicInfo, TopicRegistry, topicNameError } from './topics.js';
@@ -74,6 +75,8 @@ export class Broker {
   readonly registry = new HandlerRegistry();
   readonly logs: LogStore;
   readonly metrics: BrokerMetrics;
+  /** Client quotas (produce/fetch byte rates, request time), their configs and their enforcement. */
+  readonly quotas: ClientQuotas;
   private admin: AdminServer | undefined;
   /** Fault injection for embedded test brokers (startBroker's `control`); null in production. */
   faults: FaultInjector | null = null;
@@ -102,6 +105,14 @@ export class Broker {
     this.logDir = resolve((config['log.dirs'] as string[])[0]);
     this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
     this.metrics = metrics(this);
+    this.quotas = new ClientQuotas(
+      storage === 'disk' ? this.logDir : null,
+      {
+        samples: config['quota.window.num'] as number,
+        windowMs: (config['quota.window.size.seconds'] as number) * 1000,
+      },
+      this.metrics,
+    );
     const baseFs = fs ?? (storage === 'memory' ? new MemoryFs() : new DiskFs());
     this.logs = createLogStore({
       engine: storage,
@@ -147,7 +158,12 @@ export class Broker {
 
   private async open(): Promise<void> {
     // Independent files: read them at once.
-    const [clusterId] = await Promise.all([this.loadClusterId(), this.topics.load(), this.logs.open()]);
+    const [clusterId] = await Promise.all([
+      this.loadClusterId(),
+      this.topics.load(),
+      this.logs.open(),
+      this.quotas.load(),
+    ]);
     this.clusterId = clusterId;
     for (const topic of this.topics.list()) await this.openPartitions(topic);
     this.groups = new GroupCoordinator({

@@ -180,6 +180,32 @@ export const CONFIG_DEFINITIONS = {
     max: INT_MAX,
     doc: 'Most connections from one address.',
   },
+  'max.connections.per.ip.overrides': {
+    kind: 'list',
+    default: null,
+    doc: 'Per-address exceptions to max.connections.per.ip, as host:count pairs separated by commas.',
+  },
+  'max.connection.creation.rate': {
+    kind: 'int',
+    default: INT_MAX,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Most new connections per second over all listeners; faster ones wait to be served (KIP-612).',
+  },
+  'quota.window.num': {
+    kind: 'int',
+    default: 11,
+    min: 1,
+    max: INT_MAX,
+    doc: 'Sample windows a client quota rate is measured over.',
+  },
+  'quota.window.size.seconds': {
+    kind: 'int',
+    default: 1,
+    min: 1,
+    max: INT_MAX,
+    doc: 'Length of one client quota sample window, in seconds.',
+  },
   'connections.max.idle.ms': {
     kind: 'long',
     default: 600000,
