@@ -180,18 +180,6 @@ export const CONFIG_DEFINITIONS = {
     max: INT_MAX,
     doc: 'Most connections from one address.',
   },
-  'max.connections.per.ip.overrides': {
-    kind: 'list',
-    default: null,
-    doc: 'Per-address exceptions to max.connections.per.ip, as host:count pairs separated by commas.',
-  },
-  'max.connection.creation.rate': {
-    kind: 'int',
-    default: INT_MAX,
-    min: 0,
-    max: INT_MAX,
-    doc: 'Most new connections per second over all listeners; faster ones wait to be served (KIP-612).',
-  },
   'quota.window.num': {
     kind: 'int',
     default: 11,

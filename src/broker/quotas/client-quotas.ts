@@ -93,6 +93,7 @@ export class ClientQuotas {
       const fetch = response as FetchResponse;
       encoded = encode(response);
       bandwidthThrottle = this.fetch.recordAndGetThrottleTimeMs(user, client, encoded.size, now);
+
       if (Math.max(bandwidthThrottle, requestThrottle) > 0 && fetch.errorCode === 0) {
         // A throttled consumer gets nothing: its bytes are taken back and the answer has no partitions.
         this.fetch.unrecord(user, client, encoded.size, now);
