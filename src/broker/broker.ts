@@ -46,6 +46,7 @@ import { silentLogger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
 import { loadMetrics, type MetricsFactory } from './metrics-loader.js';
 import { OffsetsTopicLog } from './offsets-topic.js';
+import { ClientQuotas } from './quotas/client-quotas.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 
@@ -72,6 +73,8 @@ export class Broker implements BrokerServices {
   readonly registry = new HandlerRegistry();
   readonly logs: LogStore;
   readonly metrics: BrokerMetrics;
+  /** Client quotas (produce/fetch byte rates, request time), their configs and their enforcement. */
+  readonly quotas: ClientQuotas;
   private admin: AdminServer | undefined;
   /** Fault injection for embedded test brokers (startBroker's `control`); null in production. */
   faults: FaultInjector | null = null;
@@ -103,6 +106,14 @@ export class Broker implements BrokerServices {
     this.logDir = resolve((config['log.dirs'] as string[])[0]);
     this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
     this.metrics = metrics(this);
+    this.quotas = new ClientQuotas(
+      storage === 'disk' ? this.logDir : null,
+      {
+        samples: config['quota.window.num'] as number,
+        windowMs: (config['quota.window.size.seconds'] as number) * 1000,
+      },
+      this.metrics,
+    );
     const baseFs = fs ?? (storage === 'memory' ? new MemoryFs() : new DiskFs());
     this.logs = createLogStore({
       engine: storage,
@@ -194,7 +205,12 @@ export class Broker implements BrokerServices {
     }
 
     // Independent files: read them at once.
-    const [clusterId] = await Promise.all([this.loadClusterId(), this.topics.load(), this.logs.open()]);
+    const [clusterId] = await Promise.all([
+      this.loadClusterId(),
+      this.topics.load(),
+      this.logs.open(),
+      this.quotas.load(),
+    ]);
     this.clusterId = clusterId;
     for (const topic of this.topics.list()) await this.openPartitions(topic);
     this.groups = new GroupCoordinator({

@@ -180,6 +180,20 @@ export const CONFIG_DEFINITIONS = {
     max: INT_MAX,
     doc: 'Most connections from one address.',
   },
+  'quota.window.num': {
+    kind: 'int',
+    default: 11,
+    min: 1,
+    max: INT_MAX,
+    doc: 'Sample windows a client quota rate is measured over.',
+  },
+  'quota.window.size.seconds': {
+    kind: 'int',
+    default: 1,
+    min: 1,
+    max: INT_MAX,
+    doc: 'Length of one client quota sample window, in seconds.',
+  },
   'connections.max.idle.ms': {
     kind: 'long',
     default: 600000,

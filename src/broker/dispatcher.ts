@@ -20,6 +20,7 @@ import { Writer } from '../protocol/writer.js';
 import type { FaultInjector } from './fault-injector.js';
 import { setErrorCodes } from './fault-injector.js';
 import type { BrokerServices } from './handler-context.js';
+import type { EncodedResponse } from './quotas/client-quotas.js';
 import type { HandlerContext, HandlerDefinition, HandlerRegistry, RequestHeaderInfo, ServedApi } from './registry.js';
 
 const API_VERSIONS_KEY = 18;
@@ -116,18 +117,29 @@ export class Dispatcher {
     const started = performance.now();
     metrics.bytesIn.inc(frame.length + 4);
     const result = handler.handle(request, ctx);
-    const encode = (response: unknown): ResponseFrame | null => {
-      metrics.observe(handler.api.name, response, (performance.now() - started) / 1000);
-      if (response === null) return null;
-      if (fault?.errorCode !== undefined) setErrorCodes(response, fault.errorCode);
+    const handlerMs = performance.now() - started;
+    const write = (response: unknown): EncodedResponse => {
       const w = new Writer(1024, { shareBytesFrom: SHARE_BYTES_FROM });
       const sizeAt = w.reserveInt32();
       w.int32(correlationId);
       if (responseHeaderVersion(apiKey, apiVersion) >= 1) w.uvarint(0);
       handler.api.encodeResponse(w, apiVersion, response);
       w.patchSize(sizeAt);
-      metrics.bytesOut.inc(w.length);
-      return w.chunked ? w.toBuffers() : w.toBuffer();
+      return { frame: w.chunked ? w.toBuffers() : w.toBuffer(), size: w.length };
+    };
+    const encode = (response: unknown): ResponseFrame | null => {
+      metrics.observe(handler.api.name, response, (performance.now() - started) / 1000);
+      if (response !== null && fault?.errorCode !== undefined) setErrorCodes(response, fault.errorCode);
+      const quotas = this.broker.quotas;
+      // Fake brokers in tests may have no quotas.
+      const out = quotas?.enabled
+        ? quotas.respond(connection, apiKey, header.clientId, frame.length, response, handlerMs, write)
+        : response === null
+          ? null
+          : write(response);
+      if (out === null) return null;
+      metrics.bytesOut.inc(out.size);
+      return out.frame;
     };
     if (fault?.delayMs) {
       return Promise.resolve(result).then(

@@ -12,6 +12,7 @@ import type { LogConfig, LogStore, PartitionLog } from '../storage/index.js';
 import type { BrokerConfig, Listener } from './config.js';
 import type { Logger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
+import type { ClientQuotas } from './quotas/client-quotas.js';
 import type { effectiveTopicConfigs } from './topic-config.js';
 import type { TopicInfo, TopicRegistry } from './topics.js';
 
@@ -64,4 +65,6 @@ export interface BrokerServices {
   effectiveTopicConfigs(topic: TopicInfo): ReturnType<typeof effectiveTopicConfigs>;
   logConfig(topic: TopicInfo): LogConfig;
   readonly logs: Pick<LogStore, 'getOrCreate' | 'producerIds'>;
+  /** Client quotas: their configs (DescribeClientQuotas, AlterClientQuotas) and a fetch's byte cap. */
+  readonly quotas: ClientQuotas;
 }

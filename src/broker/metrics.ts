@@ -24,6 +24,10 @@ export interface BrokerMetrics {
   topicIn(topic: string, bytes: number, records: number): void;
   /** Counts record bytes and records sent to consumers of a topic. */
   topicOut(topic: string, bytes: number, records: number): void;
+  /** Counts a response throttled by a client quota (`produce`, `fetch`, `request`) and its throttle time. */
+  throttled(quotaType: string, throttleMs: number): void;
+  /** Counts a connection refused by a connection quota (`max.connection.creation.rate`, per-IP rate or count). */
+  connectionRefused(reason: string): void;
   /** Wraps a StorageFs so fdatasync durations are observed. */
   timeFsync(inner: StorageFs): StorageFs;
   /** The exposition text served at /metrics. */
@@ -40,6 +44,8 @@ export const NO_METRICS: BrokerMetrics = {
   observe() {},
   topicIn() {},
   topicOut() {},
+  throttled() {},
+  connectionRefused() {},
   timeFsync: (inner) => inner,
   scrape: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '' }),
 };

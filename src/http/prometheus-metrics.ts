@@ -29,6 +29,9 @@ export class PrometheusMetrics implements BrokerMetrics {
   readonly bytesIn: Counter;
   readonly bytesOut: Counter;
   readonly fsyncSeconds: Histogram;
+  private readonly throttledResponses: Counter<'quota_type'>;
+  private readonly throttleSeconds: Counter<'quota_type'>;
+  private readonly refusedConnections: Counter<'reason'>;
   private readonly topicBytesIn: Counter<'topic'>;
   private readonly topicRecordsIn: Counter<'topic'>;
   private readonly topicBytesOut: Counter<'topic'>;
@@ -67,6 +70,25 @@ export class PrometheusMetrics implements BrokerMetrics {
       name: 'sluice_fsync_duration_seconds',
       help: 'Duration of fsyncs of partition logs (one covers a whole group commit): fdatasync calls, and writes of acks=all batches made durable as they are written (O_DSYNC).',
       buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers,
+    });
+
+    this.throttledResponses = new Counter({
+      name: 'sluice_quota_throttled_responses_total',
+      help: 'Responses whose client exceeded a client quota and was throttled, by the quota that throttled it longest (produce, fetch, request).',
+      labelNames: ['quota_type'],
+      registers,
+    });
+    this.throttleSeconds = new Counter({
+      name: 'sluice_quota_throttle_seconds_total',
+      help: 'Throttle time given to clients over their quota (the connection is muted that long), by quota type.',
+      labelNames: ['quota_type'],
+      registers,
+    });
+    this.refusedConnections = new Counter({
+      name: 'sluice_connections_refused_total',
+      help: 'Connections closed on accept by a connection quota, by reason (creation_rate, ip_creation_rate, per_ip, max).',
+      labelNames: ['reason'],
       registers,
     });
 
@@ -145,6 +167,15 @@ export class PrometheusMetrics implements BrokerMetrics {
     const code = firstErrorCode(response, 0);
     this.requests.inc({ api, error_code: String(code), error: errorName(code) });
     this.requestSeconds.observe({ api }, seconds);
+  }
+
+  throttled(quotaType: string, throttleMs: number): void {
+    this.throttledResponses.inc({ quota_type: quotaType });
+    this.throttleSeconds.inc({ quota_type: quotaType }, throttleMs / 1000);
+  }
+
+  connectionRefused(reason: string): void {
+    this.refusedConnections.inc({ reason });
   }
 
   topicIn(topic: string, bytes: number, records: number): void {

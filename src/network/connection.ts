@@ -43,6 +43,11 @@ export interface RequestContext {
    * pooled reads) gives that memory back here. Absent outside a connection (handlers called directly).
    */
   afterResponse?(fn: () => void): void;
+  /**
+   * Stops reading and handling this connection's requests for `ms` (a client over its quota, KIP-219);
+   * responses still go out. A longer mute extends a shorter one. Absent outside a connection.
+   */
+  mute?(ms: number): void;
 }
 
 /**
@@ -116,6 +121,10 @@ class RequestScope implements RequestContext {
     this.connection.close(reason);
   }
 
+  mute(ms: number): void {
+    this.connection.mute?.(ms);
+  }
+
   afterResponse(fn: () => void): void {
     (this.slot.afterResponse ??= []).push(fn);
   }
@@ -155,6 +164,10 @@ export class Connection {
   private closed = false;
   private writeBlocked = false;
   private pausedForQueue = false;
+  /** Muted by a quota until `mutedUntil` (ms since the epoch). */
+  private muted = false;
+  private mutedUntil = 0;
+  private muteTimer: NodeJS.Timeout | undefined;
   /** A violation was seen: nothing more is read, and the connection ends after the answers before it. */
   private rejecting = false;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -184,6 +197,7 @@ export class Connection {
       state: new Map(),
       close: (reason) => this.close(reason),
       signal: this.closing.signal,
+      mute: (ms) => this.mute(ms),
     };
     socket.setNoDelay(true);
     const onRead = (bytes: Buffer) => this.onRead(bytes);
@@ -206,7 +220,22 @@ export class Connection {
   }
 
   idleFor(now: number): number {
-    return this.slots.length > 0 ? 0 : now - this.lastActivity;
+    return this.slots.length > 0 || this.muted ? 0 : now - this.lastActivity;
+  }
+
+  /** Reads and handles nothing more for `ms`; see RequestContext.mute. */
+  mute(ms: number): void {
+    const until = Date.now() + ms;
+    if (this.closed || ms <= 0 || until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    this.muted = true;
+    this.updateFlow();
+    clearTimeout(this.muteTimer);
+    this.muteTimer = setTimeout(() => {
+      this.muted = false;
+      this.updateFlow();
+      this.drainFrames();
+    }, ms);
   }
 
   close(reason: string): void {
@@ -267,6 +296,7 @@ export class Connection {
     }
     this.closed = true;
     clearTimeout(this.graceTimer);
+    clearTimeout(this.muteTimer);
     this.dropReadState();
     this.closing.abort();
     // Answers ready but never written; those still being handled settle when they finish.
@@ -348,7 +378,7 @@ export class Connection {
     while (!this.closed && !this.rejecting && this.ready.length > 0) {
       // Frames already read stay unhandled while the client is not reading its responses: answering them
       // would only grow the socket's write buffer.
-      if (this.pausedForQueue || this.writeBlocked) return;
+      if (this.pausedForQueue || this.writeBlocked || this.muted) return;
       const next = this.ready.shift()!;
       if (typeof next === 'string') {
         this.reject(next);
@@ -458,7 +488,7 @@ export class Connection {
 
   private updateFlow(): void {
     if (this.closed) return;
-    if (this.writeBlocked || this.pausedForQueue || this.rejecting) this.socket.pause();
+    if (this.writeBlocked || this.pausedForQueue || this.rejecting || this.muted) this.socket.pause();
     else this.socket.resume();
   }
 }

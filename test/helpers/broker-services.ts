@@ -6,6 +6,7 @@ import { buildConfig } from '../../src/broker/config.js';
 import type { BrokerServices } from '../../src/broker/handler-context.js';
 import { silentLogger } from '../../src/broker/logger.js';
 import { NO_METRICS } from '../../src/broker/metrics.js';
+import { ClientQuotas } from '../../src/broker/quotas/client-quotas.js';
 import type { TopicInfo } from '../../src/broker/topics.js';
 
 function unused(name: string): () => never {
@@ -45,6 +46,8 @@ export function fakeServices(services: Partial<BrokerServices> = {}): BrokerServ
       getOrCreate: unused('logs'),
       producerIds: { generateProducerId: unused('producerIds') } as unknown as BrokerServices['logs']['producerIds'],
     },
+    // No quota is ever set on a fake broker: the dispatcher skips quota accounting while none is.
+    quotas: new ClientQuotas(null, { samples: 11, windowMs: 1000 }, NO_METRICS),
     ...services,
   };
 }

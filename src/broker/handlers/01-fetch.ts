@@ -94,7 +94,12 @@ export default defineHandler({
 
     const readCommitted = request.isolationLevel === READ_COMMITTED;
     // Kafka's broker-side cap (KIP-541); before v3 the request has no response-wide limit at all.
-    const maxBytes = Math.min(request.maxBytes, broker.config['fetch.max.bytes'] as number);
+    // A client under a fetch quota gets at most one quota window's worth, as Kafka caps it.
+    const maxBytes = Math.min(
+      request.maxBytes,
+      broker.config['fetch.max.bytes'] as number,
+      broker.quotas.fetchMaxBytes(ctx.connection, ctx.header.clientId),
+    );
     const connection = ctx.connection;
     // One Fetch per connection reads at a time, until its response was written: a client that sends many
     // Fetches without reading the answers cannot make the broker hold max_bytes for each of them.

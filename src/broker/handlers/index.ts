@@ -42,6 +42,8 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.DELETE_GROUPS, 0, 2, () => import('./42-delete-groups.js')),
   serve(ApiKey.INCREMENTAL_ALTER_CONFIGS, 0, 1, () => import('./44-incremental-alter-configs.js')),
   serve(ApiKey.OFFSET_DELETE, 0, 0, () => import('./47-offset-delete.js')),
+  serve(ApiKey.DESCRIBE_CLIENT_QUOTAS, 0, 1, () => import('./48-describe-client-quotas.js')),
+  serve(ApiKey.ALTER_CLIENT_QUOTAS, 0, 1, () => import('./49-alter-client-quotas.js')),
   serve(ApiKey.DESCRIBE_CLUSTER, 0, 1, () => import('./60-describe-cluster.js')),
 ];
 
