@@ -789,14 +789,16 @@ public final class Scenario {
       // describeFeatures is answered from ApiVersions, which Sluice serves.
       check(failure(admin.describeFeatures().featureMetadata()) == null, "describeFeatures: answered (from ApiVersions)", null);
 
+      // describeClientQuotas: no quota is set on either broker, so both answer an empty list.
+      Map<?, ?> quotas = get(admin.describeClientQuotas(org.apache.kafka.common.quota.ClientQuotaFilter.all()).entities());
+      check(quotas.isEmpty(), "describeClientQuotas: answered, no quota set", quotas);
+
       // Calls Sluice does not serve: the client refuses them itself with UnsupportedVersionException, since the
       // API is missing from the broker's ApiVersions answer. Kafka answers them (or refuses for a stated reason).
       unserved("describeLogDirs (DescribeLogDirs)", admin.describeLogDirs(List.of(node.id())).allDescriptions(), null);
       unserved("listPartitionReassignments (ListPartitionReassignments)", admin.listPartitionReassignments().reassignments(), null);
       unserved("describeProducers (DescribeProducers)", admin.describeProducers(List.of(tp(recordsTopic, 0))).all(), null);
       unserved("listTransactions (ListTransactions)", admin.listTransactions().all(), null);
-      unserved("describeClientQuotas (DescribeClientQuotas)",
-          admin.describeClientQuotas(org.apache.kafka.common.quota.ClientQuotaFilter.all()).entities(), null);
       unserved("describeUserScramCredentials (DescribeUserScramCredentials)", admin.describeUserScramCredentials().all(), null);
       unserved("describeMetadataQuorum (DescribeQuorum)", admin.describeMetadataQuorum().quorumInfo(), null);
       unserved("describeAcls (DescribeAcls)", admin.describeAcls(org.apache.kafka.common.acl.AclBindingFilter.ANY).values(),
