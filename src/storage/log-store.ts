@@ -19,10 +19,12 @@ import {
   parseOffsetCheckpoint,
   RECOVERY_POINT_CHECKPOINT,
 } from './checkpoint-files.js';
+import { type CleanerEngine, InlineCleanerEngine, WorkerCleanerEngine } from './cleaner-engine.js';
 import { Coalescer, mapBounded, PARTITION_CONCURRENCY } from './concurrency.js';
 import { DiskFs } from './disk-fs.js';
 import { type StorageLogger, silentLogger } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES, FileCache, readWholeFile, writeFileAtomically } from './file-cache.js';
+import { type CleanerConfig, defaultCleanerConfig, LogCleaner } from './log-cleaner.js';
 import { defaultLogConfig, type LogConfig, mergeLogConfig } from './log-config.js';
 import { loadPartitionLog } from './log-loader.js';
 import type { SegmentContext } from './log-segment.js';
@@ -43,6 +45,11 @@ export interface LogStoreOptions {
   maxOpenFiles?: number;
   /** Clock in ms, for segment.ms, retention and LogAppendTime; default Date.now. */
   now?: () => number;
+  /**
+   * The log cleaner's settings (log.cleaner.*). `inline` runs its computation on the calling thread
+   * instead of a worker thread (tests).
+   */
+  cleaner?: Partial<CleanerConfig> & { inline?: boolean };
 }
 
 export interface OpenedPartition {
@@ -94,6 +101,8 @@ export class LogStore {
   private opened = false;
   private closed = false;
   private readonly engine: 'disk' | 'memory';
+  /** Compaction of the logs whose cleanup.policy includes compact; started by open(). */
+  readonly cleaner: LogCleaner;
 
   constructor(opts: LogStoreOptions) {
     this.engine = opts.engine;
@@ -106,6 +115,19 @@ export class LogStore {
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
     this.logDirSync = new Coalescer(() => this.fs.syncDir(this.logDir));
+    const { inline, ...cleanerConfig } = opts.cleaner ?? {};
+    const engine: CleanerEngine = inline ? new InlineCleanerEngine() : new WorkerCleanerEngine();
+    this.cleaner = new LogCleaner(
+      {
+        logDir: this.logDir,
+        cache: this.cache,
+        logger: this.logger,
+        now: this.now,
+        logs: () => this.partitions(),
+        engine,
+      },
+      { ...defaultCleanerConfig(), ...cleanerConfig },
+    );
   }
 
   /** Descriptors held by the pool right now, and the most held at once. */
@@ -221,6 +243,7 @@ export class LogStore {
     else if (cleanShutdown) this.logger.info(fields, 'log dir opened after a clean shutdown');
     else if (total === 0) this.logger.info(fields, 'log dir opened: no partition logs yet');
     else this.logger.info(fields, 'log dir opened; logs not shut down cleanly were scanned');
+    this.cleaner.start();
     return found;
   }
 
@@ -366,6 +389,7 @@ export class LogStore {
     const log = this.logs.get(k);
     if (!log) return false;
     this.logs.delete(k);
+    this.cleaner.forget(topic, partition);
     await log.closeForDelete();
     const doomed = join(this.logDir, `${k}.${randomUUID().replaceAll('-', '')}${DELETE_DIR_SUFFIX}`);
     await this.fs.rename(log.dir, doomed);
@@ -439,6 +463,8 @@ export class LogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A cleaning in progress finishes (or gives up at its swap) before the logs close under it.
+    await this.cleaner.stop();
     await Promise.allSettled([...this.creating.values()]);
     const logs = this.partitions();
     let clean = true;
