@@ -275,6 +275,13 @@ export const CONFIG_DEFINITIONS = {
     max: 10000,
     doc: 'Partitions of __consumer_offsets.',
   },
+  'offsets.topic.segment.bytes': {
+    kind: 'int',
+    default: 104857600,
+    min: 1,
+    max: INT_MAX,
+    doc: 'segment.bytes of __consumer_offsets (small segments let compaction reclaim space sooner).',
+  },
   'offsets.retention.minutes': {
     kind: 'int',
     default: 10080,
