@@ -121,13 +121,14 @@ export class PrometheusMetrics implements BrokerMetrics {
     );
     partitionGauge('sluice_log_size_bytes', 'Bytes of all segments of a partition.', (l) => l.sizeInBytes);
     // The log cleaner's figures, read from its stats when scraped (counters are set to its running totals).
-    const cleaner = broker.logs.cleaner.stats;
+    // Read then, not now: the metrics exist before the broker's log store.
+    const cleaner = () => broker.logs.cleaner.stats;
     new Gauge({
       name: 'sluice_log_cleaner_dirty_bytes',
       help: 'Bytes of compacted logs not yet cleaned, as last measured by the cleaner (its backlog).',
       registers,
       collect() {
-        this.set(cleaner.dirtyBytes);
+        this.set(cleaner().dirtyBytes);
       },
     });
     new Counter({
@@ -136,7 +137,7 @@ export class PrometheusMetrics implements BrokerMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(cleaner.bytesReclaimed);
+        this.inc(cleaner().bytesReclaimed);
       },
     });
     new Counter({
@@ -145,7 +146,7 @@ export class PrometheusMetrics implements BrokerMetrics {
       registers,
       collect() {
         this.reset();
-        this.inc(cleaner.runs);
+        this.inc(cleaner().runs);
       },
     });
     new Gauge({
