@@ -295,6 +295,19 @@ describe('log cleaner', () => {
     await store.close();
   });
 
+  it('cleans on its own every log.cleaner.backoff.ms, in its worker thread', async () => {
+    const clock = { now: 1_000_000 };
+    const store = openStore(new MemoryFs(), clock, { enable: true, inline: false, backoffMs: 20 });
+    await store.open();
+    const log = await store.getOrCreate('t', 0, { config: COMPACTED });
+    const written = await writeUpdates(log, 300, 10);
+    const deadline = Date.now() + 10_000;
+    while (store.cleaner.stats.runs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(store.cleaner.stats.runs > 0, 'the periodic cleaner ran');
+    assert.deepEqual(lastValues(await readAll(log)), lastValues(written));
+    await store.close();
+  });
+
   it('the offset map keeps the latest offset of each key', () => {
     const map = new OffsetMap(24 * 8);
     map.put(Buffer.from('a'), 5n);
