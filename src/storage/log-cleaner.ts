@@ -106,6 +106,13 @@ function key(log: PartitionLog): string {
   return `${log.topic}-${log.partition}`;
 }
 
+/** Thrown inside a cleaning when the cleaner stops: the cleaning gives up, leaving its log as it was. */
+class CleaningAborted extends Error {
+  constructor() {
+    super('the log cleaner is stopping');
+  }
+}
+
 /** Kafka's Throttler: sleeps when the bytes of the last period came faster than the allowed rate. */
 class Throttler {
   private periodStart = 0;
@@ -208,13 +215,20 @@ export class LogCleaner {
     const chosen = all
       ? candidates
       : candidates
-          .filter((c) => c.overdue || c.ratio >= c.log.config.minCleanableDirtyRatio)
+          // Kafka's grabFilthiestCompactedLog: strictly above the ratio, or overdue with anything to clean.
+          .filter((c) => c.overdue || c.ratio > c.log.config.minCleanableDirtyRatio)
           .sort((a, b) => b.ratio - a.ratio)
           .slice(0, 1);
     const cleaned: CleanedLog[] = [];
     for (const c of chosen) {
       if (this.stopped) break;
-      const result = await this.clean(c, now);
+      let result: CleanedLog | null;
+      try {
+        result = await this.clean(c, now);
+      } catch (err) {
+        if (err instanceof CleaningAborted) break;
+        throw err;
+      }
       if (result) {
         cleaned.push(result);
         this.stats.dirtyBytes = Math.max(0, this.stats.dirtyBytes - c.cleanableBytes);
@@ -274,6 +288,8 @@ export class LogCleaner {
     let pos = from;
     let want = this.config.ioBufferSize;
     while (pos + RECORD_BATCH_OVERHEAD <= limit) {
+      // Shutdown does not wait for a whole cleaning: it stops at the next chunk (Kafka's checkDone).
+      if (this.stopped) throw new CleaningAborted();
       const chunk = await segment.read(pos, Math.min(want, limit - pos));
       await this.throttler.maybeThrottle(chunk.length);
       let end = 0;
@@ -361,7 +377,8 @@ export class LogCleaner {
     let recordsRead = 0;
     let recordsRetained = 0;
     for (const group of groups) {
-      if (this.stopped || log.isClosed) break;
+      // The checkpoint moves only after every group was cleaned: an interrupted cleaning is redone.
+      if (this.stopped || log.isClosed) throw new CleaningAborted();
       const outcome = await this.cleanGroup(log, group, now, c.firstUncleanableOffset, lastOffsetOfProducer);
       if (!outcome) continue;
       bytesBefore += outcome.before;

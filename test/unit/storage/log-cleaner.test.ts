@@ -308,6 +308,29 @@ describe('log cleaner', () => {
     await store.close();
   });
 
+  it('a throttled cleaning gives up at shutdown, leaving the log whole', async () => {
+    const fs = new MemoryFs();
+    const clock = { now: 1_000_000 };
+    // About 30 KB to read at 20 KB/s: the cleaning is still running when the store closes.
+    let store = openStore(fs, clock, { ioMaxBytesPerSecond: 20_000, ioBufferSize: 2048 });
+    await store.open();
+    let log = await store.getOrCreate('t', 0, { config: COMPACTED });
+    await writeUpdates(log, 400, 10);
+    const original = await readAll(log);
+    const cleaning = store.cleaner.cleanOnce({ all: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    await store.close();
+    assert.ok(Date.now() - started < 1500, `close took ${Date.now() - started} ms`);
+    assert.deepEqual(await cleaning, []);
+    store = openStore(fs, clock);
+    await store.open();
+    log = store.get('t', 0)!;
+    assert.deepEqual(await readAll(log), original);
+    assert.ok(!(await fs.readdir('/data')).includes('cleaner-offset-checkpoint'), 'no cleaning was recorded');
+    await store.close();
+  });
+
   it('the offset map keeps the latest offset of each key', () => {
     const map = new OffsetMap(24 * 8);
     map.put(Buffer.from('a'), 5n);
