@@ -127,6 +127,37 @@ describe('log cleaner', () => {
     await store.close();
   });
 
+  it('leaves records younger than min.compaction.lag.ms alone', async () => {
+    const clock = { now: 1_000_000_000 };
+    const store = openStore(new MemoryFs(), clock);
+    await store.open();
+    const log = await store.getOrCreate('t', 0, { config: { ...COMPACTED, minCompactionLagMs: 60_000 } });
+    for (let i = 0; i < 200; i++) {
+      const batch = buildRecordBatch([{ key: `k${i % 10}`, value: `v${log.logEndOffset}`, timestamp: clock.now }]);
+      okAppend(await log.append(batch, { acks: -1 }));
+    }
+    assert.deepEqual(await store.cleaner.cleanOnce({ all: true }), [], 'every segment is younger than the lag');
+    clock.now += 60_001;
+    assert.equal((await store.cleaner.cleanOnce({ all: true })).length, 1);
+    await store.close();
+  });
+
+  it('cleans a log below its dirty ratio once a dirty record is older than max.compaction.lag.ms', async () => {
+    const clock = { now: 10_000_000_000 };
+    const store = openStore(new MemoryFs(), clock);
+    await store.open();
+    const config = { ...COMPACTED, minCleanableDirtyRatio: 0.99, maxCompactionLagMs: 3_600_000 };
+    const log = await store.getOrCreate('t', 0, { config });
+    await writeUpdates(log, 200, 100);
+    await store.cleaner.cleanOnce({ all: true });
+    await writeUpdates(log, 60, 100); // timestamps around 1000 ms: long before now minus an hour
+    assert.equal((await store.cleaner.cleanOnce()).length, 1, 'overdue');
+    log.updateConfig({ ...log.config, maxCompactionLagMs: Number.MAX_SAFE_INTEGER });
+    await writeUpdates(log, 60, 100);
+    assert.equal((await store.cleaner.cleanOnce()).length, 0, 'without the lag, the ratio decides');
+    await store.close();
+  });
+
   it('keeps tombstones until delete.retention.ms after their first cleaning, then removes them', async () => {
     const clock = { now: 1_000_000 };
     const store = openStore(new MemoryFs(), clock);
