@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-type Kind = 'int' | 'long' | 'boolean' | 'string' | 'list' | 'enum';
+type Kind = 'int' | 'long' | 'double' | 'boolean' | 'string' | 'list' | 'enum';
 
 interface Definition {
   kind: Kind;
@@ -145,6 +145,80 @@ export const CONFIG_DEFINITIONS = {
     values: ['delete', 'compact'],
     doc: 'Default cleanup policy of topics.',
   },
+  'log.cleaner.enable': {
+    kind: 'boolean',
+    default: true,
+    doc: 'Run the log cleaner, which compacts topics with cleanup.policy=compact.',
+  },
+  'log.cleaner.threads': {
+    kind: 'int',
+    default: 1,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Cleaner threads (accepted; Sluice cleans one log at a time, in one worker thread).',
+  },
+  'log.cleaner.backoff.ms': {
+    kind: 'long',
+    default: 15000,
+    min: 0,
+    max: LONG_MAX,
+    doc: 'Pause of the cleaner when no log needs cleaning.',
+  },
+  'log.cleaner.io.max.bytes.per.second': {
+    kind: 'double',
+    default: 1.7976931348623157e308,
+    min: 0,
+    doc: 'Cap on the bytes the cleaner reads and writes per second.',
+  },
+  'log.cleaner.dedupe.buffer.size': {
+    kind: 'long',
+    default: 134217728,
+    min: 0,
+    max: LONG_MAX,
+    doc: 'Memory for the cleaner’s key → offset map (24 bytes a key).',
+  },
+  'log.cleaner.io.buffer.size': {
+    kind: 'int',
+    default: 524288,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Bytes the cleaner reads at a time.',
+  },
+  'log.cleaner.io.buffer.load.factor': {
+    kind: 'double',
+    default: 0.9,
+    min: 0,
+    max: 1,
+    doc: 'How full the cleaner’s key → offset map may get.',
+  },
+  'log.cleaner.min.cleanable.ratio': {
+    kind: 'double',
+    default: 0.5,
+    min: 0,
+    max: 1,
+    doc: 'Default min.cleanable.dirty.ratio of topics.',
+  },
+  'log.cleaner.delete.retention.ms': {
+    kind: 'long',
+    default: 86400000,
+    min: 0,
+    max: LONG_MAX,
+    doc: 'Default delete.retention.ms of topics (how long tombstones stay).',
+  },
+  'log.cleaner.min.compaction.lag.ms': {
+    kind: 'long',
+    default: 0,
+    min: 0,
+    max: LONG_MAX,
+    doc: 'Default min.compaction.lag.ms of topics.',
+  },
+  'log.cleaner.max.compaction.lag.ms': {
+    kind: 'long',
+    default: null,
+    min: 1,
+    max: LONG_MAX,
+    doc: 'Default max.compaction.lag.ms of topics (unset: no limit, Kafka’s Long.MAX_VALUE).',
+  },
   'log.message.timestamp.type': {
     kind: 'enum',
     default: 'CreateTime',
@@ -228,6 +302,13 @@ export const CONFIG_DEFINITIONS = {
     min: 1,
     max: INT_MAX,
     doc: 'How often idle producer ids are expired.',
+  },
+  'offsets.topic.segment.bytes': {
+    kind: 'int',
+    default: 104857600,
+    min: 1,
+    max: INT_MAX,
+    doc: 'segment.bytes of __consumer_offsets (small segments let compaction reclaim space sooner).',
   },
   'offsets.retention.minutes': {
     kind: 'int',
@@ -313,6 +394,8 @@ function describeRange(key: string, def: Definition): string {
     case 'int':
     case 'long':
       return `an integer in [${def.min ?? '-inf'}, ${def.max ?? 'inf'}]`;
+    case 'double':
+      return `a number in [${def.min ?? '-inf'}, ${def.max ?? 'inf'}]`;
     case 'boolean':
       return 'true or false';
     case 'enum':
@@ -341,6 +424,14 @@ export function parseConfigValue(key: string, raw: string | number | boolean | s
       if (!/^-?\d+$/.test(text)) throw bad();
       const n = Number(text);
       if (!Number.isSafeInteger(n) || (def.min !== undefined && n < def.min) || (def.max !== undefined && n > def.max))
+        throw bad();
+      return n;
+    }
+    case 'double': {
+      const text = String(raw).trim();
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw bad();
+      const n = Number(text);
+      if (!Number.isFinite(n) || (def.min !== undefined && n < def.min) || (def.max !== undefined && n > def.max))
         throw bad();
       return n;
     }
@@ -575,21 +666,7 @@ export function configWarnings(config: BrokerConfig, ignored: string[] = []): st
       `listener ${l.name}://${host}:${l.port} accepts connections on every interface, but clients are told to connect to 127.0.0.1, which only reaches this machine; set advertised.listeners=${l.name}://<host clients can reach>:${l.port === 0 ? '<port>' : l.port}`,
     );
   }
-  if ((config['log.cleanup.policy'] as string[]).includes('compact'))
-    warnings.push(`log.cleanup.policy=compact: ${COMPACT_EFFECT}`);
   return warnings;
-}
-
-/** Said wherever cleanup.policy=compact is set: the policy is stored, but no cleaner runs yet. */
-export const COMPACT_EFFECT =
-  'compaction has no effect yet, since Sluice has no log cleaner: every record is kept (only a policy that also has delete removes old segments, by retention)';
-
-/** Whether a cleanup.policy value asks for compaction. */
-export function asksForCompaction(policy: string | null | undefined): boolean {
-  return (policy ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .includes('compact');
 }
 
 export function defaultConfig(

@@ -29,8 +29,11 @@ export class OffsetsTopicLog implements CoordinatorLog {
         name: OFFSETS_TOPIC,
         partitions: this.partitionCount,
         replicationFactor: -1,
-        // Kafka's offsets.topic.segment.bytes default: smaller segments let compaction reclaim space sooner.
-        configs: { 'cleanup.policy': 'compact', 'segment.bytes': '104857600' },
+        // offsets.topic.segment.bytes: smaller segments than other topics' let compaction reclaim space sooner.
+        configs: {
+          'cleanup.policy': 'compact',
+          'segment.bytes': String(this.broker.config['offsets.topic.segment.bytes']),
+        },
       })
       .then((outcome) => {
         this.creating = null;

@@ -10,7 +10,7 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { SLUICE_VERSION, SLUICE_VERSION_CONFIG } from '../version.js';
-import { asksForCompaction, COMPACT_EFFECT, CONFIG_DEFINITIONS, ConfigError } from './config.js';
+import { CONFIG_DEFINITIONS, ConfigError } from './config.js';
 import { ConfigSource } from './config-source.js';
 import type { BrokerServices } from './handler-context.js';
 import { TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
@@ -87,6 +87,10 @@ const TOPIC_TYPES: Record<string, ConfigType> = {
   'max.message.bytes': ConfigType.INT,
   'message.timestamp.type': ConfigType.STRING,
   'min.insync.replicas': ConfigType.INT,
+  'min.cleanable.dirty.ratio': ConfigType.DOUBLE,
+  'delete.retention.ms': ConfigType.LONG,
+  'min.compaction.lag.ms': ConfigType.LONG,
+  'max.compaction.lag.ms': ConfigType.LONG,
 };
 
 const TOPIC_DOCS: Record<string, string> = {
@@ -102,6 +106,10 @@ const TOPIC_DOCS: Record<string, string> = {
   'max.message.bytes': 'Largest record batch the broker accepts for this topic.',
   'message.timestamp.type': 'CreateTime (the producer’s) or LogAppendTime (the broker’s).',
   'min.insync.replicas': 'In-sync replicas needed for acks=all (one broker: 1).',
+  'min.cleanable.dirty.ratio': 'Share of a compacted log not yet cleaned at which the cleaner cleans it.',
+  'delete.retention.ms': 'How long a tombstone stays in a compacted log once its batch was cleaned.',
+  'min.compaction.lag.ms': 'Records younger than this are not compacted.',
+  'max.compaction.lag.ms': 'Records older than this are compacted whatever the dirty ratio.',
 };
 
 function stringify(v: unknown): string | null {
@@ -122,6 +130,8 @@ function typeOfKind(kind: string): ConfigType {
       return ConfigType.INT;
     case 'long':
       return ConfigType.LONG;
+    case 'double':
+      return ConfigType.DOUBLE;
     case 'boolean':
       return ConfigType.BOOLEAN;
     case 'list':
@@ -311,13 +321,10 @@ async function applyOverrides(
   if (!topic)
     return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${topicName}' does not exist` };
   if (validateOnly) return OK;
-  const wasCompacted = asksForCompaction(broker.effectiveTopicConfigs(topic)['cleanup.policy'].value);
   const updated = await broker.topics.update(topicName, { configs: validated });
   const logConfig = broker.logConfig(updated);
   for (let p = 0; p < updated.partitions; p++) broker.partition(topicName, p)?.updateConfig(logConfig);
   broker.logger.info({ topic: topicName, configs: validated }, 'changed topic configs');
-  if (!wasCompacted && asksForCompaction(broker.effectiveTopicConfigs(updated)['cleanup.policy'].value))
-    broker.logger.warn({ topic: topicName }, `topic ${topicName} has cleanup.policy=compact: ${COMPACT_EFFECT}`);
   return OK;
 }
 

@@ -50,7 +50,19 @@ export const TOPIC_CONFIGS: Record<string, TopicConfigDefinition> = {
   'max.message.bytes': fromBroker('message.max.bytes'),
   'message.timestamp.type': fromBroker('log.message.timestamp.type'),
   'min.insync.replicas': { brokerKey: null, validateAs: 'num.partitions', defaultValue: () => '1' },
+  'min.cleanable.dirty.ratio': fromBroker('log.cleaner.min.cleanable.ratio'),
+  'delete.retention.ms': fromBroker('log.cleaner.delete.retention.ms'),
+  'min.compaction.lag.ms': fromBroker('log.cleaner.min.compaction.lag.ms'),
+  'max.compaction.lag.ms': {
+    brokerKey: 'log.cleaner.max.compaction.lag.ms',
+    validateAs: 'log.cleaner.max.compaction.lag.ms',
+    // Kafka's default is Long.MAX_VALUE: no limit.
+    defaultValue: (c) => stringify(c['log.cleaner.max.compaction.lag.ms'] ?? LONG_MAX_TEXT),
+  },
 };
+
+/** Java's Long.MAX_VALUE, Kafka's "never" for flush.* and max.compaction.lag.ms. */
+const LONG_MAX_TEXT = '9223372036854775807';
 
 /** Validates topic config overrides; returns normalized strings or throws ConfigError naming the key. */
 export function validateTopicConfigs(configs: Record<string, string | null>): Record<string, string> {
@@ -59,8 +71,11 @@ export function validateTopicConfigs(configs: Record<string, string | null>): Re
     const def = TOPIC_CONFIGS[key];
     if (!def) throw new ConfigError(`unknown topic config "${key}"`);
     if (value === null) continue;
-    // Kafka's "never flush" sentinel is accepted as is.
-    if ((key === 'flush.messages' || key === 'flush.ms') && value.trim() === '9223372036854775807') {
+    // Kafka's "never" sentinel is accepted as is.
+    if (
+      (key === 'flush.messages' || key === 'flush.ms' || key === 'max.compaction.lag.ms') &&
+      value.trim() === LONG_MAX_TEXT
+    ) {
       out[key] = value.trim();
       continue;
     }
@@ -69,6 +84,14 @@ export function validateTopicConfigs(configs: Record<string, string | null>): Re
     } catch (err) {
       throw new ConfigError((err as Error).message.replace(`"${def.validateAs}"`, `"${key}"`));
     }
+  }
+  // Kafka's LogConfig refuses a minimum compaction lag above the maximum.
+  const minLag = out['min.compaction.lag.ms'];
+  const maxLag = out['max.compaction.lag.ms'];
+  if (minLag !== undefined && maxLag !== undefined && BigInt(minLag) > BigInt(maxLag)) {
+    throw new ConfigError(
+      `conflict topic config setting min.compaction.lag.ms (${minLag}) > max.compaction.lag.ms (${maxLag})`,
+    );
   }
   return out;
 }

@@ -1,5 +1,4 @@
 /** `sluice topic create|list|describe|alter|delete`: topic administration against any Kafka-compatible broker. */
-import { asksForCompaction, COMPACT_EFFECT } from '../broker/config.js';
 import { Admin, CONFIG_SOURCE_NAMES, ResourceType } from '../client/admin.js';
 import { listOffsets } from '../client/consumer.js';
 import { KafkaError } from '../client/errors.js';
@@ -192,7 +191,6 @@ async function create(args: string[]): Promise<number> {
   const partitions = int(values.partitions, '--partitions', { min: 1 });
   const replicationFactor = int(values['replication-factor'], '--replication-factor', { min: 1, max: 32767 });
   const configs = keyValues(values.config, '--config');
-  warnIfCompacted(configs);
   return withClient(values, async (client) => {
     const outcomes = await new Admin(client).createTopics(
       positionals.map((name) => ({ name, partitions, replicationFactor, configs })),
@@ -348,7 +346,6 @@ async function alter(args: string[]): Promise<number> {
   const [name] = positionals;
   const partitions = int(values.partitions, '--partitions', { min: 1 });
   const set = keyValues(values.config, '--config');
-  warnIfCompacted(set);
   const deletes = values['delete-config'] ?? [];
   if (partitions === undefined && Object.keys(set).length === 0 && deletes.length === 0)
     throw new UsageError('nothing to change: give --partitions, --config or --delete-config');
@@ -372,15 +369,6 @@ async function alter(args: string[]): Promise<number> {
     }
     return 0;
   });
-}
-
-/**
- * Kafka's CreateTopics and AlterConfigs answers have no room for a warning beside success, so the command
- * says itself what Sluice's broker also logs: compaction is accepted but does not run.
- */
-function warnIfCompacted(configs: Record<string, string>): void {
-  if (asksForCompaction(configs['cleanup.policy']))
-    console.error(`warning: cleanup.policy=compact is accepted, but on a Sluice broker ${COMPACT_EFFECT}`);
 }
 
 /**

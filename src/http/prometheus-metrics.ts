@@ -142,6 +142,35 @@ export class PrometheusMetrics implements BrokerMetrics {
       (l) => l.highWatermark,
     );
     partitionGauge('sluice_log_size_bytes', 'Bytes of all segments of a partition.', (l) => l.sizeInBytes);
+    // The log cleaner's figures, read from its stats when scraped (counters are set to its running totals).
+    // Read then, not now: the metrics exist before the broker's log store.
+    const cleaner = () => broker.logs.cleaner.stats;
+    new Gauge({
+      name: 'sluice_log_cleaner_dirty_bytes',
+      help: 'Bytes of compacted logs not yet cleaned, as last measured by the cleaner (its backlog).',
+      registers,
+      collect() {
+        this.set(cleaner().dirtyBytes);
+      },
+    });
+    new Counter({
+      name: 'sluice_log_cleaner_reclaimed_bytes_total',
+      help: 'Bytes the log cleaner removed from compacted logs.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(cleaner().bytesReclaimed);
+      },
+    });
+    new Counter({
+      name: 'sluice_log_cleaner_runs_total',
+      help: 'Cleanings of a compacted log done by the log cleaner.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(cleaner().runs);
+      },
+    });
     new Gauge({
       name: 'sluice_group_lag',
       help: "Records a group has yet to consume in a partition: high watermark minus the group's committed offset.",

@@ -19,6 +19,7 @@ import {
 } from './batch-header.js';
 import { decompressRecordsAsync } from './compression.js';
 import { crc32c, restampCrc } from './crc32c.js';
+import { RecordDecodeError, RecordReader } from './varint.js';
 
 /** Kafka's RecordBatch.NO_TIMESTAMP. */
 const NO_TIMESTAMP = -1;
@@ -155,4 +156,39 @@ export async function setCompressedMaxTimestamp(buf: Buffer, size: number): Prom
   if (typeof walked === 'string') return { ok: false, error: 'INVALID_RECORD', message: walked };
   setMaxTimestampFromRecords(buf, 0, walked);
   return { ok: true };
+}
+
+/**
+ * The index of the first record without a key in the v2 batch filling `buf[0, size)`, or -1 when every
+ * record has one; decompresses off the event loop. Kafka's LogValidator refuses such records on compacted
+ * topics, so only their produce path calls this. Framing errors are left to the log's validation (-1).
+ */
+export async function firstKeylessRecord(buf: Buffer, size: number): Promise<number> {
+  if (size < RECORD_BATCH_OVERHEAD || size > buf.length || buf.readInt8(MAGIC_OFFSET) !== CURRENT_MAGIC) return -1;
+  const codec = (buf.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK) as CompressionType;
+  const stored = buf.subarray(RECORD_BATCH_OVERHEAD, size);
+  let section: Buffer;
+  try {
+    section = codec === CompressionType.None ? stored : await decompressRecordsAsync(codec, stored);
+  } catch {
+    return -1;
+  }
+  const count = buf.readInt32BE(RECORDS_COUNT_OFFSET);
+  const reader = new RecordReader(section, 0, section.length);
+  try {
+    for (let i = 0; i < count; i++) {
+      const length = reader.readVarint();
+      const end = reader.pos + length;
+      if (length <= 0 || end > section.length) return -1;
+      const record = new RecordReader(section, reader.pos, end);
+      record.readInt8();
+      record.readVarlong();
+      record.readVarint();
+      if (record.readVarint() < 0) return i;
+      reader.pos = end;
+    }
+  } catch (err) {
+    if (!(err instanceof RecordDecodeError)) throw err;
+  }
+  return -1;
 }

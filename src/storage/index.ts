@@ -5,6 +5,7 @@ export * from './errors.js';
 export { DEFAULT_MAX_OPEN_FILES, FileCache } from './file-cache.js';
 export * from './intercept-fs.js';
 export { LeaderEpochCache } from './leader-epoch-cache.js';
+export * from './log-cleaner.js';
 export * from './log-config.js';
 export * from './log-dir-lock.js';
 export { PREALLOCATED_INDEX_BYTES, segmentFileName, type TimestampLookup } from './log-segment.js';

@@ -32,7 +32,21 @@ export interface LogConfig {
   messageTimestampType: TimestampTypeName;
   /** cleanup.policy; retention deletes segments only when it includes 'delete'. */
   cleanupPolicy: readonly CleanupPolicy[];
+  /** min.cleanable.dirty.ratio: a compacted log is cleaned once this share of it is dirty (not yet cleaned). */
+  minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: records younger than this stay uncompacted. */
+  minCompactionLagMs: number;
+  /**
+   * max.compaction.lag.ms: a dirty record older than this makes its log cleanable whatever its dirty ratio,
+   * and rolls the active segment (a compacted log's segment.ms is at most this). COMPACTION_LAG_NEVER: no limit.
+   */
+  maxCompactionLagMs: number;
+  /** delete.retention.ms: how long a tombstone (null value) stays after its batch was first cleaned. */
+  deleteRetentionMs: number;
 }
+
+/** Kafka's default max.compaction.lag.ms is Long.MAX_VALUE: no limit. */
+export const COMPACTION_LAG_NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
  * Kafka's "never" for flush.messages and flush.ms is Long.MAX_VALUE; any value at or above this bound
@@ -53,7 +67,26 @@ export function defaultLogConfig(): LogConfig {
     maxMessageBytes: 1024 * 1024 + 12,
     messageTimestampType: 'CreateTime',
     cleanupPolicy: ['delete'],
+    minCleanableDirtyRatio: 0.5,
+    minCompactionLagMs: 0,
+    maxCompactionLagMs: COMPACTION_LAG_NEVER,
+    deleteRetentionMs: 24 * 60 * 60 * 1000,
   };
+}
+
+/** Whether the log is compacted (cleanup.policy compact, alone or with delete). */
+export function isCompacted(config: LogConfig): boolean {
+  return config.cleanupPolicy.includes('compact');
+}
+
+/**
+ * The age at which the active segment rolls: segment.ms, or for a compacted log with a
+ * max.compaction.lag.ms, the smaller of both, so the cleaner can reach its records in time (Kafka's maxSegmentMs).
+ */
+export function rollMs(config: LogConfig): number {
+  return isCompacted(config) && config.maxCompactionLagMs > 0
+    ? Math.min(config.segmentMs, config.maxCompactionLagMs)
+    : config.segmentMs;
 }
 
 /** Whether the config keeps Sluice's default durability: fsync (group commit) before acks=all and the HWM. */

@@ -98,6 +98,47 @@ async function removeQuietly(cache: FileCache, path: string, logger: StorageLogg
 }
 
 /**
+ * Completes the swap of a cleaned segment interrupted by a crash (Kafka's LogLoader does the same): the
+ * `.log.swap` is scanned (CRCs checked, indexes rebuilt), the old segments whose base offsets fall in its
+ * range [base, next offset) are deleted, and the swap files take the final names.
+ */
+async function completeSwap(p: LoadParams, name: string, present: Set<string>): Promise<void> {
+  const parsed = parseSegmentFileName(name.slice(0, -'.swap'.length));
+  if (!parsed) return;
+  const { cache, dir, logger } = p;
+  const { size } = await cache.fs.stat(join(dir, name));
+  const swap = new LogSegment(p.ctx, dir, parsed.baseOffset, {
+    size,
+    rollBaseMs: p.nowMs,
+    indexesDurable: false,
+    fresh: false,
+    suffix: '.swap',
+  });
+  await swap.recover();
+  await swap.fdatasync();
+  const next = swap.nextOffset ?? parsed.baseOffset;
+  for (const other of [...present]) {
+    const o = parseSegmentFileName(other);
+    if (o?.kind !== 'log' || o.baseOffset < parsed.baseOffset) continue;
+    if (o.baseOffset !== parsed.baseOffset && o.baseOffset >= next) continue;
+    const old = new LogSegment(p.ctx, dir, o.baseOffset, {
+      size: 0,
+      rollBaseMs: 0,
+      indexesDurable: true,
+      fresh: false,
+    });
+    await old.deleteFiles();
+    for (const path of [old.logPath, old.indexPath, old.timeIndexPath]) present.delete(path.slice(dir.length + 1));
+  }
+  await swap.changeFileSuffixes('');
+  for (const path of [swap.logPath, swap.indexPath, swap.timeIndexPath]) present.add(path.slice(dir.length + 1));
+  logger.info(
+    { file: swap.logPath, nextOffset: String(next) },
+    'completed the swap of a cleaned segment interrupted by a crash',
+  );
+}
+
+/**
  * Loads (or, when missing, creates) one partition directory. A created partition gets its .log file and
  * the directory is synced; the caller syncs the log dir (once for many partitions).
  */
@@ -116,13 +157,25 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null>
   }
   const present = new Set(names);
 
-  // Leftovers of interrupted deletions and checkpoint writes go first, as in Kafka.
+  // Leftovers of interrupted deletions, checkpoint writes and cleanings go first, as in Kafka. A `.log.swap`
+  // is a cleaned segment whose swap was committed: it is completed below. Index `.swap` files are dropped
+  // (the swap's scan rebuilds them), as is everything `.cleaned` (a cleaning that did not reach its swap).
+  const swaps: string[] = [];
   for (const name of names) {
-    if (name.endsWith('.deleted') || name.endsWith('.tmp') || name.endsWith('.cleaned') || name.endsWith('.swap')) {
+    if (name.endsWith('.log.swap')) {
+      swaps.push(name);
+      present.delete(name);
+    } else if (
+      name.endsWith('.deleted') ||
+      name.endsWith('.tmp') ||
+      name.endsWith('.cleaned') ||
+      name.endsWith('.swap')
+    ) {
       await removeQuietly(cache, join(dir, name), logger);
       present.delete(name);
     }
   }
+  for (const name of swaps) await completeSwap(p, name, present);
 
   const bases: bigint[] = [];
   for (const name of present) {

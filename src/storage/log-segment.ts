@@ -98,9 +98,10 @@ function headerAt(buf: Buffer, at: number, position: number): StoredBatch {
 }
 
 export class LogSegment {
-  readonly logPath: string;
-  readonly indexPath: string;
-  readonly timeIndexPath: string;
+  /** The paths change only when the cleaner swaps a segment in (`.cleaned` → `.swap` → final names). */
+  logPath: string;
+  indexPath: string;
+  timeIndexPath: string;
 
   assignedSize: number;
   writtenSize: number;
@@ -145,11 +146,12 @@ export class LogSegment {
     private readonly ctx: SegmentContext,
     readonly dir: string,
     readonly baseOffset: bigint,
-    init: { size: number; rollBaseMs: number; indexesDurable: boolean; fresh: boolean },
+    init: { size: number; rollBaseMs: number; indexesDurable: boolean; fresh: boolean; suffix?: string },
   ) {
-    this.logPath = join(dir, segmentFileName(baseOffset, '.log'));
-    this.indexPath = join(dir, segmentFileName(baseOffset, '.index'));
-    this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex'));
+    const suffix = init.suffix ?? '';
+    this.logPath = join(dir, segmentFileName(baseOffset, '.log') + suffix);
+    this.indexPath = join(dir, segmentFileName(baseOffset, '.index') + suffix);
+    this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex') + suffix);
     this.assignedSize = init.size;
     this.writtenSize = init.size;
     this.flushedSize = init.size;
@@ -355,6 +357,34 @@ export class LogSegment {
       );
       index.markWritten(index.entries, index.version);
     }
+  }
+
+  /**
+   * Renames the segment's files to the names with `suffix` ('' for the final names), the index files first:
+   * the cleaner's swap is committed when the `.log` gets its new name. Reads in flight keep their open
+   * descriptors (they follow the file); later ones open the new name. Missing index files are skipped.
+   */
+  async changeFileSuffixes(suffix: string): Promise<void> {
+    const fs = this.ctx.cache.fs;
+    const base = (path: string) => path.replace(/\.(cleaned|swap)$/, '');
+    const moves: Array<[keyof Pick<LogSegment, 'indexPath' | 'timeIndexPath' | 'logPath'>, boolean]> = [
+      ['indexPath', true],
+      ['timeIndexPath', true],
+      ['logPath', false],
+    ];
+    for (const [field, optional] of moves) {
+      const from = this[field];
+      const to = base(from) + suffix;
+      if (from === to) continue;
+      await this.ctx.cache.forget(from);
+      try {
+        await fs.rename(from, to);
+      } catch (err) {
+        if (!optional || !isNotFound(err)) throw err;
+      }
+      this[field] = to;
+    }
+    await fs.syncDir(this.dir);
   }
 
   /** Renames the files to `.deleted` and removes them, as Kafka deletes segments. */

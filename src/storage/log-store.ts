@@ -19,10 +19,12 @@ import {
   parseOffsetCheckpoint,
   RECOVERY_POINT_CHECKPOINT,
 } from './checkpoint-files.js';
+import { type CleanerEngine, InlineCleanerEngine, WorkerCleanerEngine } from './cleaner-engine.js';
 import { Coalescer, mapBounded, PARTITION_CONCURRENCY } from './concurrency.js';
 import { DiskFs } from './disk-fs.js';
 import { type StorageLogger, silentLogger } from './errors.js';
 import { DEFAULT_MAX_OPEN_FILES, FileCache, readWholeFile, writeFileAtomically } from './file-cache.js';
+import { type CleanerConfig, defaultCleanerConfig, LogCleaner } from './log-cleaner.js';
 import { defaultLogConfig, type LogConfig, mergeLogConfig } from './log-config.js';
 import { loadPartitionLog } from './log-loader.js';
 import type { SegmentContext } from './log-segment.js';
@@ -46,6 +48,11 @@ export interface LogStoreOptions {
   now?: () => number;
   /** Kafka's producer.id.expiration.ms: producers idle this long are forgotten; default a day. */
   producerIdExpirationMs?: number;
+  /**
+   * The log cleaner's settings (log.cleaner.*). `inline` runs its computation on the calling thread
+   * instead of a worker thread (tests).
+   */
+  cleaner?: Partial<CleanerConfig> & { inline?: boolean };
 }
 
 export interface OpenedPartition {
@@ -100,6 +107,8 @@ export class LogStore {
   private readonly producerIdExpirationMs: number | undefined;
   /** Producer ids for InitProducerId, reserved in blocks recorded in the log dir. */
   readonly producerIds: ProducerIdManager;
+  /** Compaction of the logs whose cleanup.policy includes compact; started by open(). */
+  readonly cleaner: LogCleaner;
 
   constructor(opts: LogStoreOptions) {
     this.engine = opts.engine;
@@ -114,6 +123,19 @@ export class LogStore {
     this.logDirSync = new Coalescer(() => this.fs.syncDir(this.logDir));
     this.producerIdExpirationMs = opts.producerIdExpirationMs;
     this.producerIds = new ProducerIdManager(this.cache, this.logDir);
+    const { inline, ...cleanerConfig } = opts.cleaner ?? {};
+    const engine: CleanerEngine = inline ? new InlineCleanerEngine() : new WorkerCleanerEngine();
+    this.cleaner = new LogCleaner(
+      {
+        logDir: this.logDir,
+        cache: this.cache,
+        logger: this.logger,
+        now: this.now,
+        logs: () => this.partitions(),
+        engine,
+      },
+      { ...defaultCleanerConfig(), ...cleanerConfig },
+    );
   }
 
   /** Descriptors held by the pool right now, and the most held at once. */
@@ -229,6 +251,7 @@ export class LogStore {
     else if (cleanShutdown) this.logger.info(fields, 'log dir opened after a clean shutdown');
     else if (total === 0) this.logger.info(fields, 'log dir opened: no partition logs yet');
     else this.logger.info(fields, 'log dir opened; logs not shut down cleanly were scanned');
+    this.cleaner.start();
     return found;
   }
 
@@ -375,6 +398,7 @@ export class LogStore {
     const log = this.logs.get(k);
     if (!log) return false;
     this.logs.delete(k);
+    this.cleaner.forget(topic, partition);
     await log.closeForDelete();
     const doomed = join(this.logDir, `${k}.${randomUUID().replaceAll('-', '')}${DELETE_DIR_SUFFIX}`);
     await this.fs.rename(log.dir, doomed);
@@ -458,6 +482,8 @@ export class LogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A cleaning in progress finishes (or gives up at its swap) before the logs close under it.
+    await this.cleaner.stop();
     await Promise.allSettled([...this.creating.values()]);
     const logs = this.partitions();
     let clean = true;

@@ -40,7 +40,7 @@ import { type LogError, logError, type StorageLogger } from './errors.js';
 import { Fifo } from './fifo.js';
 import { type FileCache, writeFileAtomically } from './file-cache.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
-import { FLUSH_NEVER, fsyncsEveryAppend, type LogConfig, type TimestampTypeName } from './log-config.js';
+import { FLUSH_NEVER, fsyncsEveryAppend, type LogConfig, rollMs, type TimestampTypeName } from './log-config.js';
 import type { LoadedLog } from './log-loader.js';
 import { LogSegment, type SegmentContext, type TimestampLookup } from './log-segment.js';
 import {
@@ -495,7 +495,7 @@ export class PartitionLog {
     const reason =
       active.assignedSize + bytes > config.segmentBytes
         ? 'segment.bytes'
-        : now - active.rollBaseMs > config.segmentMs
+        : now - active.rollBaseMs > rollMs(config)
           ? 'segment.ms'
           : !active.canHoldOffset(lastOffset)
             ? 'relative offset overflow'
@@ -1058,17 +1058,28 @@ export class PartitionLog {
       });
       if (fetchOffset >= maxOffset) return result(EMPTY);
       const segments = this.segmentList.slice(this.segmentIndexFor(fetchOffset));
+      const swaps = this.segmentSwaps;
       try {
+        let replaced = false;
         for (const segment of segments) {
           if (segment.baseOffset >= maxOffset) break;
           const records = await segment.readBatches(fetchOffset, maxBytes, maxOffset, minOneBatch, opts.memory);
+          // The cleaner swapped this segment out meanwhile: the read may have opened the new file under the
+          // old segment's positions. Read again from the new segment list.
+          if (segment.deleted && attempt < 2) {
+            if (records !== null) opts.memory?.shrink(records, 0);
+            replaced = true;
+            break;
+          }
           this.touch(segment);
           if (records !== null) return result(records);
         }
+        if (replaced) continue;
         return result(EMPTY);
       } catch (err) {
-        // A segment deleted by retention while being read: the offset may now be out of range; look again.
-        if (attempt < 2 && segments.some((s) => s.deleted)) continue;
+        // A segment deleted by retention (or swapped by the cleaner) while being read: the offset may now be
+        // out of range, or the data in another file; look again.
+        if (attempt < 2 && (segments.some((s) => s.deleted) || swaps !== this.segmentSwaps)) continue;
         this.ctx.logger.error(
           { topic: this.topic, partition: this.partition, offset: String(fetchOffset), err },
           'log read failed (check disk health)',
@@ -1239,6 +1250,78 @@ export class PartitionLog {
         this.ctx.logger.warn({ file: s.logPath, err }, 'could not delete a segment file; remove it by hand');
       }
     }
+  }
+
+  // ---- compaction --------------------------------------------------------------------------------
+
+  /** Counts swaps started and finished by the cleaner, so a read failing across one knows to retry. */
+  private segmentSwaps = 0;
+
+  /**
+   * What the cleaner may clean: every segment but the active one (a snapshot of the list), the active
+   * segment's base offset and the high watermark (Kafka cleans only below both).
+   */
+  cleanerView(): { segments: LogSegment[]; activeBaseOffset: bigint; highWatermark: bigint; logEndOffset: bigint } {
+    return {
+      segments: this.segmentList.slice(0, -1),
+      activeBaseOffset: this.active.baseOffset,
+      highWatermark: this.hwm,
+      logEndOffset: this.leo,
+    };
+  }
+
+  /** The active segment (its header scan tells the cleaner which producers wrote last). */
+  get activeSegment(): LogSegment {
+    return this.active;
+  }
+
+  /**
+   * Swaps the cleaner's segment (written, fsynced and sealed under `.cleaned` names) in for `old`, as Kafka's
+   * replaceSegments: rename to `.swap` (from then on a crash completes the swap at the next open), replace
+   * the segments in the list at once on the event loop, delete the old files, then rename the new ones to
+   * their final names. Returns false, leaving the log as it was, when `old` are no longer all in the log
+   * (retention, DeleteRecords or a truncation removed some meanwhile); the caller then deletes its files.
+   */
+  async replaceSegments(cleaned: LogSegment, old: LogSegment[]): Promise<boolean> {
+    const stillThere = () =>
+      !this.closed && old.every((s) => !s.deleted) && this.segmentList.indexOf(old[0]!) >= 0 && this.contiguous(old);
+    if (!stillThere()) return false;
+    this.segmentSwaps++;
+    await cleaned.changeFileSuffixes('.swap');
+    if (!stillThere()) {
+      this.segmentSwaps++;
+      return false;
+    }
+    const at = this.segmentList.indexOf(old[0]!);
+    this.segmentList.splice(at, old.length, cleaned);
+    const next = this.segmentList[at + 1];
+    cleaned.upperBoundOffset = () => next?.baseOffset ?? null;
+    for (const s of old) {
+      s.deleted = true;
+      const loaded = this.loadedSealed.indexOf(s);
+      if (loaded >= 0) this.loadedSealed.splice(loaded, 1);
+    }
+    // Past the commit point: a failure here leaves the `.swap` files, which the next open completes; the
+    // segment serves reads under its `.swap` name meanwhile.
+    try {
+      for (const s of old) await s.deleteFiles();
+      await cleaned.changeFileSuffixes('');
+    } catch (err) {
+      this.ctx.logger.warn(
+        { topic: this.topic, partition: this.partition, file: cleaned.logPath, err },
+        'could not finish swapping in a cleaned segment; the next start completes it',
+      );
+    } finally {
+      this.segmentSwaps++;
+    }
+    this.touch(cleaned);
+    return true;
+  }
+
+  /** Whether `run` are consecutive segments of the log, in order. */
+  private contiguous(run: LogSegment[]): boolean {
+    const at = this.segmentList.indexOf(run[0]!);
+    return run.every((s, i) => this.segmentList[at + i] === s) && at + run.length < this.segmentList.length;
   }
 
   // ---- closing -----------------------------------------------------------------------------------

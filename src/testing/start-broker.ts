@@ -59,6 +59,12 @@ export interface BrokerControl {
   healDisk(): void;
   /** Removes every pending fault. */
   clear(): void;
+  /**
+   * Runs one pass of the log cleaner now over every compacted partition with data to clean, whatever its
+   * dirty ratio (the periodic cleaner waits for min.cleanable.dirty.ratio). Only closed segments are
+   * cleaned: a small segment.bytes makes data reach them. Resolves with the partitions cleaned.
+   */
+  compact(): Promise<Array<{ topic: string; partition: number }>>;
 }
 
 export interface EmbeddedBroker {
@@ -152,6 +158,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
       faults.clear();
       diskFault = null;
     },
+    compact: async () =>
+      (await broker.logs.cleaner.cleanOnce({ all: true })).map(({ topic, partition }) => ({ topic, partition })),
   };
   const stop = async () => {
     await broker.stop();

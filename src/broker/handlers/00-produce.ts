@@ -33,8 +33,12 @@ import {
   recordsCountOf,
 } from '../../records/batch-header.js';
 import { firstMagicOf, LegacyRecordsError, legacyToRecordBatch } from '../../records/legacy.js';
-import { needsMaxTimestampFromRecords, setCompressedMaxTimestamp } from '../../records/validate-records.js';
-import { type Acks, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
+import {
+  firstKeylessRecord,
+  needsMaxTimestampFromRecords,
+  setCompressedMaxTimestamp,
+} from '../../records/validate-records.js';
+import { type Acks, isCompacted, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
 import type { BrokerServices } from '../handler-context.js';
 import { logErrorCode, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
@@ -199,6 +203,17 @@ async function append(w: PartitionWrite, records: Buffer): Promise<void> {
       fail(out, ErrorCode[settled.error], settled.message);
       return;
     }
+  }
+  const keyless = isCompacted(log.config) ? await firstKeylessRecord(records, batchSizeAt(records, 0)) : -1;
+  if (keyless >= 0) {
+    // Kafka's LogValidator: compaction keeps records by key, so a compacted topic refuses records without one.
+    fail(
+      out,
+      ErrorCode.INVALID_RECORD,
+      `Compacted topic cannot accept message without key in topic partition ${w.topic}-${w.partition}.`,
+    );
+    if (w.version >= 8) out.recordErrors = [{ batchIndex: keyless, batchIndexErrorMessage: out.errorMessage }];
+    return;
   }
   const appending = log.append(records, { acks });
   const result = acks === -1 && timeoutMs > 0 ? await withTimeout(appending, timeoutMs, closed) : await appending;

@@ -162,10 +162,26 @@ test('a listener on every interface without advertised.listeners warns that clie
   assert.deepEqual((await resolveConfig()).warnings, [], 'the defaults deserve no warning');
 });
 
-test('a default cleanup policy of compact warns that no cleaner runs', async () => {
+test('a default cleanup policy of compact is taken without a warning, since the log cleaner compacts', async () => {
   const loaded = await resolveConfig({ overrides: { 'log.cleanup.policy': 'compact' } });
-  assert.equal(loaded.warnings.length, 1);
-  assert.match(loaded.warnings[0], /log\.cleanup\.policy=compact.*no log cleaner/);
+  assert.deepEqual(loaded.warnings, []);
+});
+
+test('the log cleaner settings take Kafka values and refuse values out of range', async () => {
+  const config = await loadConfig({
+    overrides: {
+      'log.cleaner.min.cleanable.ratio': '0.25',
+      'log.cleaner.io.max.bytes.per.second': '1048576.5',
+      'log.cleaner.backoff.ms': '100',
+    },
+  });
+  assert.equal(config['log.cleaner.min.cleanable.ratio'], 0.25);
+  assert.equal(config['log.cleaner.io.max.bytes.per.second'], 1048576.5);
+  await assert.rejects(
+    loadConfig({ overrides: { 'log.cleaner.min.cleanable.ratio': '1.5' } }),
+    /min\.cleanable\.ratio/,
+  );
+  await assert.rejects(loadConfig({ overrides: { 'log.cleaner.delete.retention.ms': '-1' } }), /delete\.retention/);
 });
 
 test('listeners that only a controller could serve, or TLS ones, fail start-up', async () => {
