@@ -1158,7 +1158,8 @@ export class PartitionLog {
     let last = 0;
     for (let pos = 0; pos + LOG_OVERHEAD_BYTES <= records.length; pos += batchSizeAt(records, pos)) last = pos;
     // A legacy (magic 0/1) wrapper's offset field is already its last offset.
-    const lastOffset = records.readInt8(last + MAGIC_BYTE_OFFSET) >= 2 ? lastOffsetOf(records, last) : baseOffsetOf(records, last);
+    const lastOffset =
+      records.readInt8(last + MAGIC_BYTE_OFFSET) >= 2 ? lastOffsetOf(records, last) : baseOffsetOf(records, last);
     const upperBoundOffset = lastOffset + 1n;
     for (const segment of segments) {
       if (segment.txnIndex.collect(fetchOffset, upperBoundOffset, aborted)) break;

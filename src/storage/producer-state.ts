@@ -20,13 +20,13 @@ import {
   ATTRIBUTES_OFFSET,
   BASE_SEQUENCE_OFFSET,
   baseOffsetOf,
+  batchSizeAt,
   CONTROL_FLAG_MASK,
   LAST_OFFSET_DELTA_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
   TRANSACTIONAL_FLAG_MASK,
-  batchSizeAt,
 } from '../records/batch-header.js';
 import { parseControlRecord } from '../records/control.js';
 import { crc32c } from '../records/crc32c.js';
@@ -143,7 +143,9 @@ export function producerBatchAt(buf: Buffer, pos: number): ProducerBatch {
 
 /** Whether the batch at `pos` is a control batch not wholly in `buf`: its marker needs the whole batch. */
 export function needsMarkerRead(buf: Buffer, pos: number): boolean {
-  return (buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & CONTROL_FLAG_MASK) !== 0 && pos + batchSizeAt(buf, pos) > buf.length;
+  return (
+    (buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & CONTROL_FLAG_MASK) !== 0 && pos + batchSizeAt(buf, pos) > buf.length
+  );
 }
 
 /**
@@ -443,9 +445,7 @@ export class ProducerStateManager {
       const entry = this.producers.get(txn.producerId);
       if (entry && entry.currentTxnFirstOffset === firstOffset) entry.currentTxnFirstOffset = -1n;
     }
-    this.ongoingTxns = new Map(
-      [...this.ongoingTxns].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    );
+    this.ongoingTxns = new Map([...this.ongoingTxns].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     for (const [id, entry] of this.producers) {
       const kept = entry.batches.filter((b) => b.lastOffset < offset);
       if (kept.length === entry.batches.length) continue;
