@@ -286,7 +286,9 @@ export class PartitionLog {
   get lastStableOffset(): bigint {
     const first = this.producers.firstUnstableOffset();
     if (first === null || first >= this.hwm) return this.hwm;
-    return first < this.logStart ? this.logStart : first;
+    // Bigints: Math.max takes numbers.
+    if (first < this.logStart) return this.logStart;
+    return first;
   }
 
   /** The offset after the last batch covered by a completed fsync. */
