@@ -43,15 +43,28 @@ export async function writeTxnMarkers(
   return Promise.all(
     markers.map(async (marker) => ({
       producerId: marker.producerId,
-      partitions: await Promise.all(
-        marker.partitions.map(async ({ topic, partition }) => ({
-          topic,
-          partition,
-          errorCode: await writeOne(target.partition(topic, partition), marker, now),
-        })),
-      ),
+      partitions: await writePartitions(target, marker, now),
     })),
   );
+}
+
+/** Kafka answers the partitions it does not have first, then those it appended to. */
+async function writePartitions(
+  target: TxnMarkerTarget,
+  marker: TxnMarkerRequest,
+  now: () => number,
+): Promise<TxnMarkerResult['partitions']> {
+  const unknown: TxnMarkerResult['partitions'] = [];
+  const known: Array<{ topic: string; partition: number; log: PartitionLog }> = [];
+  for (const { topic, partition } of marker.partitions) {
+    const log = target.partition(topic, partition);
+    if (!log || log.isClosed) unknown.push({ topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+    else known.push({ topic, partition, log });
+  }
+  const written = await Promise.all(
+    known.map(async ({ topic, partition, log }) => ({ topic, partition, errorCode: await writeOne(log, marker, now) })),
+  );
+  return [...unknown, ...written];
 }
 
 async function writeOne(
