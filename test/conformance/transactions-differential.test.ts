@@ -11,6 +11,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ProduceApi } from '../../src/protocol/generated/00-produce.js';
 import { defaultFetchRequestFetchPartition, FetchApi } from '../../src/protocol/generated/01-fetch.js';
 import { ListOffsetsApi } from '../../src/protocol/generated/02-list-offsets.js';
+import { ApiVersionsApi } from '../../src/protocol/generated/18-api-versions.js';
 import { CreateTopicsApi } from '../../src/protocol/generated/19-create-topics.js';
 import { InitProducerIdApi } from '../../src/protocol/generated/22-init-producer-id.js';
 import { WriteTxnMarkersApi } from '../../src/protocol/generated/27-write-txn-markers.js';
@@ -155,7 +156,15 @@ async function scenario(port: number): Promise<unknown[]> {
       await producers(),
     ];
 
-    const seen: unknown[] = [];
+    // Both list WriteTxnMarkers and DescribeProducers to a client (Kafka 4.3 serves WriteTxnMarkers up to v2).
+    const versions = await client.request(ApiVersionsApi, 3, {
+      ...ApiVersionsApi.defaultRequest(),
+      clientSoftwareName: 'raw-client',
+      clientSoftwareVersion: '1.0',
+    });
+    const seen: unknown[] = [
+      versions.apiKeys.filter((k) => k.apiKey === 27 || k.apiKey === 61).map((k) => [k.apiKey, k.minVersion]),
+    ];
     const [a, b, c] = [await producerId('a'), await producerId('b'), await producerId('c')];
     seen.push(await produce(['plain-0']));
     seen.push(await produce(['a-1', 'a-2'], a));

@@ -1,9 +1,10 @@
 /**
- * WriteTxnMarkers (key 27), v0–v1: the request a transaction coordinator sends to partition leaders to end
+ * WriteTxnMarkers (key 27), v1: the request a transaction coordinator sends to partition leaders to end
  * a transaction, one COMMIT or ABORT marker per producer and partition (see txn-marker-writer.ts, which the
  * in-process coordinator calls directly). Each partition answers once its marker is durable.
  *
- * - v1 is flexible.
+ * - v1 is flexible. v0 is not served: Kafka 4.x dropped it (KIP-896) and advertises 1 as the lowest version.
+ * - Kafka 4.3's v2 adds the transaction version (KIP-890); the message definitions here stop at v1.
  *
  * Kafka marks this API for the broker listeners ("listeners": ["zkBroker", "broker"] in its definition, and
  * a CLUSTER_ACTION ACL); in KRaft a broker's listeners serve clients and brokers alike, so Kafka 4.x lists it
@@ -17,7 +18,7 @@ import { writeTxnMarkers } from '../txn-marker-writer.js';
 
 export default defineHandler({
   api: WriteTxnMarkersApi,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 1,
   async handle(request, ctx) {
     const { broker } = ctx;

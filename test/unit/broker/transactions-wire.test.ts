@@ -102,7 +102,7 @@ describe('transactions over the wire (partition side)', () => {
     return (await client.request(ListOffsetsApi, 7, req)).topics[0]!.partitions[0]!.offset;
   }
 
-  it('advertises WriteTxnMarkers v0-v1 and DescribeProducers v0, as Kafka 4.x does on a client listener', async () => {
+  it('advertises WriteTxnMarkers v1 and DescribeProducers v0, as Kafka 4.x does on a client listener', async () => {
     const req = ApiVersionsApi.defaultRequest();
     req.clientSoftwareName = 'raw-client';
     req.clientSoftwareVersion = '1.0';
@@ -111,7 +111,7 @@ describe('transactions over the wire (partition side)', () => {
       const k = res.apiKeys.find((x) => x.apiKey === key);
       return [k?.minVersion, k?.maxVersion];
     };
-    assert.deepEqual(range(27), [0, 1]);
+    assert.deepEqual(range(27), [1, 1]);
     assert.deepEqual(range(61), [0, 0]);
   });
 
@@ -143,7 +143,7 @@ describe('transactions over the wire (partition side)', () => {
     assert.deepEqual(rc.abortedTransactions, [{ producerId: aborted, firstOffset: 0n }]);
 
     assert.equal(
-      (await writeMarker(committed, true, 0)).markers[0]!.topics[0]!.partitions[0]!.errorCode,
+      (await writeMarker(committed, true, 1)).markers[0]!.topics[0]!.partitions[0]!.errorCode,
       ErrorCode.NONE,
     );
     rc = await fetch(1);
