@@ -5,7 +5,7 @@
  * offset comes from the recovery point checkpoint, and when the active segment's .log has the size and
  * modification time the close recorded, nothing of it is read either (its indexes load on first use).
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { baseOffsetOf } from '../records/batch-header.js';
 import {
   type EpochEntry,
@@ -24,6 +24,7 @@ import {
   decodeProducerSnapshot,
   hasProducerIdAt,
   isExpired,
+  needsMarkerRead,
   type ProducerBatch,
   type ProducerStateEntry,
   ProducerStateManager,
@@ -391,7 +392,16 @@ export async function loadPartitionLog(p: LoadParams): Promise<LoadedLog | null>
   result.segments = segments;
   result.logEndOffset = logEndOffset;
   result.logStartOffset = logStartOffset;
+  // Transaction indexes: those of trusted segments are read (only where the directory lists one); those of
+  // scanned segments are rebuilt from the markers the scan found, as Kafka's LogSegment.recover does.
+  for (const s of segments) {
+    if (scanned.from !== null && s.baseOffset >= scanned.from) s.txnIndex.reset();
+    else if (present.has(basename(s.txnIndex.path))) await s.txnIndex.load(logger);
+  }
   await loadProducerState(p, result, present, scanned);
+  if (scanned.from !== null) {
+    for (const s of segments) if (s.baseOffset >= scanned.from) await s.txnIndex.flush();
+  }
   return result;
 }
 
@@ -429,22 +439,37 @@ async function loadProducerState(
   const expirationMs = p.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
   const live = (entries: ProducerStateEntry[]) => entries.filter((e) => !isExpired(e, p.nowMs, expirationMs));
 
-  // The latest snapshot that reads back whole; a corrupt one is deleted and the one before it tried.
-  let snapshot: { offset: bigint; entries: ProducerStateEntry[] } | null = null;
-  while (offsets.length > 0) {
-    const offset = offsets[offsets.length - 1]!;
-    if (!result.recovered && offset !== result.logEndOffset) break;
-    try {
-      snapshot = {
-        offset,
-        entries: decodeProducerSnapshot(await readWholeFile(cache, join(dir, snapshotFileName(offset)))),
-      };
-      break;
-    } catch (err) {
-      if (!(err instanceof CorruptSnapshotError) && !isNotFound(err)) throw err;
-      logger.warn({ file: join(dir, snapshotFileName(offset)), err }, 'deleting an unreadable producer snapshot');
-      await remove(offset);
+  // The latest snapshot at or below `bound` that reads back whole; a corrupt one is deleted and the one
+  // before it tried.
+  const latestSnapshot = async (bound: bigint) => {
+    for (let i = offsets.length - 1; i >= 0; i--) {
+      const offset = offsets[i]!;
+      if (offset > bound) continue;
+      if (!result.recovered && offset !== result.logEndOffset) return null;
+      try {
+        const bytes = await readWholeFile(cache, join(dir, snapshotFileName(offset)));
+        return { offset, entries: decodeProducerSnapshot(bytes) };
+      } catch (err) {
+        if (!(err instanceof CorruptSnapshotError) && !isNotFound(err)) throw err;
+        logger.warn({ file: join(dir, snapshotFileName(offset)), err }, 'deleting an unreadable producer snapshot');
+        await remove(offset);
+      }
     }
+    return null;
+  };
+  let snapshot = await latestSnapshot(result.logEndOffset);
+  // The scanned segments' transaction indexes are rebuilt by replaying their markers, which needs the
+  // transactions open at the first scanned offset: with transactional batches scanned below the snapshot,
+  // the replay starts from one at or below the scan instead (Kafka's recovery of a segment likewise
+  // rebuilds the producer state up to its base).
+  const scannedFrom = scanned.from;
+  if (
+    snapshot !== null &&
+    scannedFrom !== null &&
+    snapshot.offset > scannedFrom &&
+    scanned.batches.some((b) => b.batch.isTransactional && b.firstOffset < snapshot!.offset)
+  ) {
+    snapshot = await latestSnapshot(scannedFrom);
   }
   result.snapshotOffsets = offsets;
   if (!result.recovered) {
@@ -454,19 +479,38 @@ async function loadProducerState(
   const state = new ProducerStateManager(snapshot?.entries ?? []);
   const from = snapshot?.offset ?? result.logStartOffset;
   // Segments between the snapshot and the first scanned one are read for their batch headers only.
-  const scannedFrom = scanned.from ?? result.logEndOffset;
+  const replayTo = scanned.from ?? result.logEndOffset;
   for (const segment of result.segments) {
-    if (segment.baseOffset >= scannedFrom) break;
+    if (segment.baseOffset >= replayTo) break;
     const upper = segment.upperBoundOffset();
     if (upper !== null && upper <= from) continue;
     const start = segment.baseOffset < from ? ((await segment.findBatch(from))?.position ?? segment.writtenSize) : 0;
-    await segment.forEachBatch(start, segment.writtenSize, (b, window, at) => {
-      if (b.baseOffset >= from) state.replayBatchAt(window, at);
+    await segment.forEachBatch(start, segment.writtenSize, async (b, window, at) => {
+      if (b.baseOffset < from) return true;
+      // A marker is read from its record: a control batch cut by the header window is read whole.
+      if (needsMarkerRead(window, at)) state.replayBatchAt(await segment.read(b.position, b.size), 0);
+      else state.replayBatchAt(window, at);
       return true;
     });
   }
   for (const { firstOffset, batch } of scanned.batches) {
-    if (firstOffset >= from && firstOffset < result.logEndOffset) state.update(batch, firstOffset);
+    if (firstOffset < from || firstOffset >= result.logEndOffset) continue;
+    const completed = state.replay(batch, firstOffset);
+    if (completed?.isAborted && scannedFrom !== null && completed.lastOffset >= scannedFrom) {
+      const segment = segmentHolding(result.segments, completed.lastOffset);
+      segment.txnIndex.append({
+        producerId: completed.producerId,
+        firstOffset: completed.firstOffset,
+        lastOffset: completed.lastOffset,
+        lastStableOffset: completed.lastStableOffset,
+      });
+    }
   }
   result.producers = live(state.entries());
+}
+
+function segmentHolding(segments: readonly LogSegment[], offset: bigint): LogSegment {
+  let found = segments[0]!;
+  for (const s of segments) if (s.baseOffset <= offset) found = s;
+  return found;
 }

@@ -26,6 +26,7 @@ import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.js';
 import type { ReadMemory } from './read-pool.js';
 import { isNotFound, readFully, writeFully } from './storage-fs.js';
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.js';
+import { TransactionIndex } from './transaction-index.js';
 
 /**
  * Bytes preallocated for the active segment's index files. Kafka preallocates segment.index.bytes
@@ -47,12 +48,14 @@ export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | 
   return `${baseOffset.toString().padStart(20, '0')}${suffix}`;
 }
 
-const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex)$/;
+const SEGMENT_FILE = /^(\d{20})\.(log|index|timeindex|txnindex)$/;
 
-export function parseSegmentFileName(name: string): { baseOffset: bigint; kind: 'log' | 'index' | 'timeindex' } | null {
+export function parseSegmentFileName(
+  name: string,
+): { baseOffset: bigint; kind: 'log' | 'index' | 'timeindex' | 'txnindex' } | null {
   const m = SEGMENT_FILE.exec(name);
   if (!m) return null;
-  return { baseOffset: BigInt(m[1]!), kind: m[2] as 'log' | 'index' | 'timeindex' };
+  return { baseOffset: BigInt(m[1]!), kind: m[2] as 'log' | 'index' | 'timeindex' | 'txnindex' };
 }
 
 /** Shared by the segments of one partition; `config` is replaced when the topic's config changes. */
@@ -102,6 +105,8 @@ export class LogSegment {
   logPath: string;
   indexPath: string;
   timeIndexPath: string;
+  /** The transactions aborted by markers in this segment (`.txnindex`), in memory. */
+  readonly txnIndex: TransactionIndex;
 
   assignedSize: number;
   writtenSize: number;
@@ -152,6 +157,7 @@ export class LogSegment {
     this.logPath = join(dir, segmentFileName(baseOffset, '.log') + suffix);
     this.indexPath = join(dir, segmentFileName(baseOffset, '.index') + suffix);
     this.timeIndexPath = join(dir, segmentFileName(baseOffset, '.timeindex') + suffix);
+    this.txnIndex = new TransactionIndex(ctx.cache, dir, baseOffset);
     this.assignedSize = init.size;
     this.writtenSize = init.size;
     this.flushedSize = init.size;
@@ -317,6 +323,7 @@ export class LogSegment {
    * index entry as Kafka does, writes pending entries, cuts the files to their real size and syncs them.
    */
   async sealIndexes(): Promise<void> {
+    await this.txnIndex.flush();
     if (!this.offsetIndexState) return;
     if (this.maxTimestamp >= 0n) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
     await this.persistIndexes();
@@ -391,7 +398,7 @@ export class LogSegment {
   async deleteFiles(): Promise<void> {
     this.deleted = true;
     const fs = this.ctx.cache.fs;
-    const paths = [this.logPath, this.indexPath, this.timeIndexPath];
+    const paths = [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndex.path];
     for (const p of paths) {
       await this.ctx.cache.forget(p);
       try {

@@ -21,6 +21,7 @@
  * the written data.
  */
 import {
+  baseOffsetOf,
   batchSizeAt,
   lastOffsetDeltaOf,
   lastOffsetOf,
@@ -52,9 +53,11 @@ import {
   ProducerStateManager,
   producerBatchAt,
   snapshotFileName,
+  type TxnEvent,
 } from './producer-state.js';
 import type { ReadMemory } from './read-pool.js';
 import { errorCode } from './storage-fs.js';
+import type { AbortedTxn } from './transaction-index.js';
 
 export type Acks = 0 | 1 | -1;
 
@@ -89,12 +92,20 @@ export interface ReadOptions {
    * records returned are then a view of it, valid until the caller gives it back.
    */
   memory?: ReadMemory;
+  /**
+   * read_committed (Fetch isolation level 1): maxOffset defaults to the last stable offset, and the result
+   * lists the aborted transactions overlapping the batches read.
+   */
+  readCommitted?: boolean;
 }
 
 export interface ReadResult {
   /** Whole stored batches, the first one holding the fetch offset; possibly empty. */
   records: Buffer;
   highWatermark: bigint;
+  lastStableOffset: bigint;
+  /** With readCommitted: the aborted transactions overlapping the batches read (Kafka's collectAbortedTransactions). */
+  abortedTransactions?: AbortedTxn[];
   logStartOffset: bigint;
   logEndOffset: bigint;
 }
@@ -165,6 +176,9 @@ export const FSYNC_COALESCE_MS = 2;
 /** Sealed segments per partition whose indexes stay in memory after a read; older ones are unloaded. */
 const MAX_LOADED_SEALED_SEGMENTS = 4;
 const EMPTY = Buffer.alloc(0);
+/** A batch's offset and length fields: enough to step from one batch to the next. */
+const LOG_OVERHEAD_BYTES = 12;
+const MAGIC_BYTE_OFFSET = 16;
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -205,6 +219,8 @@ export class PartitionLog {
   readonly producers: ProducerStateManager;
   /** Offsets of the producer snapshot files in the directory, ascending. */
   private snapshotOffsets: bigint[];
+  /** Transaction events of the append being made (reused: appends without transactions allocate nothing). */
+  private readonly txnEvents: TxnEvent[] = [];
 
   readonly segmentContext: SegmentContext;
 
@@ -260,6 +276,19 @@ export class PartitionLog {
   /** The offset after the last batch consumers may read. */
   get highWatermark(): bigint {
     return this.hwm;
+  }
+
+  /**
+   * The last stable offset (Kafka's UnifiedLog.lastStableOffset): the first offset of the oldest transaction
+   * not yet decided, or decided by a marker the high watermark has not passed; else the high watermark.
+   * read_committed consumers read up to it. Equal to the high watermark without transactions.
+   */
+  get lastStableOffset(): bigint {
+    const first = this.producers.firstUnstableOffset();
+    if (first === null || first >= this.hwm) return this.hwm;
+    // Bigints: Math.max takes numbers.
+    if (first < this.logStart) return this.logStart;
+    return first;
   }
 
   /** The offset after the last batch covered by a completed fsync. */
@@ -329,6 +358,7 @@ export class PartitionLog {
   private setHighWatermark(offset: bigint): void {
     if (offset === this.hwm) return;
     this.hwm = offset;
+    this.producers.onHighWatermarkUpdated(offset);
     this.notify();
   }
 
@@ -368,14 +398,17 @@ export class PartitionLog {
     // Idempotent producers: a batch with a producer id is checked against that producer's state (one
     // Map lookup); batches without one (producer id -1) cost a single int32 read here. The state keeps
     // each batch's max timestamp as stored, so the log append time where the topic stamps one.
+    // Markers are checked whatever their origin (epochs, coordinator epoch), as Kafka's coordinator origin is.
     const validateProducers = (opts.origin ?? 'client') === 'client';
+    const txnEvents = this.txnEvents;
+    txnEvents.length = 0;
     let producerBatch: ProducerBatch | null = null;
     let pendingProducers: Map<bigint, ProducerStateEntry> | null = null;
     if (check.batchCount === 1) {
       if (hasProducerIdAt(records, 0)) {
         producerBatch = producerBatchAt(records, 0);
         if (stampAppendTime) producerBatch.maxTimestamp = logAppendTime;
-        if (validateProducers) {
+        if (validateProducers || producerBatch.isControl) {
           const verdict = this.producers.check(producerBatch);
           if (verdict.kind === 'duplicate') return this.answerDuplicate(verdict.batch, opts.acks);
           if (verdict.kind === 'error') return Promise.resolve(logError(verdict.errorCode, verdict.message));
@@ -391,13 +424,13 @@ export class PartitionLog {
         const batch = producerBatchAt(records, pos);
         if (stampAppendTime) batch.maxTimestamp = logAppendTime;
         pendingProducers ??= new Map();
-        if (validateProducers) {
+        if (validateProducers || batch.isControl) {
           const verdict = this.producers.check(batch, pendingProducers);
           // As Kafka: the first duplicate answers for the whole append.
           if (verdict.kind === 'duplicate') return this.answerDuplicate(verdict.batch, opts.acks);
           if (verdict.kind === 'error') return Promise.resolve(logError(verdict.errorCode, verdict.message));
         }
-        this.producers.update(batch, firstOffset, pendingProducers);
+        this.producers.update(batch, firstOffset, pendingProducers, txnEvents);
       }
     }
 
@@ -405,8 +438,9 @@ export class PartitionLog {
     const next = baseOffset + BigInt(check.offsetCount);
     // A roll snapshots the producer state as of the new segment's base: before this append's batches.
     const segment = this.maybeRoll(records.length, check.batchCount, next - 1n, now);
-    if (producerBatch !== null) this.producers.update(producerBatch, baseOffset);
+    if (producerBatch !== null) this.producers.update(producerBatch, baseOffset, undefined, txnEvents);
     else if (pendingProducers !== null) this.producers.commit(pendingProducers);
+    if (txnEvents.length > 0) this.applyTxnEvents(segment);
 
     const leaderEpoch = opts.leaderEpoch ?? this.epochs.latestEpoch() ?? 0;
     if (this.epochs.assign(leaderEpoch, baseOffset)) {
@@ -452,6 +486,24 @@ export class PartitionLog {
       // An append that arrives while the writer runs is picked up by it, without a drain() call of its own.
       if (!this.draining) void this.drain();
     });
+  }
+
+  /**
+   * Opens and completes the transactions of the append being made; an ABORT adds its entry to the
+   * `.txnindex` of the segment the marker goes to (in memory now; the writer writes the file after the
+   * marker). Its transaction's records stay below the LSO until the high watermark passes the marker.
+   */
+  private applyTxnEvents(segment: LogSegment): void {
+    for (const txn of this.producers.applyTxnEvents(this.txnEvents)) {
+      if (!txn.isAborted) continue;
+      segment.txnIndex.append({
+        producerId: txn.producerId,
+        firstOffset: txn.firstOffset,
+        lastOffset: txn.lastOffset,
+        lastStableOffset: txn.lastStableOffset,
+      });
+    }
+    this.txnEvents.length = 0;
   }
 
   /**
@@ -680,6 +732,16 @@ export class PartitionLog {
       this.setHighWatermark(this.written);
       this.messagesSinceFlush += records;
       this.scheduleRelaxedFlush();
+    }
+    if (segment.txnIndex.dirty) {
+      try {
+        await segment.txnIndex.persist();
+      } catch (err) {
+        this.ctx.logger.warn(
+          { file: segment.txnIndex.path, err },
+          'could not write transaction index entries; they stay in memory and are retried (a crash rebuilds them)',
+        );
+      }
     }
     if (segment.indexWriteDue) {
       try {
@@ -953,6 +1015,7 @@ export class PartitionLog {
     if (previous) for (const s of previous.dropped) if (!dropped.includes(s) && s !== segment) dropped.push(s);
     for (const s of dropped) s.deleted = true;
     segment.rewindTo(position, targetOffset);
+    segment.txnIndex.truncateTo(targetOffset);
     segment.upperBoundOffset = () => null;
     this.leo = targetOffset;
     if (this.written > targetOffset) this.written = targetOffset;
@@ -984,6 +1047,7 @@ export class PartitionLog {
 
   private async runRepair(task: RepairTask): Promise<void> {
     await task.segment.truncateLog(task.position);
+    await task.segment.txnIndex.persist();
     // A segment whose indexes were unloaded reloads them now, checked against its new size.
     await task.segment.ensureIndexesLoaded();
     for (const s of task.dropped) await s.deleteFiles();
@@ -1048,16 +1112,22 @@ export class PartitionLog {
   async read(fetchOffset: bigint, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult | LogError> {
     for (let attempt = 0; ; attempt++) {
       if (fetchOffset < this.logStart || fetchOffset > this.leo) return this.outOfRange(fetchOffset);
-      const maxOffset = opts.maxOffset ?? this.hwm;
+      const lastStableOffset = this.lastStableOffset;
+      const maxOffset = opts.maxOffset ?? (opts.readCommitted ? lastStableOffset : this.hwm);
       const minOneBatch = opts.minOneBatch ?? true;
-      const result = (records: Buffer): ReadResult => ({
-        records,
-        highWatermark: this.hwm,
-        logStartOffset: this.logStart,
-        logEndOffset: this.leo,
-      });
-      if (fetchOffset >= maxOffset) return result(EMPTY);
+      const result = (records: Buffer): ReadResult => {
+        const read: ReadResult = {
+          records,
+          highWatermark: this.hwm,
+          lastStableOffset,
+          logStartOffset: this.logStart,
+          logEndOffset: this.leo,
+        };
+        if (opts.readCommitted) read.abortedTransactions = this.abortedTransactions(fetchOffset, records, segments);
+        return read;
+      };
       const segments = this.segmentList.slice(this.segmentIndexFor(fetchOffset));
+      if (fetchOffset >= maxOffset) return result(EMPTY);
       const swaps = this.segmentSwaps;
       try {
         let replaced = false;
@@ -1087,6 +1157,27 @@ export class PartitionLog {
         return logError('KAFKA_STORAGE_ERROR', `read of ${this.topic}-${this.partition} failed: ${describe(err)}`);
       }
     }
+  }
+
+  /**
+   * The aborted transactions overlapping the batches read from `fetchOffset` (Kafka's
+   * collectAbortedTransactions): from the segment holding it onwards, until an entry's last stable offset
+   * reaches the end of what was read (no later transaction can overlap it). The upper bound is the offset
+   * after the last batch read, where Kafka takes a coarser one from the offset index.
+   */
+  private abortedTransactions(fetchOffset: bigint, records: Buffer, segments: readonly LogSegment[]): AbortedTxn[] {
+    const aborted: AbortedTxn[] = [];
+    if (records.length === 0 || segments.every((s) => s.txnIndex.isEmpty)) return aborted;
+    let last = 0;
+    for (let pos = 0; pos + LOG_OVERHEAD_BYTES <= records.length; pos += batchSizeAt(records, pos)) last = pos;
+    // A legacy (magic 0/1) wrapper's offset field is already its last offset.
+    const lastOffset =
+      records.readInt8(last + MAGIC_BYTE_OFFSET) >= 2 ? lastOffsetOf(records, last) : baseOffsetOf(records, last);
+    const upperBoundOffset = lastOffset + 1n;
+    for (const segment of segments) {
+      if (segment.txnIndex.collect(fetchOffset, upperBoundOffset, aborted)) break;
+    }
+    return aborted;
   }
 
   /**
@@ -1303,9 +1394,14 @@ export class PartitionLog {
     }
     // Past the commit point: a failure here leaves the `.swap` files, which the next open completes; the
     // segment serves reads under its `.swap` name meanwhile.
+    // The aborted transactions of the replaced segments stay known: the cleaner keeps control batches and
+    // aborted data, so read_committed consumers still need their entries (written once the old files are gone,
+    // since the cleaned segment's `.txnindex` has their first segment's name).
+    for (const s of old) for (const txn of s.txnIndex.entries) cleaned.txnIndex.append(txn);
     try {
       for (const s of old) await s.deleteFiles();
       await cleaned.changeFileSuffixes('');
+      if (!cleaned.txnIndex.isEmpty) await cleaned.txnIndex.persist();
     } catch (err) {
       this.ctx.logger.warn(
         { topic: this.topic, partition: this.partition, file: cleaned.logPath, err },

@@ -5,7 +5,14 @@
  * matching one of those five is answered with its original offsets and not written again, a sequence gap
  * is refused with OUT_OF_ORDER_SEQUENCE_NUMBER and an older epoch with INVALID_PRODUCER_EPOCH.
  *
- * Everything is read from batch headers; records are never decoded. The state is saved in Kafka's
+ * Transactions (the partition's side): a transactional batch opens a transaction for its producer at its
+ * first offset (`currentTxnFirstOffset`) unless one is open; a COMMIT or ABORT marker closes it. Open
+ * transactions, ordered by first offset, hold the last stable offset (LSO) back; a closed one keeps
+ * holding it until the high watermark passes its marker (Kafka's unreplicated transactions), so a
+ * read_committed consumer never reads a transaction whose outcome could still be lost.
+ *
+ * Everything is read from batch headers (markers: their one control record); data records are never
+ * decoded. The state is saved in Kafka's
  * `<offset>.snapshot` files (same layout, so a Kafka broker could read them) and rebuilt after a crash
  * from the latest snapshot plus the batch headers written after it.
  */
@@ -13,13 +20,17 @@ import {
   ATTRIBUTES_OFFSET,
   BASE_SEQUENCE_OFFSET,
   baseOffsetOf,
+  batchSizeAt,
   CONTROL_FLAG_MASK,
   LAST_OFFSET_DELTA_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
+  TRANSACTIONAL_FLAG_MASK,
 } from '../records/batch-header.js';
+import { parseControlRecord } from '../records/control.js';
 import { crc32c } from '../records/crc32c.js';
+import { iterateRecords } from '../records/iterate.js';
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN: how many batches per producer are kept for duplicates. */
 export const NUM_BATCHES_TO_RETAIN = 5;
@@ -42,7 +53,7 @@ export interface ProducerStateEntry {
   producerEpoch: number;
   coordinatorEpoch: number;
   lastTimestamp: bigint;
-  /** -1: no transaction open (transactions are not served yet, so always -1 here). */
+  /** The first offset of the producer's open transaction on this partition; -1 when none is open. */
   currentTxnFirstOffset: bigint;
   /** Oldest first, at most NUM_BATCHES_TO_RETAIN. */
   batches: BatchMetadata[];
@@ -57,12 +68,50 @@ export interface ProducerBatch {
   lastOffsetDelta: number;
   maxTimestamp: bigint;
   isControl: boolean;
+  isTransactional: boolean;
+  /**
+   * A control batch's transaction marker (type and coordinator epoch), null for data batches and other
+   * control batches. Read only when the whole batch is in the buffer; see `needsMarkerRead`.
+   */
+  marker: TxnMarker | null;
 }
+
+export interface TxnMarker {
+  type: 'COMMIT' | 'ABORT';
+  coordinatorEpoch: number;
+}
+
+/** An open transaction of one producer on this partition (Kafka's TxnMetadata). */
+export interface TxnMetadata {
+  producerId: bigint;
+  firstOffset: bigint;
+  /** The marker's offset once the transaction completed; -1 while open. */
+  lastOffset: bigint;
+}
+
+/** A transaction a marker completed (Kafka's CompletedTxn). */
+export interface CompletedTxn {
+  producerId: bigint;
+  firstOffset: bigint;
+  lastOffset: bigint;
+  isAborted: boolean;
+}
+
+/** What appends did to transactions, applied in order once the append holds its offsets. */
+export type TxnEvent = { kind: 'start'; txn: TxnMetadata } | { kind: 'complete'; txn: CompletedTxn };
 
 export type ProducerCheck =
   | { kind: 'append' }
   | { kind: 'duplicate'; batch: BatchMetadata }
-  | { kind: 'error'; errorCode: 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'INVALID_PRODUCER_EPOCH'; message: string };
+  | {
+      kind: 'error';
+      errorCode:
+        | 'OUT_OF_ORDER_SEQUENCE_NUMBER'
+        | 'INVALID_PRODUCER_EPOCH'
+        | 'INVALID_TXN_STATE'
+        | 'TRANSACTION_COORDINATOR_FENCED';
+      message: string;
+    };
 
 /** Whether the batch at `pos` carries a producer id (idempotent or transactional); reads one int32. */
 export function hasProducerIdAt(buf: Buffer, pos: number): boolean {
@@ -70,9 +119,15 @@ export function hasProducerIdAt(buf: Buffer, pos: number): boolean {
   return buf.readInt32BE(pos + PRODUCER_ID_OFFSET) >= 0;
 }
 
+/**
+ * The producer fields of the batch at `pos`. A control batch's marker is read from its first record when
+ * the whole batch is in `buf`; callers holding only its header check `needsMarkerRead` and read it whole.
+ */
 export function producerBatchAt(buf: Buffer, pos: number): ProducerBatch {
   const firstSeq = buf.readInt32BE(pos + BASE_SEQUENCE_OFFSET);
   const lastOffsetDelta = buf.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET);
+  const attributes = buf.readInt16BE(pos + ATTRIBUTES_OFFSET);
+  const isControl = (attributes & CONTROL_FLAG_MASK) !== 0;
   return {
     producerId: buf.readBigInt64BE(pos + PRODUCER_ID_OFFSET),
     producerEpoch: buf.readInt16BE(pos + PRODUCER_EPOCH_OFFSET),
@@ -80,8 +135,36 @@ export function producerBatchAt(buf: Buffer, pos: number): ProducerBatch {
     lastSeq: incrementSequence(firstSeq, lastOffsetDelta),
     lastOffsetDelta,
     maxTimestamp: buf.readBigInt64BE(pos + MAX_TIMESTAMP_OFFSET),
-    isControl: (buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & CONTROL_FLAG_MASK) !== 0,
+    isControl,
+    isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
+    marker: isControl && !needsMarkerRead(buf, pos) ? markerAt(buf, pos) : null,
   };
+}
+
+/** Whether the batch at `pos` is a control batch not wholly in `buf`: its marker needs the whole batch. */
+export function needsMarkerRead(buf: Buffer, pos: number): boolean {
+  return (
+    (buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & CONTROL_FLAG_MASK) !== 0 && pos + batchSizeAt(buf, pos) > buf.length
+  );
+}
+
+/**
+ * The transaction marker of a whole control batch, as Kafka's ProducerAppendInfo reads it (its first
+ * record); null for an empty control batch (its transaction was cleaned away), another control type, a
+ * compressed batch (markers are written uncompressed) or malformed records.
+ */
+function markerAt(buf: Buffer, pos: number): TxnMarker | null {
+  if ((buf.readInt16BE(pos + ATTRIBUTES_OFFSET) & 0x07) !== 0) return null;
+  try {
+    for (const record of iterateRecords(buf, pos)) {
+      const control = parseControlRecord(record.key, record.value);
+      if (control.type !== 'COMMIT' && control.type !== 'ABORT') return null;
+      return { type: control.type, coordinatorEpoch: control.coordinatorEpoch ?? 0 };
+    }
+  } catch {
+    return null;
+  }
+  return null;
 }
 
 /** Sequences wrap from Int32.MAX to 0 (Kafka's DefaultRecordBatch.incrementSequence). */
@@ -106,9 +189,24 @@ function lastSeqOf(entry: ProducerStateEntry): number {
 
 export class ProducerStateManager {
   private readonly producers = new Map<bigint, ProducerStateEntry>();
+  /**
+   * Open transactions by first offset. Appends open them in offset order, so the Map's insertion order is
+   * offset order and its first entry the oldest (Kafka keeps a TreeMap).
+   */
+  private ongoingTxns = new Map<bigint, TxnMetadata>();
+  /** Completed transactions whose marker the high watermark has not passed yet, by first offset. */
+  private readonly unreplicatedTxns = new Map<bigint, TxnMetadata>();
 
   constructor(entries: Iterable<ProducerStateEntry> = []) {
-    for (const e of entries) this.producers.set(e.producerId, e);
+    const open: TxnMetadata[] = [];
+    for (const e of entries) {
+      this.producers.set(e.producerId, e);
+      if (e.currentTxnFirstOffset >= 0n) {
+        open.push({ producerId: e.producerId, firstOffset: e.currentTxnFirstOffset, lastOffset: -1n });
+      }
+    }
+    open.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+    for (const txn of open) this.ongoingTxns.set(txn.firstOffset, txn);
   }
 
   get size(): number {
@@ -132,6 +230,7 @@ export class ProducerStateManager {
   check(batch: ProducerBatch, pending?: Map<bigint, ProducerStateEntry>): ProducerCheck {
     const current = pending?.get(batch.producerId) ?? this.producers.get(batch.producerId);
     if (!current) return { kind: 'append' };
+    if (batch.isControl) return checkMarker(batch, current);
     if (batch.producerEpoch === current.producerEpoch) {
       for (const b of current.batches) {
         if (b.firstSeq === batch.firstSeq && b.lastSeq === batch.lastSeq) return { kind: 'duplicate', batch: b };
@@ -153,7 +252,7 @@ export class ProducerStateManager {
           message: `Invalid sequence number for new epoch of producer ${batch.producerId}: ${batch.producerEpoch} (request epoch), ${batch.firstSeq} (seq. number), ${current.producerEpoch} (current producer epoch)`,
         };
       }
-      return { kind: 'append' };
+      return checkTxnState(batch, current);
     }
     const lastSeq = lastSeqOf(current);
     // A producer whose batches all left the log (retention, DeleteRecords) may go on with any sequence (KIP-360).
@@ -164,7 +263,7 @@ export class ProducerStateManager {
         message: `Out of order sequence number for producer ${batch.producerId}: ${batch.firstSeq} (incoming seq. number), ${lastSeq} (current end sequence number)`,
       };
     }
-    return { kind: 'append' };
+    return checkTxnState(batch, current);
   }
 
   /**
@@ -172,7 +271,12 @@ export class ProducerStateManager {
    * epoch's batches; only the last NUM_BATCHES_TO_RETAIN are kept. Into `target` when given (the pending
    * changes of an append), else into the state.
    */
-  update(batch: ProducerBatch, firstOffset: bigint, target?: Map<bigint, ProducerStateEntry>): void {
+  update(
+    batch: ProducerBatch,
+    firstOffset: bigint,
+    target?: Map<bigint, ProducerStateEntry>,
+    txnEvents?: TxnEvent[],
+  ): void {
     const map = target ?? this.producers;
     let entry = map.get(batch.producerId);
     if (!entry && target) {
@@ -198,9 +302,28 @@ export class ProducerStateManager {
       entry.batches = [];
     }
     if (batch.isControl) {
-      // Transaction markers carry no sequence: they only move the epoch and the timestamp.
+      // Transaction markers carry no sequence: they move the epoch, the timestamp and the coordinator
+      // epoch, and complete the open transaction if there is one (Kafka's appendEndTxnMarker).
       entry.lastTimestamp = batch.maxTimestamp;
+      if (batch.marker === null) return;
+      entry.coordinatorEpoch = batch.marker.coordinatorEpoch;
+      if (entry.currentTxnFirstOffset < 0n) return;
+      const completed: CompletedTxn = {
+        producerId: batch.producerId,
+        firstOffset: entry.currentTxnFirstOffset,
+        lastOffset: firstOffset,
+        isAborted: batch.marker.type === 'ABORT',
+      };
+      entry.currentTxnFirstOffset = -1n;
+      if (txnEvents) txnEvents.push({ kind: 'complete', txn: completed });
+      else this.completeTxn(completed);
       return;
+    }
+    if (batch.isTransactional && entry.currentTxnFirstOffset < 0n) {
+      entry.currentTxnFirstOffset = firstOffset;
+      const started: TxnMetadata = { producerId: batch.producerId, firstOffset, lastOffset: -1n };
+      if (txnEvents) txnEvents.push({ kind: 'start', txn: started });
+      else this.ongoingTxns.set(firstOffset, started);
     }
     if (entry.batches.length === NUM_BATCHES_TO_RETAIN) entry.batches.shift();
     entry.batches.push({
@@ -218,10 +341,85 @@ export class ProducerStateManager {
     for (const [id, entry] of pending) this.producers.set(id, entry);
   }
 
-  /** Rebuilding from the log: every batch with a producer id, without validation (Kafka's replication origin). */
-  replayBatchAt(buf: Buffer, pos: number): void {
-    if (!hasProducerIdAt(buf, pos)) return;
-    this.update(producerBatchAt(buf, pos), baseOffsetOf(buf, pos));
+  /**
+   * Applies an append's transaction events in order; returns the transactions it completed, each with the
+   * last stable offset its `.txnindex` entry records (the first offset of the oldest other open transaction,
+   * else the offset after the marker: Kafka's lastStableOffset(CompletedTxn)).
+   */
+  applyTxnEvents(events: readonly TxnEvent[]): Array<CompletedTxn & { lastStableOffset: bigint }> {
+    const completed: Array<CompletedTxn & { lastStableOffset: bigint }> = [];
+    for (const event of events) {
+      if (event.kind === 'start') {
+        this.ongoingTxns.set(event.txn.firstOffset, event.txn);
+      } else {
+        completed.push({ ...event.txn, lastStableOffset: this.lastStableOffsetOf(event.txn) });
+        this.completeTxn(event.txn);
+      }
+    }
+    return completed;
+  }
+
+  private lastStableOffsetOf(txn: CompletedTxn): bigint {
+    for (const open of this.ongoingTxns.values()) if (open.producerId !== txn.producerId) return open.firstOffset;
+    return txn.lastOffset + 1n;
+  }
+
+  private completeTxn(txn: CompletedTxn): void {
+    const open = this.ongoingTxns.get(txn.firstOffset);
+    if (!open) return;
+    this.ongoingTxns.delete(txn.firstOffset);
+    open.lastOffset = txn.lastOffset;
+    this.unreplicatedTxns.set(open.firstOffset, open);
+  }
+
+  /**
+   * The first offset no read_committed consumer may pass (Kafka's firstUnstableOffset): the oldest open
+   * transaction, or a completed one whose marker the high watermark has not passed; null when none.
+   */
+  firstUnstableOffset(): bigint | null {
+    if (this.ongoingTxns.size === 0 && this.unreplicatedTxns.size === 0) return null;
+    let first: bigint | null = null;
+    for (const txn of this.ongoingTxns.values()) {
+      first = txn.firstOffset;
+      break;
+    }
+    for (const txn of this.unreplicatedTxns.values()) {
+      if (first === null || txn.firstOffset < first) first = txn.firstOffset;
+    }
+    return first;
+  }
+
+  /** The high watermark moved: completed transactions whose marker it passed no longer hold the LSO. */
+  onHighWatermarkUpdated(highWatermark: bigint): void {
+    if (this.unreplicatedTxns.size === 0) return;
+    for (const [firstOffset, txn] of this.unreplicatedTxns) {
+      if (txn.lastOffset < highWatermark) this.unreplicatedTxns.delete(firstOffset);
+    }
+  }
+
+  /** Open transactions, oldest first. */
+  openTransactions(): TxnMetadata[] {
+    return [...this.ongoingTxns.values()];
+  }
+
+  /**
+   * Rebuilding from the log: every batch with a producer id, without validation (Kafka's replication
+   * origin). Returns the transaction a marker completed, with its last stable offset, for the txn index.
+   */
+  replayBatchAt(buf: Buffer, pos: number): (CompletedTxn & { lastStableOffset: bigint }) | null {
+    if (!hasProducerIdAt(buf, pos)) return null;
+    return this.replay(producerBatchAt(buf, pos), baseOffsetOf(buf, pos));
+  }
+
+  /** `replayBatchAt` for a batch already read. */
+  replay(batch: ProducerBatch, firstOffset: bigint): (CompletedTxn & { lastStableOffset: bigint }) | null {
+    const events: TxnEvent[] = [];
+    this.update(batch, firstOffset, undefined, events);
+    if (events.length === 0) return null;
+    const completed = this.applyTxnEvents(events);
+    // Everything replayed is in the log already: nothing waits for the high watermark.
+    this.unreplicatedTxns.clear();
+    return completed[0] ?? null;
   }
 
   /**
@@ -229,6 +427,25 @@ export class ProducerStateManager {
    * with none is dropped, so its retry is accepted as from an unknown producer rather than refused.
    */
   truncateFrom(offset: bigint): void {
+    // Transactions opened at or after the cut are gone; those whose marker was cut are open again. (A cut
+    // below the high watermark, which only replication would make, may miss markers it passed already.)
+    for (const [firstOffset, txn] of this.unreplicatedTxns) {
+      if (txn.lastOffset < offset) continue;
+      this.unreplicatedTxns.delete(firstOffset);
+      const entry = this.producers.get(txn.producerId);
+      if (txn.firstOffset < offset && entry) {
+        txn.lastOffset = -1n;
+        entry.currentTxnFirstOffset = txn.firstOffset;
+        this.ongoingTxns.set(txn.firstOffset, txn);
+      }
+    }
+    for (const [firstOffset, txn] of this.ongoingTxns) {
+      if (firstOffset < offset) continue;
+      this.ongoingTxns.delete(firstOffset);
+      const entry = this.producers.get(txn.producerId);
+      if (entry && entry.currentTxnFirstOffset === firstOffset) entry.currentTxnFirstOffset = -1n;
+    }
+    this.ongoingTxns = new Map([...this.ongoingTxns].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     for (const [id, entry] of this.producers) {
       const kept = entry.batches.filter((b) => b.lastOffset < offset);
       if (kept.length === entry.batches.length) continue;
@@ -248,6 +465,40 @@ export class ProducerStateManager {
     }
     return removed;
   }
+}
+
+/**
+ * A marker from the transaction coordinator (Kafka's appendEndTxnMarker checks, transaction versions 0 and
+ * 1): an older producer epoch is refused, and so is an older coordinator epoch (a zombie coordinator).
+ */
+function checkMarker(batch: ProducerBatch, current: ProducerStateEntry): ProducerCheck {
+  if (batch.producerEpoch < current.producerEpoch) {
+    return {
+      kind: 'error',
+      errorCode: 'INVALID_PRODUCER_EPOCH',
+      message: `Epoch of producer ${batch.producerId} is ${batch.producerEpoch}, which is smaller than the last seen epoch ${current.producerEpoch}`,
+    };
+  }
+  if (batch.marker !== null && batch.marker.coordinatorEpoch < current.coordinatorEpoch) {
+    return {
+      kind: 'error',
+      errorCode: 'TRANSACTION_COORDINATOR_FENCED',
+      message: `Invalid coordinator epoch for producer ${batch.producerId}: ${batch.marker.coordinatorEpoch} (zombie), ${current.coordinatorEpoch} (current)`,
+    };
+  }
+  return { kind: 'append' };
+}
+
+/** A producer with an open transaction may only write transactional batches until its marker. */
+function checkTxnState(batch: ProducerBatch, current: ProducerStateEntry): ProducerCheck {
+  if (!batch.isTransactional && current.currentTxnFirstOffset >= 0n) {
+    return {
+      kind: 'error',
+      errorCode: 'INVALID_TXN_STATE',
+      message: `Expected transactional write from producer ${batch.producerId}: its transaction opened at offset ${current.currentTxnFirstOffset} is not complete`,
+    };
+  }
+  return { kind: 'append' };
 }
 
 export function isExpired(entry: ProducerStateEntry, nowMs: number, expirationMs: number): boolean {

@@ -9,7 +9,11 @@
  * - Before v3 partition_max_bytes is a hard limit: a first message larger than it is sent cut short, the
  *   partial message by which old clients recognise a message too large to fetch. v3 adds the response's
  *   max_bytes (KIP-74) and makes both limits soft: the first message is sent whole.
- * - v4 adds isolation_level and the last stable offset (equal to the high watermark without transactions).
+ * - v4 adds isolation_level, the last stable offset and aborted_transactions: read_committed (1) reads
+ *   stop at the last stable offset (the first offset of the oldest undecided transaction, else the high
+ *   watermark) and list the aborted transactions overlapping the batches read, from the segments'
+ *   `.txnindex`, so the client drops their records; read_uncommitted reads up to the high watermark and
+ *   gets aborted_transactions null. Both get the partition's last stable offset, as Kafka answers.
  * - v5 adds log start offsets; v7 fetch sessions (KIP-227): every fetch is answered as a full fetch with
  *   session id 0, which Kafka allows; an incremental request for an unknown session gets
  *   FETCH_SESSION_ID_NOT_FOUND.
@@ -87,7 +91,7 @@ export default defineHandler({
           out.errorCode = leaderEpochError(p.currentLeaderEpoch);
         }
         // A partition that is not read answers unknown offsets (-1), as Kafka does.
-        if (out.errorCode !== ErrorCode.NONE) setOffsets(out, -1n, -1n);
+        if (out.errorCode !== ErrorCode.NONE) setOffsets(out, -1n, -1n, -1n);
         wanted.push({ request: p, out, log: out.errorCode === ErrorCode.NONE ? log : null });
       }
     }
@@ -183,22 +187,29 @@ async function readAll(
     const budget = Math.max(0, Math.min(request.partitionMaxBytes, maxBytes - bytes));
     out.errorCode = ErrorCode.NONE;
     out.records = EMPTY;
-    setOffsets(out, log.highWatermark, log.logStartOffset);
+    setOffsets(out, log.highWatermark, log.lastStableOffset, log.logStartOffset);
     if (!mode.legacy) out.abortedTransactions = mode.readCommitted ? [] : null;
     if (budget === 0 && (bytes > 0 || hardLimit)) continue;
     // A hard limit still reads a first batch larger than the budget, to send its first message cut short.
     const result = await log.read(request.fetchOffset, budget, {
       minOneBatch: hardLimit || bytes === 0,
       memory: mode.lease ?? undefined,
+      readCommitted: mode.readCommitted && !mode.legacy,
     });
     if (isLogError(result)) {
       out.errorCode = logErrorCode(result);
       // Kafka answers a failed read (OFFSET_OUT_OF_RANGE included) with unknown offsets, not the log's.
-      setOffsets(out, -1n, -1n);
+      setOffsets(out, -1n, -1n, -1n);
       errors = true;
       continue;
     }
-    setOffsets(out, result.highWatermark, result.logStartOffset);
+    setOffsets(out, result.highWatermark, result.lastStableOffset, result.logStartOffset);
+    if (result.abortedTransactions && !mode.legacy) {
+      out.abortedTransactions = result.abortedTransactions.map((t) => ({
+        producerId: t.producerId,
+        firstOffset: t.firstOffset,
+      }));
+    }
     w.read = result.records;
     if (!mode.legacy) {
       out.records = result.records;
@@ -225,9 +236,14 @@ function countRecordsOut(metrics: BrokerMetrics, wanted: Wanted[]): void {
   }
 }
 
-function setOffsets(out: FetchResponsePartitionData, highWatermark: bigint, logStartOffset: bigint): void {
+function setOffsets(
+  out: FetchResponsePartitionData,
+  highWatermark: bigint,
+  lastStableOffset: bigint,
+  logStartOffset: bigint,
+): void {
   out.highWatermark = highWatermark;
-  out.lastStableOffset = highWatermark;
+  out.lastStableOffset = lastStableOffset;
   out.logStartOffset = logStartOffset;
 }
 

@@ -27,6 +27,7 @@ const EARLIEST = -2n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
+const READ_COMMITTED = 1;
 /** The replica id consumers send; v0 answers them nothing past the high watermark. */
 const CONSUMER_REPLICA_ID = -1;
 
@@ -71,22 +72,26 @@ export default defineHandler({
         }
         out.timestamp = -1n;
         out.leaderEpoch = LEADER_EPOCH;
+        // Kafka's lastFetchableOffset: what a consumer of this isolation level may read up to.
+        const lastFetchable =
+          version >= 2 && request.isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark;
         if (ts === LATEST) {
-          out.offset = log.highWatermark;
+          out.offset = lastFetchable;
         } else if (ts === EARLIEST || (ts === EARLIEST_LOCAL && version >= 8)) {
           out.offset = log.logStartOffset;
         } else if (ts === LATEST_TIERED && version >= 9) {
           out.offset = -1n;
           out.leaderEpoch = -1;
         } else if (ts === MAX_TIMESTAMP && version >= 7) {
-          const max = await log.maxTimestampOffset();
+          const found = await log.maxTimestampOffset();
+          const max = found && found.offset < lastFetchable ? found : null;
           out.offset = max?.offset ?? -1n;
           out.timestamp = max?.timestamp ?? -1n;
           out.leaderEpoch = max?.leaderEpoch ?? -1;
         } else if (ts < 0n) {
           out.errorCode = ErrorCode.INVALID_REQUEST;
         } else {
-          const hit = await log.offsetForTimestamp(ts);
+          const hit = await log.offsetForTimestamp(ts, { maxOffset: lastFetchable });
           out.offset = hit?.offset ?? -1n;
           out.timestamp = hit?.timestamp ?? -1n;
           out.leaderEpoch = hit?.leaderEpoch ?? -1;

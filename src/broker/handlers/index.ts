@@ -36,6 +36,7 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.DELETE_RECORDS, 0, 2, () => import('./21-delete-records.js')),
   serve(ApiKey.INIT_PRODUCER_ID, 0, 5, () => import('./22-init-producer-id.js')),
   serve(ApiKey.OFFSET_FOR_LEADER_EPOCH, 0, 4, () => import('./23-offset-for-leader-epoch.js')),
+  serve(ApiKey.WRITE_TXN_MARKERS, 1, 1, () => import('./27-write-txn-markers.js')),
   serve(ApiKey.DESCRIBE_CONFIGS, 0, 4, () => import('./32-describe-configs.js')),
   serve(ApiKey.ALTER_CONFIGS, 0, 2, () => import('./33-alter-configs.js')),
   serve(ApiKey.CREATE_PARTITIONS, 0, 3, () => import('./37-create-partitions.js')),
@@ -45,6 +46,7 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.DESCRIBE_CLIENT_QUOTAS, 0, 1, () => import('./48-describe-client-quotas.js')),
   serve(ApiKey.ALTER_CLIENT_QUOTAS, 0, 1, () => import('./49-alter-client-quotas.js')),
   serve(ApiKey.DESCRIBE_CLUSTER, 0, 1, () => import('./60-describe-cluster.js')),
+  serve(ApiKey.DESCRIBE_PRODUCERS, 0, 0, () => import('./61-describe-producers.js')),
 ];
 
 export function registerAllHandlers(registry: HandlerRegistry): void {

@@ -786,6 +786,10 @@ public final class Scenario {
       check(latestTiered.offset() == -1, "listOffsets: latestTiered = -1 without tiered storage", latestTiered);
       unserved("listOffsets earliestPendingUpload (ListOffsets v11)", admin.listOffsets(Map.of(rp, OffsetSpec.earliestPendingUpload())).all(), null);
 
+      // describeProducers (DescribeProducers, KIP-664) is answered from the partition's producer state.
+      Throwable producers = failure(admin.describeProducers(List.of(rp)).all());
+      check(producers == null, "describeProducers: answered for a partition", describe(producers));
+
       // describeFeatures is answered from ApiVersions, which Sluice serves.
       check(failure(admin.describeFeatures().featureMetadata()) == null, "describeFeatures: answered (from ApiVersions)", null);
 
@@ -797,7 +801,6 @@ public final class Scenario {
       // API is missing from the broker's ApiVersions answer. Kafka answers them (or refuses for a stated reason).
       unserved("describeLogDirs (DescribeLogDirs)", admin.describeLogDirs(List.of(node.id())).allDescriptions(), null);
       unserved("listPartitionReassignments (ListPartitionReassignments)", admin.listPartitionReassignments().reassignments(), null);
-      unserved("describeProducers (DescribeProducers)", admin.describeProducers(List.of(tp(recordsTopic, 0))).all(), null);
       unserved("listTransactions (ListTransactions)", admin.listTransactions().all(), null);
       unserved("describeUserScramCredentials (DescribeUserScramCredentials)", admin.describeUserScramCredentials().all(), null);
       unserved("describeMetadataQuorum (DescribeQuorum)", admin.describeMetadataQuorum().quorumInfo(), null);
