@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { AdminServer } from '../http/admin-server.js';
+import { CredentialStore } from '../network/sasl/credential-store.js';
 import { KafkaServer } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
@@ -31,11 +32,11 @@ import {
   type Listener,
   parseHostPort,
   parseListener,
-  servedListeners,
 } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import type { FaultInjector } from './fault-injector.js';
 import { registerAllHandlers } from './handlers/index.js';
+import { listenerOptions } from './listener-security.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { type BrokerMetrics, loadMetrics, type MetricsFactory } from './metrics.js';
@@ -84,6 +85,12 @@ export class Broker {
   clusterId = '';
   /** Host and port clients are told to connect to (first advertised listener). */
   advertised: Listener = { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 };
+  /** The address each listener advertises, by listener name. */
+  private readonly advertisedListeners = new Map<string, Listener>();
+  /** SCRAM credentials of SASL users (scram-credentials.json in the data directory). */
+  readonly credentials: CredentialStore;
+  /** Authentications on SASL listeners since start (Kafka's successful-/failed-authentication-total). */
+  readonly authentications = { successful: 0, failed: 0 };
   private server: KafkaServer | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private readonly logDir: string;
@@ -101,6 +108,8 @@ export class Broker {
     this.nodeId = config['node.id'] as number;
     this.logDir = resolve((config['log.dirs'] as string[])[0]);
     this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
+    this.credentials =
+      storage === 'disk' ? CredentialStore.inDataDir(this.logDir, logger) : new CredentialStore(null, logger);
     this.metrics = metrics(this);
     const baseFs = fs ?? (storage === 'memory' ? new MemoryFs() : new DiskFs());
     this.logs = createLogStore({
@@ -164,8 +173,14 @@ export class Broker {
     await this.groups.load();
     registerAllHandlers(this.registry);
 
+    await this.credentials.load();
+    if (this.storage === 'disk') this.credentials.watch();
     // KRaft controller listeners of a Kafka server.properties are accepted but not served.
-    const listeners = servedListeners(this.config);
+    const listeners = listenerOptions(this.config, {
+      credentials: this.credentials,
+      logger: this.logger,
+      onAuthentication: (succeeded, mechanism, detail) => this.countAuthentication(succeeded, mechanism, detail),
+    });
     const dispatcher = new Dispatcher(this);
     this.server = new KafkaServer({
       listeners,
@@ -182,14 +197,14 @@ export class Broker {
       ((this.config['advertised.listeners'] as string[] | null) ?? []).map(parseListener),
       this.config,
     );
-    if (advertised.length > 0) {
-      this.advertised = advertised[0];
-    } else {
-      const first = bound[0];
-      // A wildcard bind is not an address a client can dial; advertise loopback then, like a local broker.
-      const host = first.host === '0.0.0.0' || first.host === '::' ? '127.0.0.1' : first.host;
-      this.advertised = { name: first.name, host, port: first.port };
+    // Each bound listener advertises its entry of advertised.listeners, or else its own address. A wildcard
+    // bind is not an address a client can dial; it advertises loopback then, like a local broker.
+    for (const listener of bound) {
+      const host = listener.host === '0.0.0.0' || listener.host === '::' ? '127.0.0.1' : listener.host;
+      const own = advertised.find((a) => a.name === listener.name);
+      this.advertisedListeners.set(listener.name, own ?? { name: listener.name, host, port: listener.port });
     }
+    this.advertised = advertised[0] ?? this.advertisedListeners.get(bound[0].name)!;
     const http = this.config['admin.http.listener'] as string | null;
     if (http) {
       const { host, port } = parseHostPort(http);
@@ -205,6 +220,22 @@ export class Broker {
         .catch((err: Error) => this.logger.warn({ err: err.message }, 'retention failed'));
     }, every);
     this.retentionTimer.unref();
+  }
+
+  /**
+   * The address a client connected to `listenerName` is told (Metadata, FindCoordinator): that listener's
+   * advertised address, as Kafka answers, so a client that came in over SASL_SSL stays on SASL_SSL.
+   */
+  advertisedFor(listenerName: string | undefined): Listener {
+    return (listenerName !== undefined && this.advertisedListeners.get(listenerName)) || this.advertised;
+  }
+
+  private countAuthentication(succeeded: boolean, mechanism: string, detail: string): void {
+    if (succeeded) this.authentications.successful++;
+    else {
+      this.authentications.failed++;
+      this.logger.info({ mechanism, reason: detail }, 'SASL authentication failed');
+    }
   }
 
   get httpPort(): number {
@@ -347,6 +378,7 @@ export class Broker {
     await this.admin?.close();
     await this.server?.close();
     this.groups?.close();
+    this.credentials.close();
     await this.logs.close();
   }
 

@@ -98,6 +98,21 @@ export class PrometheusMetrics implements BrokerMetrics {
         this.set(broker.connectionCount);
       },
     });
+    // Kafka's successful-authentication-total and failed-authentication-total, over SASL listeners.
+    for (const [outcome, help] of [
+      ['successful', 'SASL authentications that succeeded.'],
+      ['failed', 'SASL authentications that failed (wrong password, unknown user, bad token).'],
+    ] as const) {
+      new Counter({
+        name: `sluice_${outcome}_authentication_total`,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(broker.authentications[outcome]);
+        },
+      });
+    }
     const partitionGauge = (name: string, help: string, read: (log: PartitionLog) => number | bigint) =>
       new Gauge({
         name,

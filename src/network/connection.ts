@@ -21,6 +21,7 @@
  * become ready together, and the parts of a response given as several buffers, leave in one vectored write.
  */
 import type { Socket } from 'node:net';
+import { ANONYMOUS, type ConnectionSecurity } from './principal.js';
 
 export interface RequestContext {
   readonly connectionId: number;
@@ -29,8 +30,18 @@ export interface RequestContext {
   readonly listenerName: string;
   /** Free-form per-connection state owned by the request handler (e.g. SASL state, client software name). */
   readonly state: Map<string, unknown>;
+  /**
+   * The listener's security protocol and who the client is (the principal an authorizer checks). Absent
+   * outside a connection (handlers called directly): PLAINTEXT and ANONYMOUS then.
+   */
+  readonly security?: ConnectionSecurity;
   /** Closes this connection (after logging `reason`). */
   close(reason: string): void;
+  /**
+   * Closes this connection once this request's response (if any) and those before it are written: a
+   * failed SASL authentication is answered, then the connection ends. Absent outside a connection.
+   */
+  closeAfterResponse?(reason: string): void;
   /**
    * Runs `fn` once the bytes of this request's response are no longer needed: the socket write carrying
    * them completed (or failed), or the response was dropped unwritten (no response, connection closed).
@@ -76,6 +87,8 @@ interface Slot {
   violation?: string;
   /** The request's `afterResponse` callbacks, until they run. */
   afterResponse?: Array<() => void>;
+  /** Set when the connection ends once this slot's response is written. */
+  closeAfter?: string;
 }
 
 /** Runs a slot's `afterResponse` callbacks, once. */
@@ -93,6 +106,7 @@ class RequestScope implements RequestContext {
   readonly remotePort: number;
   readonly listenerName: string;
   readonly state: Map<string, unknown>;
+  readonly security: ConnectionSecurity | undefined;
 
   constructor(
     private readonly connection: RequestContext,
@@ -103,10 +117,15 @@ class RequestScope implements RequestContext {
     this.remotePort = connection.remotePort;
     this.listenerName = connection.listenerName;
     this.state = connection.state;
+    this.security = connection.security;
   }
 
   close(reason: string): void {
     this.connection.close(reason);
+  }
+
+  closeAfterResponse(reason: string): void {
+    this.slot.closeAfter = reason;
   }
 
   afterResponse(fn: () => void): void {
@@ -167,6 +186,7 @@ export class Connection {
     private readonly options: ConnectionOptions,
     private readonly logger: ConnectionLogger,
     private readonly onClose: (conn: Connection) => void,
+    security: ConnectionSecurity = { securityProtocol: 'PLAINTEXT', principal: ANONYMOUS, sasl: null },
   ) {
     this.ctx = {
       connectionId: id,
@@ -174,6 +194,7 @@ export class Connection {
       remotePort: socket.remotePort ?? 0,
       listenerName,
       state: new Map(),
+      security,
       close: (reason) => this.close(reason),
     };
     socket.setNoDelay(true);
@@ -409,6 +430,16 @@ export class Connection {
       }
       if (head.response !== null) this.write(head.response, head);
       else settle(head);
+      if (head.closeAfter !== undefined) {
+        // Nothing after this answer is read or answered; it leaves, then the connection ends.
+        this.logger.info({ conn: this.describe(), reason: head.closeAfter }, 'closing connection');
+        this.rejecting = true;
+        this.dropReadState();
+        for (const slot of this.slots) if (slot.done) settle(slot);
+        this.slots.length = 0;
+        this.endAfterWrites();
+        return;
+      }
     }
     if (this.closed || this.rejecting) return;
     this.lastActivity = Date.now();

@@ -27,9 +27,9 @@ export default defineHandler({
   async handle(request, ctx) {
     const { broker, version } = ctx;
     const response = MetadataApi.defaultResponse();
-    response.brokers = [
-      { nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
-    ];
+    // The address of the listener this client connected to, as Kafka answers.
+    const { host, port } = broker.advertisedFor(ctx.connection.listenerName);
+    response.brokers = [{ nodeId: broker.nodeId, host, port, rack: null }];
     response.clusterId = broker.clusterId;
     response.controllerId = broker.nodeId;
     const withOps = version >= 8 && request.includeTopicAuthorizedOperations;

@@ -30,6 +30,7 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.SYNC_GROUP, 0, 5, () => import('./14-sync-group.js')),
   serve(ApiKey.DESCRIBE_GROUPS, 0, 5, () => import('./15-describe-groups.js')),
   serve(ApiKey.LIST_GROUPS, 0, 5, () => import('./16-list-groups.js')),
+  serve(ApiKey.SASL_HANDSHAKE, 0, 1, () => import('./17-sasl-handshake.js')),
   serve(ApiKey.API_VERSIONS, 0, 4, () => import('./18-api-versions.js')),
   serve(ApiKey.CREATE_TOPICS, 0, 7, () => import('./19-create-topics.js')),
   serve(ApiKey.DELETE_TOPICS, 0, 6, () => import('./20-delete-topics.js')),
@@ -37,10 +38,13 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.OFFSET_FOR_LEADER_EPOCH, 0, 4, () => import('./23-offset-for-leader-epoch.js')),
   serve(ApiKey.DESCRIBE_CONFIGS, 0, 4, () => import('./32-describe-configs.js')),
   serve(ApiKey.ALTER_CONFIGS, 0, 2, () => import('./33-alter-configs.js')),
+  serve(ApiKey.SASL_AUTHENTICATE, 0, 2, () => import('./36-sasl-authenticate.js')),
   serve(ApiKey.CREATE_PARTITIONS, 0, 3, () => import('./37-create-partitions.js')),
   serve(ApiKey.DELETE_GROUPS, 0, 2, () => import('./42-delete-groups.js')),
   serve(ApiKey.INCREMENTAL_ALTER_CONFIGS, 0, 1, () => import('./44-incremental-alter-configs.js')),
   serve(ApiKey.OFFSET_DELETE, 0, 0, () => import('./47-offset-delete.js')),
+  serve(ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, () => import('./50-describe-user-scram-credentials.js')),
+  serve(ApiKey.ALTER_USER_SCRAM_CREDENTIALS, 0, 0, () => import('./51-alter-user-scram-credentials.js')),
   serve(ApiKey.DESCRIBE_CLUSTER, 0, 1, () => import('./60-describe-cluster.js')),
 ];
 

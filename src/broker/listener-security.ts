@@ -1,0 +1,65 @@
+/**
+ * Turns the listener settings (listeners, listener.security.protocol.map, ssl.*, sasl.*, and their
+ * `listener.name.<listener>.` forms) into what the network layer serves: per listener its protocol, its
+ * TLS, and its SASL mechanisms and users.
+ */
+import type { ListenerOptions } from '../network/server.js';
+import type { CredentialStore } from '../network/sasl/credential-store.js';
+import { parseJaasConfig, plainUsers } from '../network/sasl/jaas.js';
+import { ListenerTls, type TlsLogger, type TlsSettings } from '../network/tls.js';
+import {
+  type BrokerConfig,
+  listenerJaasConfig,
+  listenerSetting,
+  type SaslMechanism,
+  securityProtocols,
+  servedListeners,
+} from './config.js';
+
+export interface ListenerSecurityDeps {
+  credentials: CredentialStore;
+  logger: TlsLogger;
+  onAuthentication(succeeded: boolean, mechanism: string, detail: string): void;
+}
+
+export function listenerOptions(config: BrokerConfig, deps: ListenerSecurityDeps): ListenerOptions[] {
+  const protocols = securityProtocols(config);
+  return servedListeners(config).map((listener) => {
+    // Config validation guarantees every served listener has a protocol.
+    const securityProtocol = protocols.get(listener.name) ?? 'PLAINTEXT';
+    const options: ListenerOptions = { ...listener, securityProtocol };
+    if (securityProtocol === 'SSL' || securityProtocol === 'SASL_SSL')
+      options.tls = new ListenerTls(listener.name, tlsSettings(config, listener.name), deps.logger);
+    if (securityProtocol === 'SASL_PLAINTEXT' || securityProtocol === 'SASL_SSL') {
+      const mechanisms = listenerSetting(config, listener.name, 'sasl.enabled.mechanisms') as SaslMechanism[];
+      const jaas = listenerJaasConfig(config, listener.name, 'PLAIN');
+      options.sasl = {
+        mechanisms,
+        plainUsers: jaas === null ? new Map() : plainUsers(parseJaasConfig(jaas)),
+        credentials: deps.credentials,
+        maxReauthMs: listenerSetting(config, listener.name, 'connections.max.reauth.ms') as number,
+        failedAuthenticationDelayMs: config['connection.failed.authentication.delay.ms'] as number,
+        onAuthentication: deps.onAuthentication,
+      };
+    }
+    return options;
+  });
+}
+
+function tlsSettings(config: BrokerConfig, listenerName: string): TlsSettings {
+  const get = (key: string) => listenerSetting(config, listenerName, key);
+  const text = (key: string) => get(key) as string | null;
+  return {
+    keystoreType: get('ssl.keystore.type') as TlsSettings['keystoreType'],
+    keystoreLocation: text('ssl.keystore.location'),
+    keystorePassword: text('ssl.keystore.password'),
+    keystoreKey: text('ssl.keystore.key'),
+    keystoreCertificateChain: text('ssl.keystore.certificate.chain'),
+    keyPassword: text('ssl.key.password'),
+    truststoreLocation: text('ssl.truststore.location'),
+    truststoreCertificates: text('ssl.truststore.certificates'),
+    clientAuth: get('ssl.client.auth') as TlsSettings['clientAuth'],
+    enabledProtocols: get('ssl.enabled.protocols') as string[],
+    principalMappingRules: text('ssl.principal.mapping.rules') ?? 'DEFAULT',
+  };
+}
