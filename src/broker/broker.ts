@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { AdminServer } from '../http/admin-server.js';
 import { CredentialStore } from '../network/sasl/credential-store.js';
-import { KafkaServer } from '../network/server.js';
+import { type BoundListener, KafkaServer } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   type CleanupPolicy,
@@ -247,6 +247,11 @@ export class Broker {
     if (this.stopped) return 'stopping';
     if (!this.server || this.server.bound.length === 0) return 'no listener bound';
     return null;
+  }
+
+  /** Every listener bound, with its port and security protocol. */
+  get boundListeners(): readonly BoundListener[] {
+    return this.server?.bound ?? [];
   }
 
   get port(): number {
