@@ -44,7 +44,7 @@ export class Dispatcher {
 
   handle(frame: Buffer, connection: RequestContext): Promise<ResponseFrame | null> | ResponseFrame | null {
     const sasl = connection.security?.sasl;
-    if (sasl && sasl.expectsRawToken) return this.rawSaslToken(sasl, frame, connection);
+    if (sasl?.expectsRawToken) return this.rawSaslToken(sasl, frame, connection);
     if (frame.length < 8)
       throw new ConnectionViolation(`request of ${frame.length} bytes is shorter than a request header`);
     const apiKey = frame.readInt16BE(0);

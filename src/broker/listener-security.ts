@@ -3,9 +3,10 @@
  * `listener.name.<listener>.` forms) into what the network layer serves: per listener its protocol, its
  * TLS, and its SASL mechanisms and users.
  */
-import type { ListenerOptions } from '../network/server.js';
+
 import type { CredentialStore } from '../network/sasl/credential-store.js';
 import { parseJaasConfig, plainUsers } from '../network/sasl/jaas.js';
+import type { ListenerOptions } from '../network/server.js';
 import { ListenerTls, type TlsLogger, type TlsSettings } from '../network/tls.js';
 import {
   type BrokerConfig,

@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import type { SecurityProtocol } from '../broker/config.js';
 import { Connection, type ConnectionLogger, type FrameHandler } from './connection.js';
 import { ANONYMOUS, type ConnectionSecurity, type KafkaPrincipal, userPrincipal } from './principal.js';

@@ -20,7 +20,10 @@ export interface TestCertificates {
   serverKey: string;
   serverCert: string;
   /** Makes a client key and certificate signed by the CA (or by a stranger CA when `untrusted`). */
-  client(subject: string, options?: { untrusted?: boolean }): Promise<{ key: string; cert: string; keyFile: string; certFile: string }>;
+  client(
+    subject: string,
+    options?: { untrusted?: boolean },
+  ): Promise<{ key: string; cert: string; keyFile: string; certFile: string }>;
   /** Writes a new server certificate (with `cn`) over serverKeystore. */
   renewServer(cn: string): Promise<void>;
   remove(): Promise<void>;
@@ -32,13 +35,37 @@ export async function makeCertificates(): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-tls-'));
   const file = (name: string) => join(dir, name);
   await run('openssl', [
-    'req', '-x509', ...EC, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=Sluice Test CA',
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Sluice Test CA',
   ]);
   let serial = 1;
   const signed = async (name: string, subject: string, ext: string | null, caName = 'ca') => {
     await run('openssl', ['req', ...EC, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject]);
-    const args = ['x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${caName}.pem`), '-CAkey', file(`${caName}.key`),
-      '-set_serial', String(serial++), '-out', file(`${name}.pem`), '-days', '2'];
+    const args = [
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${caName}.pem`),
+      '-CAkey',
+      file(`${caName}.key`),
+      '-set_serial',
+      String(serial++),
+      '-out',
+      file(`${name}.pem`),
+      '-days',
+      '2',
+    ];
     if (ext !== null) {
       await writeFile(file(`${name}.ext`), ext);
       args.push('-extfile', file(`${name}.ext`));
@@ -53,7 +80,11 @@ export async function makeCertificates(): Promise<TestCertificates> {
     const { rename } = await import('node:fs/promises');
     await rename(file('server.tmp'), file('server-keystore.pem'));
   };
-  const { key: serverKey, cert: serverCert } = await signed('server', '/CN=localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  const { key: serverKey, cert: serverCert } = await signed(
+    'server',
+    '/CN=localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\n',
+  );
   await writeFile(file('server-keystore.pem'), serverKey + serverCert);
   let strangerMade = false;
   return {
@@ -68,8 +99,19 @@ export async function makeCertificates(): Promise<TestCertificates> {
       let caName = 'ca';
       if (options.untrusted) {
         if (!strangerMade) {
-          await run('openssl', ['req', '-x509', ...EC, '-keyout', file('stranger.key'), '-out', file('stranger.pem'),
-            '-days', '2', '-subj', '/CN=Stranger CA']);
+          await run('openssl', [
+            'req',
+            '-x509',
+            ...EC,
+            '-keyout',
+            file('stranger.key'),
+            '-out',
+            file('stranger.pem'),
+            '-days',
+            '2',
+            '-subj',
+            '/CN=Stranger CA',
+          ]);
           strangerMade = true;
         }
         caName = 'stranger';

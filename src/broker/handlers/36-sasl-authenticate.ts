@@ -24,7 +24,7 @@ export default defineHandler({
       response.errorMessage = 'SaslAuthenticate request received after successful authentication';
       return response;
     }
-    const outcome = await sasl.authenticate(request.authBytes, ctx.version);
+    const outcome = await sasl.authenticate(request.authBytes);
     response.errorCode = outcome.errorCode;
     response.errorMessage = outcome.errorMessage;
     response.authBytes = outcome.authBytes;

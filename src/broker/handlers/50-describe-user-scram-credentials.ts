@@ -2,12 +2,13 @@
  * DescribeUserScramCredentials (key 50), v0 (KIP-554): the SCRAM mechanisms and iterations of users, never
  * the credentials themselves. A null or empty list of users describes every user that has one.
  */
+
+import { SCRAM_MECHANISM_TYPES } from '../../network/sasl/scram.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import {
   DescribeUserScramCredentialsApi,
   type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult,
 } from '../../protocol/generated/50-describe-user-scram-credentials.js';
-import { SCRAM_MECHANISM_TYPES } from '../../network/sasl/scram.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({

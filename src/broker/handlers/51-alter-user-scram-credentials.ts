@@ -7,11 +7,7 @@
  * (DUPLICATE_RESOURCE), an unknown mechanism (UNSUPPORTED_SASL_MECHANISM), iterations outside 4096–16384
  * or an empty name (UNACCEPTABLE_CREDENTIAL), deleting a credential that does not exist (RESOURCE_NOT_FOUND).
  */
-import { ErrorCode } from '../../protocol/error-codes.js';
-import {
-  AlterUserScramCredentialsApi,
-  type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult,
-} from '../../protocol/generated/51-alter-user-scram-credentials.js';
+
 import {
   credentialFromSaltedPassword,
   SCRAM_MAX_ITERATIONS,
@@ -20,6 +16,11 @@ import {
   type ScramMechanism,
   scramMechanismOfType,
 } from '../../network/sasl/scram.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import {
+  AlterUserScramCredentialsApi,
+  type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult,
+} from '../../protocol/generated/51-alter-user-scram-credentials.js';
 import { defineHandler } from '../registry.js';
 
 type Result = AlterUserScramCredentialsResponseAlterUserScramCredentialsResult;
@@ -40,7 +41,11 @@ export default defineHandler({
     for (const alteration of [...request.deletions, ...request.upsertions]) {
       const key = `${alteration.name}\u0000${alteration.mechanism}`;
       if (seen.has(key))
-        fail(alteration.name, ErrorCode.DUPLICATE_RESOURCE, 'A user credential cannot be altered twice in the same request');
+        fail(
+          alteration.name,
+          ErrorCode.DUPLICATE_RESOURCE,
+          'A user credential cannot be altered twice in the same request',
+        );
       seen.add(key);
     }
     const deletions: Array<{ user: string; mechanism: ScramMechanism }> = [];

@@ -152,7 +152,7 @@ export class SaslServerAuthenticator {
   }
 
   /** One SaslAuthenticate request. */
-  async authenticate(token: Buffer, version: number): Promise<AuthenticateOutcome> {
+  async authenticate(token: Buffer): Promise<AuthenticateOutcome> {
     if (this.state !== 'authenticate' || this.server === null) {
       // Kafka answers this on a connection that needs no SASL, or already authenticated.
       return {
@@ -195,7 +195,7 @@ export class SaslServerAuthenticator {
    * connection closes after the delay.
    */
   async rawToken(token: Buffer): Promise<{ frame: Buffer | null; closeReason?: string }> {
-    const outcome = await this.authenticate(token, 0);
+    const outcome = await this.authenticate(token);
     if (outcome.errorCode !== ErrorCode.NONE)
       return { frame: null, closeReason: outcome.closeReason ?? 'SASL authentication failed' };
     const frame = Buffer.allocUnsafe(4 + outcome.authBytes.length);

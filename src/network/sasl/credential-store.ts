@@ -5,7 +5,7 @@
  * `sluice user create --data-dir …` takes effect on a running broker. A broker without a data directory
  * (in-memory storage) keeps them in memory.
  */
-import { watch as watchDir, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch as watchDir } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isScramMechanism, type ScramCredential, type ScramMechanism } from './scram.js';

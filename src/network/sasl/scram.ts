@@ -76,7 +76,12 @@ export async function scramCredential(
   iterations = SCRAM_MIN_ITERATIONS,
 ): Promise<ScramCredential> {
   const salt = randomBytes(32);
-  return credentialFromSaltedPassword(mechanism, await saltPassword(mechanism, password, salt, iterations), salt, iterations);
+  return credentialFromSaltedPassword(
+    mechanism,
+    await saltPassword(mechanism, password, salt, iterations),
+    salt,
+    iterations,
+  );
 }
 
 /** Whether `password` is the one `credential` was made from. */
@@ -157,8 +162,7 @@ export class ScramServer implements SaslMechanismServer {
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
     const clientSignature = createHmac(hash, credential.storedKey).update(authMessage).digest();
     const proof = Buffer.from(proofText, 'base64');
-    if (proof.length !== clientSignature.length)
-      throw new SaslAuthenticationError('Invalid client credentials', false);
+    if (proof.length !== clientSignature.length) throw new SaslAuthenticationError('Invalid client credentials', false);
     const clientKey = Buffer.alloc(proof.length);
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i] ^ clientSignature[i];
     const storedKey = createHash(hash).update(clientKey).digest();
