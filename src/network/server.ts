@@ -104,12 +104,12 @@ export class KafkaServer {
       this.accept(socket, listener),
     );
     // A client that is not TLS, or fails the handshake (an untrusted certificate), never becomes a connection.
-    server.on('tlsClientError', (err, socket) =>
+    server.on('tlsClientError', (err, socket) => {
       this.options.logger.debug(
         { listener: listener.name, ip: socket.remoteAddress, err: err.message },
         'TLS handshake failed',
-      ),
-    );
+      );
+    });
     tls.watch((options) => server.setSecureContext(options));
     this.tlsListeners.push(tls);
     return server;

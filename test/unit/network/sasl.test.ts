@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { saltPassword } from '../../../src/network/sasl/scram.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { MetadataApi } from '../../../src/protocol/generated/03-metadata.js';
 import { SaslHandshakeApi } from '../../../src/protocol/generated/17-sasl-handshake.js';
@@ -14,7 +15,6 @@ import { ApiVersionsApi } from '../../../src/protocol/generated/18-api-versions.
 import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
 import { DescribeUserScramCredentialsApi } from '../../../src/protocol/generated/50-describe-user-scram-credentials.js';
 import { AlterUserScramCredentialsApi } from '../../../src/protocol/generated/51-alter-user-scram-credentials.js';
-import { saltPassword } from '../../../src/network/sasl/scram.js';
 import { type EmbeddedBroker, startBroker } from '../../../src/testing/start-broker.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { ScramClient } from '../../helpers/scram-client.js';
@@ -50,14 +50,19 @@ function saslPort(broker: EmbeddedBroker): number {
 const METADATA = { ...MetadataApi.defaultRequest(), topics: [] };
 
 async function handshake(client: RawClient, mechanism: string, version = 1) {
-  return (await client.request(SaslHandshakeApi, version, { mechanism }));
+  return await client.request(SaslHandshakeApi, version, { mechanism });
 }
 
 async function authenticate(client: RawClient, token: Buffer, version = 2) {
-  return (await client.request(SaslAuthenticateApi, version, { authBytes: token }));
+  return await client.request(SaslAuthenticateApi, version, { authBytes: token });
 }
 
-async function scramLogin(client: RawClient, mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512', user: string, password: string) {
+async function scramLogin(
+  client: RawClient,
+  mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512',
+  user: string,
+  password: string,
+) {
   assert.equal((await handshake(client, mechanism)).errorCode, ErrorCode.NONE);
   const scram = new ScramClient(mechanism, user, password);
   const first = await authenticate(client, scram.first());
@@ -78,7 +83,7 @@ test('SCRAM-SHA-512 and SCRAM-SHA-256 users authenticate, and the server proves 
     const { last, scram } = await scramLogin(client, mechanism, user, password);
     assert.equal(last.errorCode, ErrorCode.NONE, last.errorMessage ?? '');
     assert.ok(scram.verify(last.authBytes), 'the server signature checks out');
-    const metadata = (await client.request(MetadataApi, 1, METADATA));
+    const metadata = await client.request(MetadataApi, 1, METADATA);
     assert.equal(metadata.brokers[0].port, saslPort(broker), 'Metadata advertises the listener connected to');
     client.socket.destroy();
   }
@@ -88,7 +93,10 @@ test('SCRAM-SHA-512 and SCRAM-SHA-256 users authenticate, and the server proves 
 test('a request other than ApiVersions or SaslHandshake before authentication closes the connection unanswered', async () => {
   const broker = await saslBroker();
   const client = await RawClient.connect(saslPort(broker));
-  const versions = (await client.request(ApiVersionsApi, 3, { clientSoftwareName: 'raw-client', clientSoftwareVersion: '1' }));
+  const versions = await client.request(ApiVersionsApi, 3, {
+    clientSoftwareName: 'raw-client',
+    clientSoftwareVersion: '1',
+  });
   const keys = versions.apiKeys.map((k) => k.apiKey);
   for (const key of [17, 36, 50, 51]) assert.ok(keys.includes(key), `ApiVersions lists api ${key}`);
   client.sendRequest(MetadataApi, 1, METADATA);
@@ -253,13 +261,16 @@ test('AlterUserScramCredentials stores a salted credential in the data directory
   assert.equal(byUser.dave.errorMessage, 'Too few iterations');
   assert.equal(byUser.erin.errorCode, ErrorCode.UNSUPPORTED_SASL_MECHANISM);
 
-  const described = (await admin.request(DescribeUserScramCredentialsApi, 0, { users: null }));
+  const described = await admin.request(DescribeUserScramCredentialsApi, 0, { users: null });
   const carol = described.results.find((r) => r.user === 'carol');
   assert.deepEqual(carol?.credentialInfos, [{ mechanism: 1, iterations: 8192 }]);
-  const missing = (await admin.request(DescribeUserScramCredentialsApi, 0, { users: [{ name: 'zed' }] }));
+  const missing = await admin.request(DescribeUserScramCredentialsApi, 0, { users: [{ name: 'zed' }] });
   assert.equal(missing.results[0].errorCode, ErrorCode.RESOURCE_NOT_FOUND);
 
-  const file = await readFile(join((broker.broker.config['log.dirs'] as string[])[0], 'scram-credentials.json'), 'utf8');
+  const file = await readFile(
+    join((broker.broker.config['log.dirs'] as string[])[0], 'scram-credentials.json'),
+    'utf8',
+  );
   assert.ok(file.includes('"carol"'));
   assert.ok(!file.includes('carol-secret'), 'the password is not stored');
 
