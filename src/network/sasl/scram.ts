@@ -154,7 +154,9 @@ export class ScramServer implements SaslMechanismServer {
     const m = CLIENT_FINAL.exec(text);
     if (!m) throw new SaslAuthenticationError('Authentication failed: Invalid client final message', false);
     const [, , nonce, proofText] = m;
-    if (nonce !== this.nonce)
+    // Kafka only checks that the nonce ends with the one it sent: librdkafka up to 2.x repeats the client's
+    // own nonce in front of it, and Kafka's brokers accept that.
+    if (!nonce.endsWith(this.nonce))
       throw new SaslAuthenticationError('Invalid client nonce in the final client message.', false);
     const credential = this.credential!;
     const hash = hashName(this.mechanism);
