@@ -172,7 +172,8 @@ export class SaslServerAuthenticator {
       const step = await this.server.evaluate(token);
       let sessionLifetimeMs = 0n;
       if (step.complete) sessionLifetimeMs = BigInt(this.complete());
-      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.challenge, sessionLifetimeMs };
+      // Kafka leaves the message at its default, the empty string, on success.
+      return { errorCode: ErrorCode.NONE, errorMessage: '', authBytes: step.challenge, sessionLifetimeMs };
     } catch (err) {
       if (!(err instanceof SaslAuthenticationError)) throw err;
       const message = err.isPublic
