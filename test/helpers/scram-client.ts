@@ -17,7 +17,8 @@ export class ScramClient {
     return Buffer.from(`n,,${this.clientFirstBare}`);
   }
 
-  final(serverFirst: Buffer): Buffer {
+  /** The client-final message; `nonce` replaces the one it echoes (to mimic clients that get it wrong). */
+  final(serverFirst: Buffer, nonce?: string): Buffer {
     const text = serverFirst.toString();
     const fields = Object.fromEntries(text.split(',').map((f) => [f[0], f.slice(2)]));
     const hash = this.mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
@@ -30,7 +31,7 @@ export class ScramClient {
     );
     const clientKey = createHmac(hash, salted).update('Client Key').digest();
     const storedKey = createHash(hash).update(clientKey).digest();
-    const withoutProof = `c=biws,r=${fields.r}`;
+    const withoutProof = `c=biws,r=${nonce ?? fields.r}`;
     const authMessage = `${this.clientFirstBare},${text},${withoutProof}`;
     const signature = createHmac(hash, storedKey).update(authMessage).digest();
     const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]));

@@ -280,3 +280,66 @@ test('AlterUserScramCredentials stores a salted credential in the data directory
   client.socket.destroy();
   admin.socket.destroy();
 });
+
+test('malformed SASL tokens and frames, in every state of the exchange, never crash the broker', async () => {
+  const broker = await saslBroker({ 'connection.failed.authentication.delay.ms': 0 });
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed;
+  };
+  const garbage = () => {
+    const texts = [
+      'n,,n=alice,r=',
+      'c=biws,r=',
+      'n,a=x,n=,r=,',
+      '\u0000\u0000\u0000',
+      'p=@@@',
+      'n,,n=a=ZZ,r=abc',
+      'y,,n=a,r=b',
+    ];
+    const bytes = Buffer.alloc(random() % 64);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = random() & 0xff;
+    return random() % 2 === 0 ? bytes : Buffer.concat([Buffer.from(texts[random() % texts.length]), bytes]);
+  };
+  for (let i = 0; i < 60; i++) {
+    const client = await RawClient.connect(saslPort(broker));
+    const mechanism = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'][i % 3];
+    const legacy = i % 4 === 0;
+    await client.request(SaslHandshakeApi, legacy ? 0 : 1, { mechanism });
+    if (legacy) {
+      const token = garbage();
+      const frame = Buffer.alloc(4 + token.length);
+      frame.writeInt32BE(token.length, 0);
+      token.copy(frame, 4);
+      await client.send(frame);
+      await client.nextFrame(2000);
+    } else if (mechanism !== 'PLAIN' && i % 2 === 0) {
+      // A valid first step, then garbage as the final message.
+      const first = await authenticate(client, new ScramClient(mechanism as 'SCRAM-SHA-512', 'alice', 'x').first());
+      if (first.errorCode === ErrorCode.NONE) await authenticate(client, garbage()).catch(() => null);
+    } else {
+      await authenticate(client, garbage()).catch(() => null);
+    }
+    client.socket.destroy();
+  }
+  const client = await RawClient.connect(saslPort(broker));
+  const { last } = await scramLogin(client, 'SCRAM-SHA-512', 'alice', 'alice-secret');
+  assert.equal(last.errorCode, ErrorCode.NONE);
+  client.socket.destroy();
+});
+
+test('a SCRAM final message that repeats the client nonce before the server’s is accepted, as Kafka accepts librdkafka’s', async () => {
+  const broker = await saslBroker();
+  const client = await RawClient.connect(saslPort(broker));
+  await handshake(client, 'SCRAM-SHA-512');
+  const scram = new ScramClient('SCRAM-SHA-512', 'alice', 'alice-secret');
+  const clientFirst = scram.first();
+  const first = await authenticate(client, clientFirst);
+  const clientNonce = /r=([^,]+)/.exec(clientFirst.toString())![1];
+  // librdkafka 2.0's form: r=<client nonce><client nonce + server nonce>.
+  const combined = /r=([^,]+)/.exec(first.authBytes.toString())![1];
+  const last = await authenticate(client, scram.final(first.authBytes, clientNonce + combined));
+  assert.equal(last.errorCode, ErrorCode.NONE, last.errorMessage ?? '');
+  client.socket.destroy();
+});
