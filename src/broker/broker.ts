@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { AdminServer } from '../http/admin-server.js';
 import { CredentialStore } from '../network/sasl/credential-store.js';
-import { type BoundListener, KafkaServer } from '../network/server.js';
+import { type BoundListener, KafkaServer, type ListenerOptions } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   type CleanupPolicy,
@@ -181,6 +181,7 @@ export class Broker {
       logger: this.logger,
       onAuthentication: (succeeded, mechanism, detail) => this.countAuthentication(succeeded, mechanism, detail),
     });
+    this.warnWithoutUsers(listeners);
     const dispatcher = new Dispatcher(this);
     this.server = new KafkaServer({
       listeners,
@@ -228,6 +229,22 @@ export class Broker {
    */
   advertisedFor(listenerName: string | undefined): Listener {
     return (listenerName !== undefined && this.advertisedListeners.get(listenerName)) || this.advertised;
+  }
+
+  /** A SASL listener nobody can log in to yet deserves a word at start-up, with what to do. */
+  private warnWithoutUsers(listeners: ListenerOptions[]): void {
+    if (this.credentials.list().length > 0) return;
+    for (const l of listeners) {
+      if (l.sasl === undefined || l.sasl.plainUsers.size > 0) continue;
+      const how =
+        this.storage === 'disk'
+          ? `'sluice user create NAME --password … --data-dir ${this.logDir}' (a running broker picks it up)`
+          : 'AlterUserScramCredentials on another listener (sluice user create -b …)';
+      this.logger.warn(
+        { listener: l.name },
+        `listener ${l.name} asks for SASL but no user exists yet: create one with ${how}`,
+      );
+    }
   }
 
   private countAuthentication(succeeded: boolean, mechanism: string, detail: string): void {
@@ -410,9 +427,19 @@ export class Broker {
 function changedSettings(config: BrokerConfig, origins: ReadonlyMap<string, ConfigOrigin> | undefined) {
   const text = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
   const out: Record<string, string> = {};
-  for (const [key, def] of Object.entries(CONFIG_DEFINITIONS)) {
+  for (const [key, def] of Object.entries(CONFIG_DEFINITIONS) as Array<
+    [string, { default: unknown; sensitive?: boolean }]
+  >) {
     const value = config[key as keyof BrokerConfig];
-    if (text(value) !== text(def.default)) out[key] = `${text(value)} (${origins?.get(key) ?? 'override'})`;
+    if (text(value) === text(def.default)) continue;
+    // Keys and passwords never reach a log.
+    out[key] = `${def.sensitive ? '(hidden)' : text(value)} (${origins?.get(key) ?? 'override'})`;
+  }
+  // Per-listener settings (listener.name.<l>.…): JAAS configurations hold passwords.
+  for (const key of Object.keys(config)) {
+    if (!key.startsWith('listener.name.')) continue;
+    const secret = /password|\.key$|jaas\.config$/.test(key);
+    out[key] = `${secret ? '(hidden)' : text(config[key as keyof BrokerConfig])} (${origins?.get(key) ?? 'override'})`;
   }
   return out;
 }

@@ -565,6 +565,8 @@ export function resolveLayers(layers: ConfigLayer[]): LoadedConfig {
         if (problem === 'unknown') {
           if (!unknown.includes(key)) unknown.push(key);
         } else if (problem !== null) invalid.push(problem);
+        else if (origin !== 'default')
+          origins.set(`listener.name.${perListener[1].toLowerCase()}.${perListener[2]}` as ConfigKey, origin);
         continue;
       }
       const known = Object.hasOwn(CONFIG_DEFINITIONS, key);

@@ -4,6 +4,7 @@
  * reads it from the request's connection.
  */
 import type { SecurityProtocol } from '../broker/config.js';
+import type { SaslServerAuthenticator } from './sasl/authenticator.js';
 
 export interface KafkaPrincipal {
   readonly principalType: 'User';
@@ -27,5 +28,5 @@ export interface ConnectionSecurity {
   /** ANONYMOUS until a SASL exchange completes (or from the client certificate on an SSL listener). */
   readonly principal: KafkaPrincipal;
   /** The SASL exchange of a SASL_PLAINTEXT or SASL_SSL connection; null on other listeners. */
-  readonly sasl: import('./sasl/authenticator.js').SaslServerAuthenticator | null;
+  readonly sasl: SaslServerAuthenticator | null;
 }
