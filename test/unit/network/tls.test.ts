@@ -8,6 +8,7 @@ import { connect as netConnect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type ConnectionOptions, connect, type TLSSocket } from 'node:tls';
 import { loadConfig } from '../../../src/broker/config.js';
+import { createLogger } from '../../../src/broker/logger.js';
 import type { FrameHandler } from '../../../src/network/connection.js';
 import { formatPrincipal } from '../../../src/network/principal.js';
 import { KafkaServer, type ListenerOptions } from '../../../src/network/server.js';
@@ -266,4 +267,25 @@ test('an SSL listener without a key store, or a listener without a security prot
     },
   });
   assert.equal((ok as Record<string, unknown>)['listener.name.ssl.ssl.client.auth'], 'required');
+});
+
+test('keys and passwords given as settings never appear in the start-up line', async () => {
+  let logged = '';
+  const logger = createLogger('info', { destination: { write: (line: string) => (logged += line) } });
+  const broker = await startBroker({
+    logger,
+    config: {
+      listeners: 'SASL_SSL://127.0.0.1:0',
+      'ssl.keystore.key': certs.serverKey,
+      'ssl.keystore.certificate.chain': certs.serverCert,
+      'listener.name.sasl_ssl.plain.sasl.jaas.config':
+        'org.apache.kafka.common.security.plain.PlainLoginModule required user_paul="paul-secret";',
+      'sasl.enabled.mechanisms': 'PLAIN',
+    },
+  });
+  await broker.stop();
+  assert.match(logged, /listening on SASL_SSL/);
+  assert.match(logged, /"ssl.keystore.key":"\(hidden\) \(override\)"/);
+  assert.ok(!logged.includes('PRIVATE KEY'), 'the private key is not logged');
+  assert.ok(!logged.includes('paul-secret'), 'the JAAS password is not logged');
 });
