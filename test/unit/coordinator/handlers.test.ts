@@ -24,9 +24,11 @@ import { Writer } from '../../../src/protocol/writer.js';
 import { CONFIG, settle, subscription } from './helpers.js';
 
 function fakeBroker(groups: GroupCoordinator | undefined): Broker {
+  const advertised = { name: 'PLAINTEXT', host: 'broker.example', port: 9092 };
   return {
     nodeId: 1,
-    advertised: { name: 'PLAINTEXT', host: 'broker.example', port: 9092 },
+    advertised,
+    advertisedFor: () => advertised,
     groups,
     topics: { get: (name: string) => (name === 't' ? { name: 't', partitions: 3 } : undefined) },
   } as unknown as Broker;
