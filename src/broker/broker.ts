@@ -89,8 +89,11 @@ export class Broker {
   private readonly advertisedListeners = new Map<string, Listener>();
   /** SCRAM credentials of SASL users (scram-credentials.json in the data directory). */
   readonly credentials: CredentialStore;
-  /** Authentications on SASL listeners since start (Kafka's successful-/failed-authentication-total). */
-  readonly authentications = { successful: 0, failed: 0 };
+  /**
+   * Authentications on SASL listeners since start (Kafka's successful-authentication-total,
+   * failed-authentication-total, successful-reauthentication-total).
+   */
+  readonly authentications = { successful: 0, failed: 0, reauthenticated: 0 };
   private server: KafkaServer | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private readonly logDir: string;
@@ -179,7 +182,8 @@ export class Broker {
     const listeners = listenerOptions(this.config, {
       credentials: this.credentials,
       logger: this.logger,
-      onAuthentication: (succeeded, mechanism, detail) => this.countAuthentication(succeeded, mechanism, detail),
+      onAuthentication: (succeeded, mechanism, detail, reauthentication) =>
+        this.countAuthentication(succeeded, mechanism, detail, reauthentication),
     });
     this.warnWithoutUsers(listeners);
     const dispatcher = new Dispatcher(this);
@@ -247,9 +251,11 @@ export class Broker {
     }
   }
 
-  private countAuthentication(succeeded: boolean, mechanism: string, detail: string): void {
-    if (succeeded) this.authentications.successful++;
-    else {
+  private countAuthentication(succeeded: boolean, mechanism: string, detail: string, reauthentication: boolean): void {
+    if (succeeded) {
+      this.authentications.successful++;
+      if (reauthentication) this.authentications.reauthenticated++;
+    } else {
       this.authentications.failed++;
       this.logger.info({ mechanism, reason: detail }, 'SASL authentication failed');
     }

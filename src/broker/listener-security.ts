@@ -20,7 +20,7 @@ import {
 export interface ListenerSecurityDeps {
   credentials: CredentialStore;
   logger: TlsLogger;
-  onAuthentication(succeeded: boolean, mechanism: string, detail: string): void;
+  onAuthentication(succeeded: boolean, mechanism: string, detail: string, reauthentication: boolean): void;
 }
 
 export function listenerOptions(config: BrokerConfig, deps: ListenerSecurityDeps): ListenerOptions[] {

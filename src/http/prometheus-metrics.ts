@@ -102,9 +102,13 @@ export class PrometheusMetrics implements BrokerMetrics {
     for (const [outcome, help] of [
       ['successful', 'SASL authentications that succeeded.'],
       ['failed', 'SASL authentications that failed (wrong password, unknown user, bad token).'],
+      ['reauthenticated', 'SASL sessions renewed on an open connection (KIP-368).'],
     ] as const) {
       new Counter({
-        name: `sluice_${outcome}_authentication_total`,
+        name:
+          outcome === 'reauthenticated'
+            ? 'sluice_successful_reauthentication_total'
+            : `sluice_${outcome}_authentication_total`,
         help,
         registers,
         collect() {

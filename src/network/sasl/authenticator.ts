@@ -39,8 +39,11 @@ export interface SaslListenerConfig {
   maxReauthMs: number;
   /** connection.failed.authentication.delay.ms */
   failedAuthenticationDelayMs: number;
-  /** Counts authentications (the failed-authentication-total and successful-authentication-total metrics). */
-  onAuthentication?(succeeded: boolean, mechanism: string, detail: string): void;
+  /**
+   * Counts authentications (the failed-authentication-total and successful-authentication-total metrics);
+   * `reauthentication` for a session renewed on an open connection (KIP-368).
+   */
+  onAuthentication?(succeeded: boolean, mechanism: string, detail: string, reauthentication: boolean): void;
   now?(): number;
 }
 
@@ -218,17 +221,18 @@ export class SaslServerAuthenticator {
     this.state = 'complete';
     this.server = null;
     this.legacy = false;
+    const reauthentication = this.reauthenticating;
     this.reauthenticating = false;
     const lifetime = this.config.maxReauthMs;
     this.sessionExpiresAt = lifetime > 0 ? this.now() + lifetime : Number.POSITIVE_INFINITY;
-    this.config.onAuthentication?.(true, this.mechanism ?? '?', user);
+    this.config.onAuthentication?.(true, this.mechanism ?? '?', user, reauthentication);
     return lifetime;
   }
 
   private async fail(detail: string): Promise<void> {
     this.state = 'failed';
     this.server = null;
-    this.config.onAuthentication?.(false, this.mechanism ?? '?', detail);
+    this.config.onAuthentication?.(false, this.mechanism ?? '?', detail, this.reauthenticating);
     const delay = this.config.failedAuthenticationDelayMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   }

@@ -6,6 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -58,6 +63,21 @@ public class SecurityScenario {
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) values.add(r.value());
       }
     }
+    // AdminClient's SCRAM credential APIs: alice creates bob (the client salts the password), who then logs in.
+    String described;
+    try (Admin admin = Admin.create(props(bootstrap, ca, "alice-secret"))) {
+      admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(
+          "bob", new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), "bob-secret"))).all().get();
+      Map<String, UserScramCredentialsDescription> users = admin.describeUserScramCredentials().all().get();
+      described = users.get("bob").credentialInfos().toString();
+    }
+    Properties bob = props(bootstrap, ca, "bob-secret");
+    bob.put("sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"bob\" password=\"bob-secret\";");
+    String bobCluster;
+    try (Admin admin = Admin.create(bob)) {
+      bobCluster = admin.describeCluster().clusterId().get();
+    }
     String wrongError = "none";
     Properties ap = props(bootstrap, ca, "wrong");
     try (Admin admin = Admin.create(ap)) {
@@ -66,7 +86,7 @@ public class SecurityScenario {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       wrongError = cause.getClass().getSimpleName() + ": " + cause.getMessage();
     }
-    System.out.println("{\"produced\":" + produced + ",\"consumed\":" + values.size() + ",\"last\":\""
+    System.out.println("{\"described\":\"" + described + "\",\"bobLoggedIn\":" + (bobCluster != null) + ",\"produced\":" + produced + ",\"consumed\":" + values.size() + ",\"last\":\""
         + (values.isEmpty() ? "" : values.get(values.size() - 1)) + "\",\"wrong\":\"" + wrongError.replace("\"", "'") + "\"}");
   }
 }

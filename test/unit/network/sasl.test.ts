@@ -228,6 +228,7 @@ test('with connections.max.reauth.ms the session lifetime is sent, re-authentica
   // Re-authenticate on the same connection, as the same user.
   const again = await scramLogin(client, 'SCRAM-SHA-512', 'alice', 'alice-secret');
   assert.equal(again.last.errorCode, ErrorCode.NONE);
+  assert.equal(broker.broker.authentications.reauthenticated, 1);
   assert.equal((await client.request(MetadataApi, 1, METADATA)).brokers.length, 1);
   await new Promise((resolve) => setTimeout(resolve, 400));
   client.sendRequest(MetadataApi, 1, METADATA);
@@ -342,4 +343,21 @@ test('a SCRAM final message that repeats the client nonce before the server’s 
   const last = await authenticate(client, scram.final(first.authBytes, clientNonce + combined));
   assert.equal(last.errorCode, ErrorCode.NONE, last.errorMessage ?? '');
   client.socket.destroy();
+});
+
+test('the Prometheus metrics count successful and failed authentications', async () => {
+  const broker = await saslBroker({
+    'admin.http.listener': '127.0.0.1:0',
+    'connection.failed.authentication.delay.ms': 0,
+  });
+  const good = await RawClient.connect(saslPort(broker));
+  await scramLogin(good, 'SCRAM-SHA-512', 'alice', 'alice-secret');
+  const bad = await RawClient.connect(saslPort(broker));
+  await handshake(bad, 'PLAIN');
+  await authenticate(bad, plainToken('paul', 'wrong'));
+  const { text } = await broker.broker.metrics.scrape();
+  assert.match(text, /^sluice_successful_authentication_total 1$/m);
+  assert.match(text, /^sluice_failed_authentication_total 1$/m);
+  assert.match(text, /^sluice_successful_reauthentication_total 0$/m);
+  good.socket.destroy();
 });
