@@ -289,3 +289,47 @@ test('keys and passwords given as settings never appear in the start-up line', a
   assert.ok(!logged.includes('PRIVATE KEY'), 'the private key is not logged');
   assert.ok(!logged.includes('paul-secret'), 'the JAAS password is not logged');
 });
+
+test('an encrypted private key opens with ssl.key.password, and trusted CAs may be given inline', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const plainKey = join(certs.dir, 'plain.key');
+  const encryptedKey = join(certs.dir, 'encrypted.key');
+  await writeFile(plainKey, certs.serverKey);
+  await promisify(execFile)('openssl', [
+    'pkcs8',
+    '-topk8',
+    '-v2',
+    'aes-256-cbc',
+    '-in',
+    plainKey,
+    '-out',
+    encryptedKey,
+    '-passout',
+    'pass:key-secret',
+  ]);
+  const keystore = join(certs.dir, 'encrypted-keystore.pem');
+  await writeFile(keystore, (await readFile(encryptedKey, 'utf8')) + certs.serverCert);
+  const wrong = new ListenerTls('SSL', settings({ keystoreLocation: keystore, keyPassword: 'nope' }), quiet);
+  await assert.rejects(
+    wrong.serverOptions(),
+    /listener SSL: cannot use its TLS key and certificates.*ssl\.key\.password/,
+  );
+
+  const { port, server } = await tlsServer(
+    settings({
+      keystoreLocation: keystore,
+      keyPassword: 'key-secret',
+      clientAuth: 'required',
+      truststoreLocation: null,
+      truststoreCertificates: certs.ca,
+    }),
+  );
+  const client = await certs.client('/CN=inline');
+  const socket = await tlsConnect(port, { key: client.key, cert: client.cert });
+  assert.equal(await principalOver(socket), 'User:CN=inline');
+  socket.destroy();
+  await server.close();
+});
