@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { AdminServer } from '../http/admin-server.js';
 import { CredentialStore } from '../network/sasl/credential-store.js';
+import type { JwksValidator } from '../network/sasl/oauthbearer.js';
 import { type BoundListener, KafkaServer, type ListenerOptions } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
@@ -36,7 +37,7 @@ import {
 import { Dispatcher } from './dispatcher.js';
 import type { FaultInjector } from './fault-injector.js';
 import { registerAllHandlers } from './handlers/index.js';
-import { listenerOptions } from './listener-security.js';
+import { listenerOptions, oauthBearerValidator } from './listener-security.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { type BrokerMetrics, loadMetrics, type MetricsFactory } from './metrics.js';
@@ -89,6 +90,8 @@ export class Broker {
   private readonly advertisedListeners = new Map<string, Listener>();
   /** SCRAM credentials of SASL users (scram-credentials.json in the data directory). */
   readonly credentials: CredentialStore;
+  /** The JWKS keys OAUTHBEARER tokens are verified with; null without sasl.oauthbearer.jwks.endpoint.url. */
+  private oauthBearer: JwksValidator | null = null;
   /**
    * Authentications on SASL listeners since start (Kafka's successful-authentication-total,
    * failed-authentication-total, successful-reauthentication-total).
@@ -178,9 +181,15 @@ export class Broker {
 
     await this.credentials.load();
     if (this.storage === 'disk') this.credentials.watch();
+    this.oauthBearer = oauthBearerValidator(this.config, this.logger);
+    if (this.oauthBearer !== null) {
+      await this.oauthBearer.load();
+      this.oauthBearer.watch();
+    }
     // KRaft controller listeners of a Kafka server.properties are accepted but not served.
     const listeners = listenerOptions(this.config, {
       credentials: this.credentials,
+      oauthBearer: this.oauthBearer,
       logger: this.logger,
       onAuthentication: (succeeded, mechanism, detail, reauthentication) =>
         this.countAuthentication(succeeded, mechanism, detail, reauthentication),
@@ -239,7 +248,7 @@ export class Broker {
   private warnWithoutUsers(listeners: ListenerOptions[]): void {
     if (this.credentials.list().length > 0) return;
     for (const l of listeners) {
-      if (l.sasl === undefined || l.sasl.plainUsers.size > 0) continue;
+      if (l.sasl === undefined || l.sasl.plainUsers.size > 0 || l.sasl.oauthBearer !== null) continue;
       const how =
         this.storage === 'disk'
           ? `'sluice user create NAME --password … --data-dir ${this.logDir}' (a running broker picks it up)`
@@ -407,6 +416,7 @@ export class Broker {
     await this.server?.close();
     this.groups?.close();
     this.credentials.close();
+    this.oauthBearer?.close();
     await this.logs.close();
   }
 

@@ -28,7 +28,7 @@ interface Definition {
 const INT_MAX = 2147483647;
 
 /** The SASL mechanisms a listener can offer. */
-export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 /** Kafka's security protocols: whether a listener speaks TLS, and whether it asks for SASL. */
@@ -54,7 +54,12 @@ const PER_LISTENER_SETTINGS = new Set([
 ]);
 const LISTENER_PREFIX = /^listener\.name\.([A-Za-z0-9_]+)\.(.+)$/;
 /** `<mechanism>.sasl.jaas.config` under a listener prefix: the JAAS login module of one mechanism. */
-const JAAS_KEY = /^(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config$/;
+const JAAS_KEY = /^(plain|scram-sha-256|scram-sha-512|oauthbearer)\.sasl\.jaas\.config$/;
+/**
+ * Kafka needs OAuthBearerValidatorCallbackHandler named as OAUTHBEARER's server callback handler to check
+ * tokens against a JWKS; Sluice always does, and accepts the setting so that Kafka's configuration loads.
+ */
+const OAUTH_HANDLER_KEY = /^oauthbearer\.sasl\.server\.callback\.handler\.class$/;
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
 
 /** Every setting the broker knows. Values are kept as JS numbers: ms and byte sizes stay below 2^53. */
@@ -335,6 +340,33 @@ export const CONFIG_DEFINITIONS = {
     default: ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
     values: SASL_MECHANISMS,
     doc: 'SASL mechanisms offered on SASL listeners.',
+  },
+  'sasl.oauthbearer.jwks.endpoint.url': {
+    kind: 'string',
+    default: null,
+    doc: 'JWKS file (file: URL or path) whose keys verify OAUTHBEARER tokens; read again when it changes.',
+  },
+  'sasl.oauthbearer.expected.audience': {
+    kind: 'list',
+    default: null,
+    doc: 'Audiences an OAUTHBEARER token must name one of (aud claim); any when unset.',
+  },
+  'sasl.oauthbearer.expected.issuer': {
+    kind: 'string',
+    default: null,
+    doc: 'Issuer an OAUTHBEARER token must name (iss claim); any when unset.',
+  },
+  'sasl.oauthbearer.sub.claim.name': {
+    kind: 'string',
+    default: 'sub',
+    doc: 'The claim of an OAUTHBEARER token that names its principal.',
+  },
+  'sasl.oauthbearer.clock.skew.seconds': {
+    kind: 'int',
+    default: 30,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Clock difference allowed when checking an OAUTHBEARER token’s exp and nbf.',
   },
   'connections.max.reauth.ms': {
     kind: 'long',
@@ -630,6 +662,14 @@ function listenerProblems(config: BrokerConfig): string[] {
   const protocols = securityProtocols(config);
   for (const l of servedListeners(config)) {
     const protocol = protocols.get(l.name);
+    if (
+      (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') &&
+      (listenerSetting(config, l.name, 'sasl.enabled.mechanisms') as string[]).includes('OAUTHBEARER') &&
+      config['sasl.oauthbearer.jwks.endpoint.url'] === null
+    )
+      problems.push(
+        `listener ${l.name} offers OAUTHBEARER but sasl.oauthbearer.jwks.endpoint.url is not set: name the JWKS file whose keys sign the tokens (Sluice accepts no unsigned tokens)`,
+      );
     if (protocol === undefined) {
       problems.push(
         `listener ${l.name} has no security protocol: add ${l.name}:PLAINTEXT (or SSL, SASL_PLAINTEXT, SASL_SSL) to listener.security.protocol.map`,
@@ -680,6 +720,10 @@ function setListenerSetting(
     } catch (err) {
       return (err as Error).message.replace(`"${setting}"`, `"${key}"`);
     }
+  }
+  if (OAUTH_HANDLER_KEY.test(setting)) {
+    config[normalized] = String(value ?? '');
+    return null;
   }
   if (JAAS_KEY.test(setting)) {
     try {

@@ -6,6 +6,7 @@
 
 import type { CredentialStore } from '../network/sasl/credential-store.js';
 import { parseJaasConfig, plainUsers } from '../network/sasl/jaas.js';
+import { JwksValidator, type OAuthLogger } from '../network/sasl/oauthbearer.js';
 import type { ListenerOptions } from '../network/server.js';
 import { ListenerTls, type TlsLogger, type TlsSettings } from '../network/tls.js';
 import {
@@ -19,6 +20,8 @@ import {
 
 export interface ListenerSecurityDeps {
   credentials: CredentialStore;
+  /** The JWKS keys of OAUTHBEARER, when a listener offers it (see oauthBearerValidator). */
+  oauthBearer: JwksValidator | null;
   logger: TlsLogger;
   onAuthentication(succeeded: boolean, mechanism: string, detail: string, reauthentication: boolean): void;
 }
@@ -38,6 +41,7 @@ export function listenerOptions(config: BrokerConfig, deps: ListenerSecurityDeps
         mechanisms,
         plainUsers: jaas === null ? new Map() : plainUsers(parseJaasConfig(jaas)),
         credentials: deps.credentials,
+        oauthBearer: mechanisms.includes('OAUTHBEARER') ? deps.oauthBearer : null,
         maxReauthMs: listenerSetting(config, listener.name, 'connections.max.reauth.ms') as number,
         failedAuthenticationDelayMs: config['connection.failed.authentication.delay.ms'] as number,
         onAuthentication: deps.onAuthentication,
@@ -45,6 +49,22 @@ export function listenerOptions(config: BrokerConfig, deps: ListenerSecurityDeps
     }
     return options;
   });
+}
+
+/** The OAUTHBEARER validator of the broker's JWKS settings, or null when no listener offers OAUTHBEARER. */
+export function oauthBearerValidator(config: BrokerConfig, logger: OAuthLogger): JwksValidator | null {
+  const jwks = config['sasl.oauthbearer.jwks.endpoint.url'] as string | null;
+  if (jwks === null) return null;
+  return new JwksValidator(
+    {
+      jwksLocation: jwks,
+      expectedAudience: config['sasl.oauthbearer.expected.audience'] as string[] | null,
+      expectedIssuer: config['sasl.oauthbearer.expected.issuer'] as string | null,
+      subClaimName: config['sasl.oauthbearer.sub.claim.name'] as string,
+      clockSkewSeconds: config['sasl.oauthbearer.clock.skew.seconds'] as number,
+    },
+    logger,
+  );
 }
 
 function tlsSettings(config: BrokerConfig, listenerName: string): TlsSettings {

@@ -5,10 +5,12 @@
  * other clients keep being served.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { type EmbeddedBroker, startBroker } from '../../src/testing/start-broker.js';
 import { kcat, lastJson, python } from '../helpers/clients.js';
+import { makeIssuer, type TestIssuer } from '../helpers/jwt.js';
 import { makeCertificates, type TestCertificates } from '../helpers/tls-certs.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -16,10 +18,13 @@ const { Kafka, logLevel } = kafkajs;
 let certs: TestCertificates;
 let broker: EmbeddedBroker;
 let client: { key: string; cert: string; keyFile: string; certFile: string };
+let issuer: TestIssuer;
 
 before(async () => {
   certs = await makeCertificates();
   client = await certs.client('/O=Example/CN=app');
+  issuer = makeIssuer();
+  await issuer.writeJwks(join(certs.dir, 'jwks.json'));
   broker = await startBroker({
     users: [{ name: 'alice', password: 'alice-secret', mechanism: 'SCRAM-SHA-512' }],
     config: {
@@ -28,7 +33,8 @@ before(async () => {
       'ssl.keystore.location': certs.serverKeystore,
       'listener.name.mtls.ssl.client.auth': 'required',
       'listener.name.mtls.ssl.truststore.location': certs.caFile,
-      'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256',
+      'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256,OAUTHBEARER',
+      'sasl.oauthbearer.jwks.endpoint.url': `file://${join(certs.dir, 'jwks.json')}`,
       'listener.name.sasl_plaintext.sasl.enabled.mechanisms': 'PLAIN',
       'listener.name.sasl_plaintext.plain.sasl.jaas.config':
         'org.apache.kafka.common.security.plain.PlainLoginModule required user_paul="paul-secret";',
@@ -81,6 +87,19 @@ describe('kafkajs', () => {
         sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'alice-secret' },
       },
       'kafkajs-scram',
+    );
+    assert.deepEqual(seen, ['one', 'two']);
+  });
+
+  test('produces and consumes over SASL_SSL with OAUTHBEARER', async () => {
+    const token = issuer.token({ sub: 'svc-orders' });
+    const seen = await kafkajsRoundTrip(
+      {
+        brokers: [broker.listeners.SASL_SSL],
+        ssl: { ca: [certs.ca] },
+        sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: token }) },
+      },
+      'kafkajs-oauth',
     );
     assert.deepEqual(seen, ['one', 'two']);
   });
@@ -240,6 +259,19 @@ print(json.dumps(seen))
         'py-scram',
       ),
     );
+    assert.deepEqual(lastJson(r), ['x', 'y'], r.stderr);
+  });
+
+  test('produces and consumes over SASL_SSL with OAUTHBEARER (oauth_cb)', async () => {
+    const token = issuer.token({ sub: 'svc-py' });
+    const code = roundTrip(
+      { 'security.protocol': 'SASL_SSL', 'sasl.mechanisms': 'OAUTHBEARER', 'ssl.ca.location': certs.caFile },
+      'py-oauth',
+    ).replace(
+      "conf['bootstrap.servers'] = BOOTSTRAP",
+      `conf['bootstrap.servers'] = BOOTSTRAP\nimport time\nconf['oauth_cb'] = lambda _: (${JSON.stringify(token)}, time.time() + 3600)`,
+    );
+    const r = await python(broker.listeners.SASL_SSL, code);
     assert.deepEqual(lastJson(r), ['x', 'y'], r.stderr);
   });
 

@@ -21,6 +21,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { API_VERSION_TABLE } from '../../protocol/generated/version-table.js';
 import { type KafkaPrincipal, userPrincipal } from '../principal.js';
 import type { CredentialStore } from './credential-store.js';
+import { type JwksValidator, OAuthBearerServer } from './oauthbearer.js';
 import { PlainServer } from './plain.js';
 import { SaslAuthenticationError, type SaslMechanismServer } from './sasl-server.js';
 import { isScramMechanism, SCRAM_MECHANISMS, ScramServer, verifyPassword } from './scram.js';
@@ -35,6 +36,8 @@ export interface SaslListenerConfig {
   /** The PLAIN users of the listener's JAAS configuration (`user_<name>="<password>"`). */
   plainUsers: ReadonlyMap<string, string>;
   credentials: CredentialStore;
+  /** The JWKS keys OAUTHBEARER tokens are checked with; null when OAUTHBEARER is not enabled. */
+  oauthBearer: JwksValidator | null;
   /** connections.max.reauth.ms; 0: sessions do not expire. */
   maxReauthMs: number;
   /** connection.failed.authentication.delay.ms */
@@ -140,8 +143,12 @@ export class SaslServerAuthenticator {
   }
 
   private newServer(mechanism: SaslMechanism): SaslMechanismServer {
-    const { credentials, plainUsers } = this.config;
+    const { credentials, plainUsers, oauthBearer } = this.config;
     if (isScramMechanism(mechanism)) return new ScramServer(mechanism, (user, m) => credentials.get(user, m));
+    if (mechanism === 'OAUTHBEARER') {
+      if (oauthBearer === null) throw new Error('OAUTHBEARER is enabled without a JWKS validator');
+      return new OAuthBearerServer(oauthBearer, () => this.now());
+    }
     return new PlainServer(async (user, password) => {
       const expected = plainUsers.get(user);
       if (expected !== undefined) return expected === password;
@@ -182,7 +189,7 @@ export class SaslServerAuthenticator {
       const message = err.isPublic
         ? err.message
         : `Authentication failed during ${what} due to invalid credentials with SASL mechanism ${this.mechanism}`;
-      await this.fail(err.message);
+      await this.fail(err.detail ?? err.message);
       return {
         errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED,
         errorMessage: message,
@@ -219,14 +226,19 @@ export class SaslServerAuthenticator {
     }
     this.principal = userPrincipal(user);
     this.state = 'complete';
-    this.server = null;
     this.legacy = false;
     const reauthentication = this.reauthenticating;
     this.reauthenticating = false;
-    const lifetime = this.config.maxReauthMs;
-    this.sessionExpiresAt = lifetime > 0 ? this.now() + lifetime : Number.POSITIVE_INFINITY;
+    // The session ends with connections.max.reauth.ms or with the credential (an OAuth token), whichever
+    // comes first, as Kafka computes it.
+    const now = this.now();
+    let expiresAt = this.config.maxReauthMs > 0 ? now + this.config.maxReauthMs : Number.POSITIVE_INFINITY;
+    const credentialExpiresAt = this.server?.credentialExpiresAtMs;
+    if (credentialExpiresAt !== undefined) expiresAt = Math.min(expiresAt, credentialExpiresAt);
+    this.sessionExpiresAt = expiresAt;
+    this.server = null;
     this.config.onAuthentication?.(true, this.mechanism ?? '?', user, reauthentication);
-    return lifetime;
+    return Number.isFinite(expiresAt) ? Math.max(0, expiresAt - now) : 0;
   }
 
   private async fail(detail: string): Promise<void> {

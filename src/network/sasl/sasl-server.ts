@@ -13,6 +13,8 @@ export interface SaslMechanismServer {
   readonly authorizationId: string;
   /** Takes the client's next token; throws SaslAuthenticationError when authentication fails. */
   evaluate(token: Buffer): Promise<SaslStep>;
+  /** When the credential used expires (an OAuth token): the session may not outlive it. */
+  readonly credentialExpiresAtMs?: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export class SaslAuthenticationError extends Error {
   constructor(
     message: string,
     readonly isPublic: boolean,
+    /** What the broker logs, when it says more than the message. */
+    readonly detail?: string,
   ) {
     super(message);
   }

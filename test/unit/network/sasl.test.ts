@@ -361,3 +361,54 @@ test('the Prometheus metrics count successful and failed authentications', async
   assert.match(text, /^sluice_successful_reauthentication_total 0$/m);
   good.socket.destroy();
 });
+
+test('OAUTHBEARER accepts a JWT signed by a JWKS key, and refuses expired, forged or foreign tokens as Kafka does', async () => {
+  const { makeIssuer, oauthBearerToken } = await import('../../helpers/jwt.js');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-jwks-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  const issuer = makeIssuer();
+  const jwks = join(dir, 'jwks.json');
+  await issuer.writeJwks(jwks);
+  const broker = await saslBroker({
+    'sasl.enabled.mechanisms': 'OAUTHBEARER,SCRAM-SHA-512',
+    'sasl.oauthbearer.jwks.endpoint.url': `file://${jwks}`,
+    'sasl.oauthbearer.expected.audience': 'kafka',
+    'connection.failed.authentication.delay.ms': 0,
+    'connections.max.reauth.ms': 3_600_000,
+  });
+  const expiresIn = 120;
+  for (const alg of ['RS256', 'ES256'] as const) {
+    const client = await RawClient.connect(saslPort(broker));
+    assert.equal((await handshake(client, 'OAUTHBEARER')).errorCode, ErrorCode.NONE);
+    const token = issuer.token(
+      { sub: 'svc-orders', aud: 'kafka', exp: Math.floor(Date.now() / 1000) + expiresIn },
+      { alg },
+    );
+    const answer = await authenticate(client, oauthBearerToken(token));
+    assert.equal(answer.errorCode, ErrorCode.NONE, answer.errorMessage ?? '');
+    // The session ends with the token, before connections.max.reauth.ms.
+    assert.ok(answer.sessionLifetimeMs > 100_000n && answer.sessionLifetimeMs <= BigInt(expiresIn * 1000));
+    assert.equal((await client.request(MetadataApi, 1, METADATA)).brokers.length, 1);
+    client.socket.destroy();
+  }
+  const stranger = (await import('../../helpers/jwt.js')).makeIssuer();
+  for (const token of [
+    issuer.token({ sub: 'svc', aud: 'kafka', exp: Math.floor(Date.now() / 1000) - 3600 }),
+    issuer.token({ sub: 'svc', aud: 'elsewhere' }),
+    stranger.token({ sub: 'svc', aud: 'kafka' }),
+    'not.a.jwt',
+  ]) {
+    const client = await RawClient.connect(saslPort(broker));
+    await handshake(client, 'OAUTHBEARER');
+    const challenge = await authenticate(client, oauthBearerToken(token));
+    assert.equal(challenge.errorCode, ErrorCode.NONE);
+    assert.equal(challenge.authBytes.toString(), '{"status":"invalid_token"}');
+    const failed = await authenticate(client, Buffer.from([1]));
+    assert.equal(failed.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+    assert.equal(failed.errorMessage, '{"status":"invalid_token"}');
+    await client.closed;
+  }
+  assert.equal(broker.broker.authentications.failed, 4);
+});
