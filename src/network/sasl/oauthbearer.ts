@@ -29,6 +29,7 @@ export interface OAuthLogger {
 }
 
 const INVALID_TOKEN = '{"status":"invalid_token"}';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: RFC 7628 separates the fields with ^A (0x01).
 const CLIENT_FIRST = /^n,(?:a=([^,]*))?,\u0001((?:[A-Za-z]+=[\x21-\x7e \t\r\n]+\u0001)*)\u0001$/;
 const AUTH = /^([\w]+) +([-_~+/.a-zA-Z0-9]+=*)$/;
 
