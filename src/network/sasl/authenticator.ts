@@ -110,7 +110,7 @@ export class SaslServerAuthenticator {
         return `Unexpected Kafka request of type ${apiName(apiKey)} during SASL authentication.`;
       case 'complete':
         if (apiKey === SASL_HANDSHAKE) return null;
-        if (this.now() >= this.sessionExpiresAt)
+        if (this.sessionExpiresAt !== Number.POSITIVE_INFINITY && this.now() >= this.sessionExpiresAt)
           return `the SASL session of ${this.principal?.name} expired (connections.max.reauth.ms) and the client did not re-authenticate`;
         return null;
       default:
