@@ -8,7 +8,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { AdminServer } from '../http/admin-server.js';
-import { KafkaServer } from '../network/server.js';
+import { CredentialStore } from '../network/sasl/credential-store.js';
+import type { JwksValidator } from '../network/sasl/oauthbearer.js';
+import { type BoundListener, KafkaServer, type ListenerOptions } from '../network/server.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   type CleanupPolicy,
@@ -34,12 +36,12 @@ import {
   type Listener,
   parseHostPort,
   parseListener,
-  servedListeners,
 } from './config.js';
 import { Dispatcher } from './dispatcher.js';
 import type { FaultInjector } from './fault-injector.js';
 import type { BrokerServices, CreateTopicRequest, TopicOutcome } from './handler-context.js';
 import { registerAllHandlers } from './handlers/index.js';
+import { listenerOptions, oauthBearerValidator } from './listener-security.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
@@ -84,6 +86,17 @@ export class Broker implements BrokerServices {
   clusterId = '';
   /** Host and port clients are told to connect to (first advertised listener). */
   advertised: Listener = { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 };
+  /** The address each listener advertises, by listener name. */
+  private readonly advertisedListeners = new Map<string, Listener>();
+  /** SCRAM credentials of SASL users (scram-credentials.json in the data directory). */
+  readonly credentials: CredentialStore;
+  /** The JWKS keys OAUTHBEARER tokens are verified with; null without sasl.oauthbearer.jwks.endpoint.url. */
+  private oauthBearer: JwksValidator | null = null;
+  /**
+   * Authentications on SASL listeners since start (Kafka's successful-authentication-total,
+   * failed-authentication-total, successful-reauthentication-total).
+   */
+  readonly authentications = { successful: 0, failed: 0, reauthenticated: 0 };
   private server: KafkaServer | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private producerExpirationTimer: NodeJS.Timeout | undefined;
@@ -104,6 +117,8 @@ export class Broker implements BrokerServices {
     this.nodeId = config['node.id'] as number;
     this.logDir = resolve((config['log.dirs'] as string[])[0]);
     this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
+    this.credentials =
+      storage === 'disk' ? CredentialStore.inDataDir(this.logDir, logger) : new CredentialStore(null, logger);
     this.metrics = metrics(this);
     this.quotas = new ClientQuotas(
       storage === 'disk' ? this.logDir : null,
@@ -181,12 +196,29 @@ export class Broker implements BrokerServices {
     // The listeners are bound before the logs are opened: a port in use fails the start at once, before a
     // recovery scans or cuts anything. Requests that arrive meanwhile wait until the logs are open.
     registerAllHandlers(this.registry);
+
+    await this.credentials.load();
+    if (this.storage === 'disk') this.credentials.watch();
+    this.oauthBearer = oauthBearerValidator(this.config, this.logger);
+    if (this.oauthBearer !== null) {
+      await this.oauthBearer.load();
+      this.oauthBearer.watch();
+    }
+    // KRaft controller listeners of a Kafka server.properties are accepted but not served.
+    const listeners = listenerOptions(this.config, {
+      credentials: this.credentials,
+      oauthBearer: this.oauthBearer,
+      logger: this.logger,
+      onAuthentication: (succeeded, mechanism, detail, reauthentication) =>
+        this.countAuthentication(succeeded, mechanism, detail, reauthentication),
+    });
+    this.warnWithoutUsers(listeners);
     const dispatcher = new Dispatcher(this);
     let opened!: () => void;
     let opening: Promise<void> | null = new Promise((resolve) => (opened = resolve));
     // KRaft controller listeners of a Kafka server.properties are accepted but not served.
     this.server = new KafkaServer({
-      listeners: servedListeners(this.config),
+      listeners,
       handler: (frame, ctx) =>
         opening === null ? dispatcher.handle(frame, ctx) : opening.then(() => dispatcher.handle(frame, ctx)),
       logger: this.logger,
@@ -202,14 +234,14 @@ export class Broker implements BrokerServices {
       ((this.config['advertised.listeners'] as string[] | null) ?? []).map(parseListener),
       this.config,
     );
-    if (advertised.length > 0) {
-      this.advertised = advertised[0];
-    } else {
-      const first = bound[0];
-      // A wildcard bind is not an address a client can dial; advertise loopback then, like a local broker.
-      const host = first.host === '0.0.0.0' || first.host === '::' ? '127.0.0.1' : first.host;
-      this.advertised = { name: first.name, host, port: first.port };
+    // Each bound listener advertises its entry of advertised.listeners, or else its own address. A wildcard
+    // bind is not an address a client can dial; it advertises loopback then, like a local broker.
+    for (const listener of bound) {
+      const host = listener.host === '0.0.0.0' || listener.host === '::' ? '127.0.0.1' : listener.host;
+      const own = advertised.find((a) => a.name === listener.name);
+      this.advertisedListeners.set(listener.name, own ?? { name: listener.name, host, port: listener.port });
     }
+    this.advertised = advertised[0] ?? this.advertisedListeners.get(bound[0].name)!;
 
     // Independent files: read them at once.
     const [clusterId] = await Promise.all([
@@ -259,6 +291,40 @@ export class Broker implements BrokerServices {
     this.producerExpirationTimer.unref();
   }
 
+  /**
+   * The address a client connected to `listenerName` is told (Metadata, FindCoordinator): that listener's
+   * advertised address, as Kafka answers, so a client that came in over SASL_SSL stays on SASL_SSL.
+   */
+  advertisedFor(listenerName: string | undefined): Listener {
+    return (listenerName !== undefined && this.advertisedListeners.get(listenerName)) || this.advertised;
+  }
+
+  /** A SASL listener nobody can log in to yet deserves a word at start-up, with what to do. */
+  private warnWithoutUsers(listeners: ListenerOptions[]): void {
+    if (this.credentials.list().length > 0) return;
+    for (const l of listeners) {
+      if (l.sasl === undefined || l.sasl.plainUsers.size > 0 || l.sasl.oauthBearer !== null) continue;
+      const how =
+        this.storage === 'disk'
+          ? `'sluice user create NAME --password … --data-dir ${this.logDir}' (a running broker picks it up)`
+          : 'AlterUserScramCredentials on another listener (sluice user create -b …)';
+      this.logger.warn(
+        { listener: l.name },
+        `listener ${l.name} asks for SASL but no user exists yet: create one with ${how}`,
+      );
+    }
+  }
+
+  private countAuthentication(succeeded: boolean, mechanism: string, detail: string, reauthentication: boolean): void {
+    if (succeeded) {
+      this.authentications.successful++;
+      if (reauthentication) this.authentications.reauthenticated++;
+    } else {
+      this.authentications.failed++;
+      this.logger.info({ mechanism, reason: detail }, 'SASL authentication failed');
+    }
+  }
+
   get httpPort(): number {
     return this.admin?.port ?? 0;
   }
@@ -268,6 +334,11 @@ export class Broker implements BrokerServices {
     if (this.stopped) return 'stopping';
     if (!this.server || this.server.bound.length === 0) return 'no listener bound';
     return null;
+  }
+
+  /** Every listener bound, with its port and security protocol. */
+  get boundListeners(): readonly BoundListener[] {
+    return this.server?.bound ?? [];
   }
 
   get port(): number {
@@ -397,6 +468,8 @@ export class Broker implements BrokerServices {
     await this.admin?.close();
     await this.server?.close();
     this.groups?.close();
+    this.credentials.close();
+    this.oauthBearer?.close();
     try {
       await this.logs.close();
     } finally {
@@ -412,6 +485,8 @@ export class Broker implements BrokerServices {
     this.stopped = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.groups?.close();
+    this.credentials.close();
+    this.oauthBearer?.close();
     await Promise.allSettled([this.admin?.close(), this.server?.close()]);
     await this.lock?.release();
   }
@@ -439,9 +514,19 @@ export class Broker implements BrokerServices {
 function changedSettings(config: BrokerConfig, origins: ReadonlyMap<string, ConfigOrigin> | undefined) {
   const text = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
   const out: Record<string, string> = {};
-  for (const [key, def] of Object.entries(CONFIG_DEFINITIONS)) {
+  for (const [key, def] of Object.entries(CONFIG_DEFINITIONS) as Array<
+    [string, { default: unknown; sensitive?: boolean }]
+  >) {
     const value = config[key as keyof BrokerConfig];
-    if (text(value) !== text(def.default)) out[key] = `${text(value)} (${origins?.get(key) ?? 'override'})`;
+    if (text(value) === text(def.default)) continue;
+    // Keys and passwords never reach a log.
+    out[key] = `${def.sensitive ? '(hidden)' : text(value)} (${origins?.get(key) ?? 'override'})`;
+  }
+  // Per-listener settings (listener.name.<l>.…): JAAS configurations hold passwords.
+  for (const key of Object.keys(config)) {
+    if (!key.startsWith('listener.name.')) continue;
+    const secret = /password|\.key$|jaas\.config$/.test(key);
+    out[key] = `${secret ? '(hidden)' : text(config[key as keyof BrokerConfig])} (${origins?.get(key) ?? 'override'})`;
   }
   return out;
 }

@@ -9,6 +9,8 @@
  * loads as it is.
  */
 import { readFile } from 'node:fs/promises';
+import { parseJaasConfig } from '../network/sasl/jaas.js';
+import { parsePrincipalMappingRules } from '../network/ssl-principal.js';
 
 type Kind = 'int' | 'long' | 'double' | 'boolean' | 'string' | 'list' | 'enum';
 
@@ -19,9 +21,45 @@ interface Definition {
   min?: number;
   max?: number;
   values?: readonly string[];
+  /** A secret: DescribeConfigs answers null for it, and it never appears in logs. */
+  sensitive?: boolean;
 }
 
 const INT_MAX = 2147483647;
+
+/** The SASL mechanisms a listener can offer. */
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** Kafka's security protocols: whether a listener speaks TLS, and whether it asks for SASL. */
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+
+/** Settings that may also be given for one listener, as `listener.name.<listener>.<setting>`. */
+const PER_LISTENER_SETTINGS = new Set([
+  'ssl.keystore.type',
+  'ssl.keystore.location',
+  'ssl.keystore.password',
+  'ssl.keystore.key',
+  'ssl.keystore.certificate.chain',
+  'ssl.key.password',
+  'ssl.truststore.type',
+  'ssl.truststore.location',
+  'ssl.truststore.certificates',
+  'ssl.client.auth',
+  'ssl.enabled.protocols',
+  'ssl.principal.mapping.rules',
+  'sasl.enabled.mechanisms',
+  'connections.max.reauth.ms',
+]);
+const LISTENER_PREFIX = /^listener\.name\.([A-Za-z0-9_]+)\.(.+)$/;
+/** `<mechanism>.sasl.jaas.config` under a listener prefix: the JAAS login module of one mechanism. */
+const JAAS_KEY = /^(plain|scram-sha-256|scram-sha-512|oauthbearer)\.sasl\.jaas\.config$/;
+/**
+ * Kafka needs OAuthBearerValidatorCallbackHandler named as OAUTHBEARER's server callback handler to check
+ * tokens against a JWKS; Sluice always does, and accepts the setting so that Kafka's configuration loads.
+ */
+const OAUTH_HANDLER_KEY = /^oauthbearer\.sasl\.server\.callback\.handler\.class$/;
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
 
 /** Every setting the broker knows. Values are kept as JS numbers: ms and byte sizes stay below 2^53. */
@@ -339,6 +377,120 @@ export const CONFIG_DEFINITIONS = {
     doc: 'Largest session timeout a member may ask for.',
   },
   'group.max.size': { kind: 'int', default: INT_MAX, min: 1, max: INT_MAX, doc: 'Most members in one group.' },
+  'listener.security.protocol.map': {
+    kind: 'list',
+    default: ['PLAINTEXT:PLAINTEXT', 'SSL:SSL', 'SASL_PLAINTEXT:SASL_PLAINTEXT', 'SASL_SSL:SASL_SSL'],
+    doc: 'Security protocol of each listener name, as NAME:PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).',
+  },
+  'ssl.keystore.type': {
+    kind: 'enum',
+    default: 'PEM',
+    values: ['PEM', 'PKCS12'],
+    doc: 'Format of the key store (JKS is not read).',
+  },
+  'ssl.keystore.location': {
+    kind: 'string',
+    default: null,
+    doc: 'File with the private key and certificate chain (PEM) or a PKCS12 key store; reloaded when it changes.',
+  },
+  'ssl.keystore.password': {
+    kind: 'string',
+    default: null,
+    sensitive: true,
+    doc: 'Password of a PKCS12 key store.',
+  },
+  'ssl.keystore.key': {
+    kind: 'string',
+    default: null,
+    sensitive: true,
+    doc: 'The private key in PEM, given inline instead of ssl.keystore.location.',
+  },
+  'ssl.keystore.certificate.chain': {
+    kind: 'string',
+    default: null,
+    doc: 'The certificate chain in PEM, given inline with ssl.keystore.key.',
+  },
+  'ssl.key.password': {
+    kind: 'string',
+    default: null,
+    sensitive: true,
+    doc: 'Password of an encrypted private key.',
+  },
+  'ssl.truststore.type': { kind: 'enum', default: 'PEM', values: ['PEM'], doc: 'Format of the trust store.' },
+  'ssl.truststore.location': {
+    kind: 'string',
+    default: null,
+    doc: 'PEM file of the CA certificates client certificates must chain to; reloaded when it changes.',
+  },
+  'ssl.truststore.certificates': {
+    kind: 'string',
+    default: null,
+    doc: 'The trusted CA certificates in PEM, given inline instead of ssl.truststore.location.',
+  },
+  'ssl.client.auth': {
+    kind: 'enum',
+    default: 'none',
+    values: ['required', 'requested', 'none'],
+    doc: 'Whether TLS clients must (required) or may (requested) present a certificate.',
+  },
+  'ssl.enabled.protocols': {
+    kind: 'list',
+    default: ['TLSv1.2', 'TLSv1.3'],
+    values: ['TLSv1.2', 'TLSv1.3'],
+    doc: 'TLS versions accepted.',
+  },
+  'ssl.principal.mapping.rules': {
+    kind: 'string',
+    default: 'DEFAULT',
+    doc: 'Rules mapping a client certificate’s subject to a principal name: DEFAULT or RULE:pattern/replacement/[LU], comma-separated.',
+  },
+  'sasl.enabled.mechanisms': {
+    kind: 'list',
+    default: ['SCRAM-SHA-256', 'SCRAM-SHA-512'],
+    values: SASL_MECHANISMS,
+    doc: 'SASL mechanisms offered on SASL listeners.',
+  },
+  'sasl.oauthbearer.jwks.endpoint.url': {
+    kind: 'string',
+    default: null,
+    doc: 'JWKS file (file: URL or path) whose keys verify OAUTHBEARER tokens; read again when it changes.',
+  },
+  'sasl.oauthbearer.expected.audience': {
+    kind: 'list',
+    default: null,
+    doc: 'Audiences an OAUTHBEARER token must name one of (aud claim); any when unset.',
+  },
+  'sasl.oauthbearer.expected.issuer': {
+    kind: 'string',
+    default: null,
+    doc: 'Issuer an OAUTHBEARER token must name (iss claim); any when unset.',
+  },
+  'sasl.oauthbearer.sub.claim.name': {
+    kind: 'string',
+    default: 'sub',
+    doc: 'The claim of an OAUTHBEARER token that names its principal.',
+  },
+  'sasl.oauthbearer.clock.skew.seconds': {
+    kind: 'int',
+    default: 30,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Clock difference allowed when checking an OAUTHBEARER token’s exp and nbf.',
+  },
+  'connections.max.reauth.ms': {
+    kind: 'long',
+    default: 0,
+    min: 0,
+    max: LONG_MAX,
+    doc: 'Lifetime of a SASL session (KIP-368): a client must re-authenticate within it; 0 disables.',
+  },
+  'connection.failed.authentication.delay.ms': {
+    kind: 'int',
+    default: 100,
+    min: 0,
+    max: INT_MAX,
+    doc: 'How long the answer to a failed authentication is held back before the connection closes.',
+  },
   'metrics.internal.topics.enable': {
     kind: 'boolean',
     default: false,
@@ -358,7 +510,8 @@ export const INERT_KAFKA_SETTINGS: Record<string, Definition & { why?: string }>
   'controller.quorum.bootstrap.servers': { kind: 'list', default: null, doc: 'KRaft controller quorum.' },
   'controller.quorum.voters': { kind: 'list', default: null, doc: 'KRaft controller quorum.' },
   'inter.broker.listener.name': { kind: 'string', default: null, doc: 'Listener between brokers.' },
-  'listener.security.protocol.map': { kind: 'list', default: null, doc: 'Security protocol of each listener.' },
+  'sasl.mechanism.inter.broker.protocol': { kind: 'string', default: null, doc: 'SASL mechanism between brokers.' },
+  'security.inter.broker.protocol': { kind: 'string', default: null, doc: 'Security protocol between brokers.' },
   'num.network.threads': { kind: 'int', default: 3, min: 1, max: INT_MAX, doc: 'Network threads.' },
   'num.io.threads': { kind: 'int', default: 8, min: 1, max: INT_MAX, doc: 'Request handler threads.' },
   'num.replica.fetchers': { kind: 'int', default: 1, min: 1, max: INT_MAX, doc: 'Replica fetcher threads.' },
@@ -415,7 +568,7 @@ export function parseConfigValue(key: string, raw: string | number | boolean | s
   if (raw === null) return null;
   const bad = () =>
     new ConfigError(
-      `invalid value ${JSON.stringify(raw)} for "${key}": ${def.why ?? `expected ${describeRange(key, def)}`}`,
+      `invalid value ${def.sensitive ? '(hidden)' : JSON.stringify(raw)} for "${key}": ${def.why ?? `expected ${describeRange(key, def)}`}`,
     );
   switch (def.kind) {
     case 'int':
@@ -557,6 +710,16 @@ export function resolveLayers(layers: ConfigLayer[]): LoadedConfig {
   for (const { origin, values } of layers) {
     for (const [rawKey, value] of values) {
       const key = ALIASES[rawKey] ?? rawKey;
+      const perListener = LISTENER_PREFIX.exec(key);
+      if (perListener) {
+        const problem = setListenerSetting(config, key, perListener[1], perListener[2], value as ConfigValue);
+        if (problem === 'unknown') {
+          if (!unknown.includes(key)) unknown.push(key);
+        } else if (problem !== null) invalid.push(problem);
+        else if (origin !== 'default')
+          origins.set(`listener.name.${perListener[1].toLowerCase()}.${perListener[2]}` as ConfigKey, origin);
+        continue;
+      }
       const known = Object.hasOwn(CONFIG_DEFINITIONS, key);
       if (!known && !Object.hasOwn(INERT_KAFKA_SETTINGS, key)) {
         if (!unknown.includes(key)) unknown.push(key);
@@ -584,14 +747,14 @@ export function resolveLayers(layers: ConfigLayer[]): LoadedConfig {
       `unknown settings ${unknown.map((k) => `"${k}"`).join(', ')} (see 'sluice start --help' for the list)`,
     );
   const result = config as BrokerConfig;
-  if (problems.length === 0) problems.push(...listenerProblems(result, ignored.get('listener.security.protocol.map')));
+  if (problems.length === 0) problems.push(...listenerProblems(result));
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   const inert = [...ignored.keys()];
   return { config: result, origins, ignored: inert, warnings: configWarnings(result, inert) };
 }
 
 /** Listeners that fail to parse, or leave no listener for clients, fail start-up. */
-function listenerProblems(config: BrokerConfig, protocolMap: ConfigValue | undefined): string[] {
+function listenerProblems(config: BrokerConfig): string[] {
   const problems: string[] = [];
   for (const key of ['listeners', 'advertised.listeners'] as const) {
     for (const text of (config[key] as string[] | null) ?? []) {
@@ -607,25 +770,115 @@ function listenerProblems(config: BrokerConfig, protocolMap: ConfigValue | undef
     problems.push(
       `listeners has no listener for clients: ${(config.listeners as string[]).join(',')} are all controller listeners (controller.listener.names); add one such as PLAINTEXT://:9092`,
     );
-  const protocols = securityProtocols(protocolMap);
+  for (const entry of config['listener.security.protocol.map'] as string[]) {
+    const [name, protocol, ...rest] = entry.split(':').map((s) => s.trim());
+    if (!name || rest.length > 0 || !(SECURITY_PROTOCOLS as readonly string[]).includes(protocol?.toUpperCase()))
+      problems.push(
+        `listener.security.protocol.map: invalid entry "${entry}": expected NAME:PROTOCOL with PROTOCOL one of ${SECURITY_PROTOCOLS.join(', ')}`,
+      );
+  }
+  if (problems.length > 0) return problems;
+  const protocols = securityProtocols(config);
   for (const l of servedListeners(config)) {
     const protocol = protocols.get(l.name);
-    if (protocol && protocol !== 'PLAINTEXT')
+    if (
+      (protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') &&
+      (listenerSetting(config, l.name, 'sasl.enabled.mechanisms') as string[]).includes('OAUTHBEARER') &&
+      config['sasl.oauthbearer.jwks.endpoint.url'] === null
+    )
       problems.push(
-        `listener ${l.name} uses ${protocol} (listener.security.protocol.map), but Sluice serves PLAINTEXT only`,
+        `listener ${l.name} offers OAUTHBEARER but sasl.oauthbearer.jwks.endpoint.url is not set: name the JWKS file whose keys sign the tokens (Sluice accepts no unsigned tokens)`,
       );
+    if (protocol === undefined) {
+      problems.push(
+        `listener ${l.name} has no security protocol: add ${l.name}:PLAINTEXT (or SSL, SASL_PLAINTEXT, SASL_SSL) to listener.security.protocol.map`,
+      );
+      continue;
+    }
+    const prefix = `listener.name.${l.name.toLowerCase()}.`;
+    if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+      const location = listenerSetting(config, l.name, 'ssl.keystore.location');
+      const key = listenerSetting(config, l.name, 'ssl.keystore.key');
+      const chain = listenerSetting(config, l.name, 'ssl.keystore.certificate.chain');
+      if (location === null && (key === null || chain === null))
+        problems.push(
+          `listener ${l.name} uses ${protocol} but has no certificate: set ${prefix}ssl.keystore.location (a PEM file with the private key and certificate chain), or ${prefix}ssl.keystore.key and ${prefix}ssl.keystore.certificate.chain (or the same settings without the listener prefix)`,
+        );
+      else if (location !== null && key !== null)
+        problems.push(
+          `listener ${l.name} has both ssl.keystore.location and ssl.keystore.key: give the key in one place`,
+        );
+      const rules = listenerSetting(config, l.name, 'ssl.principal.mapping.rules') as string;
+      try {
+        parsePrincipalMappingRules(rules);
+      } catch (err) {
+        problems.push(`${prefix}ssl.principal.mapping.rules: ${(err as Error).message}`);
+      }
+    }
   }
   return problems;
 }
 
-/** `listener.security.protocol.map` as listener name → protocol; empty when not given. */
-function securityProtocols(raw: ConfigValue | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const entry of Array.isArray(raw) ? raw : []) {
+/**
+ * Stores `listener.name.<listener>.<setting>` (the listener part lower-cased, as Kafka writes it): a
+ * per-listener setting, validated as its unprefixed form, or a mechanism's JAAS configuration. Returns
+ * the problem, 'unknown' for a setting that cannot be given per listener, or null.
+ */
+function setListenerSetting(
+  config: Record<string, ConfigValue>,
+  key: string,
+  listener: string,
+  setting: string,
+  value: ConfigValue,
+): string | null {
+  const normalized = `listener.name.${listener.toLowerCase()}.${setting}`;
+  if (PER_LISTENER_SETTINGS.has(setting)) {
+    try {
+      config[normalized] = parseConfigValue(setting, value);
+      return null;
+    } catch (err) {
+      return (err as Error).message.replace(`"${setting}"`, `"${key}"`);
+    }
+  }
+  if (OAUTH_HANDLER_KEY.test(setting)) {
+    config[normalized] = String(value ?? '');
+    return null;
+  }
+  if (JAAS_KEY.test(setting)) {
+    try {
+      parseJaasConfig(String(value ?? ''));
+      config[normalized] = String(value);
+      return null;
+    } catch (err) {
+      return `invalid value for "${key}": ${(err as Error).message}`;
+    }
+  }
+  return 'unknown';
+}
+
+/** `listener.security.protocol.map` as listener name → protocol. */
+export function securityProtocols(config: BrokerConfig): Map<string, SecurityProtocol> {
+  const out = new Map<string, SecurityProtocol>();
+  for (const entry of config['listener.security.protocol.map'] as string[]) {
     const [name, protocol] = entry.split(':');
-    if (name && protocol) out.set(name.trim().toUpperCase(), protocol.trim().toUpperCase());
+    if (name && protocol) out.set(name.trim().toUpperCase(), protocol.trim().toUpperCase() as SecurityProtocol);
   }
   return out;
+}
+
+/** A setting for one listener: `listener.name.<listener>.<key>` when given, else the broker-wide `key`. */
+export function listenerSetting(config: BrokerConfig, listenerName: string, key: string): ConfigValue {
+  const values = config as Record<string, ConfigValue>;
+  const own = values[`listener.name.${listenerName.toLowerCase()}.${key}`];
+  return own !== undefined ? own : (values[key] ?? null);
+}
+
+/** The JAAS configuration of a SASL mechanism on a listener, or null. */
+export function listenerJaasConfig(config: BrokerConfig, listenerName: string, mechanism: string): string | null {
+  const value = (config as Record<string, ConfigValue>)[
+    `listener.name.${listenerName.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`
+  ];
+  return typeof value === 'string' ? value : null;
 }
 
 /** The listeners that serve clients: every listener but KRaft controller ones. */

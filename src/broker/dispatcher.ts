@@ -13,6 +13,7 @@
  * - Bytes left in the frame after the body's last field are ignored.
  */
 import { ConnectionViolation, type RequestContext, type ResponseFrame } from '../network/connection.js';
+import type { SaslServerAuthenticator } from '../network/sasl/authenticator.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/version-table.js';
 import { DecodeError, Reader } from '../protocol/reader.js';
@@ -50,9 +51,16 @@ export class Dispatcher {
   constructor(private readonly broker: DispatcherHost) {}
 
   handle(frame: Buffer, connection: RequestContext): Promise<ResponseFrame | null> | ResponseFrame | null {
+    const sasl = connection.security?.sasl;
+    if (sasl?.expectsRawToken) return this.rawSaslToken(sasl, frame, connection);
     if (frame.length < 8)
       throw new ConnectionViolation(`request of ${frame.length} bytes is shorter than a request header`);
     const apiKey = frame.readInt16BE(0);
+    if (sasl) {
+      // On a SASL listener, only the SASL exchange is served until it completes (see sasl/authenticator.ts).
+      const refused = sasl.admit(apiKey);
+      if (refused !== null) throw new ConnectionViolation(refused);
+    }
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
     const api = this.broker.registry.get(apiKey);
@@ -151,6 +159,17 @@ export class Dispatcher {
       );
     }
     return result instanceof Promise ? result.then(encode) : encode(result);
+  }
+
+  /** A SASL token sent without a request header, after SaslHandshake v0: answered the same way. */
+  private async rawSaslToken(
+    sasl: SaslServerAuthenticator,
+    token: Buffer,
+    connection: RequestContext,
+  ): Promise<ResponseFrame | null> {
+    const { frame, closeReason } = await sasl.rawToken(token);
+    if (closeReason !== undefined) connection.closeAfterResponse?.(closeReason);
+    return frame;
   }
 
   /** ApiVersions v0 body: error code, then the array of supported ranges. */

@@ -7,6 +7,7 @@
  * the dispatcher no longer depend on the Broker class, even at type level.
  */
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
+import type { CredentialStore } from '../network/sasl/credential-store.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import type { LogConfig, LogStore, PartitionLog } from '../storage/index.js';
 import type { BrokerConfig, Listener } from './config.js';
@@ -44,6 +45,8 @@ export interface BrokerServices {
   readonly clusterId: string;
   /** Host and port clients are told to connect to. */
   readonly advertised: Listener;
+  /** The advertised address of the listener a client connected to (Metadata, FindCoordinator, DescribeCluster). */
+  advertisedFor(listenerName: string | undefined): Listener;
   readonly config: BrokerConfig;
   readonly logger: Logger;
   readonly metrics: BrokerMetrics;
@@ -65,6 +68,8 @@ export interface BrokerServices {
   effectiveTopicConfigs(topic: TopicInfo): ReturnType<typeof effectiveTopicConfigs>;
   logConfig(topic: TopicInfo): LogConfig;
   readonly logs: Pick<LogStore, 'getOrCreate' | 'producerIds'>;
+  /** SCRAM credentials of SASL users (DescribeUserScramCredentials, AlterUserScramCredentials). */
+  readonly credentials: CredentialStore;
   /** Client quotas: their configs (DescribeClientQuotas, AlterClientQuotas) and a fetch's byte cap. */
   readonly quotas: ClientQuotas;
 }

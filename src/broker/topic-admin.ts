@@ -65,7 +65,7 @@ export interface AdminOutcome {
 
 const OK: AdminOutcome = { errorCode: ErrorCode.NONE, errorMessage: null };
 
-type Definition = { kind: string; default: unknown; doc: string };
+type Definition = { kind: string; default: unknown; doc: string; sensitive?: boolean };
 const DEFINITIONS = CONFIG_DEFINITIONS as Record<string, Definition>;
 
 /** The broker settings a topic config falls back to, strongest first (Kafka's synonyms). */
@@ -182,7 +182,7 @@ export function describeBrokerConfigs(broker: BrokerServices, keys: string[] | n
   for (const [name, def] of Object.entries(DEFINITIONS)) {
     if (keys !== null && !keys.includes(name)) continue;
     const setting = brokerSetting(broker, name);
-    const sensitive = name.includes('password');
+    const sensitive = def.sensitive === true || name.includes('password');
     out.push({
       name,
       value: sensitive ? null : setting.value,

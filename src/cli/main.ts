@@ -66,6 +66,13 @@ export const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subc
       return { help: m.brokerHelp, run: m.runBroker };
     },
   },
+  user: {
+    summary: 'create, delete and list SASL/SCRAM users',
+    load: async () => {
+      const m = await import('./user.js');
+      return { help: m.userHelp, run: m.runUser };
+    },
+  },
   perf: {
     summary: 'load generators: produce or consume as fast as the broker allows',
     load: async () => {

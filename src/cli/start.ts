@@ -33,6 +33,9 @@ examples:
 
 settings:
 ${describeSettings()}
+  listener.name.<listener>.<setting>   Any ssl.* setting, sasl.enabled.mechanisms or connections.max.reauth.ms
+                                       for one listener; listener.name.<listener>.plain.sasl.jaas.config takes
+                                       PLAIN users (PlainLoginModule required user_NAME="PASSWORD";).
 
 Kafka settings accepted and ignored (with one warning), so that Kafka's server.properties loads:
 ${describeIgnoredSettings()}`;

@@ -120,6 +120,25 @@ export class PrometheusMetrics implements BrokerMetrics {
         this.set(broker.connectionCount);
       },
     });
+    // Kafka's successful-authentication-total and failed-authentication-total, over SASL listeners.
+    for (const [outcome, help] of [
+      ['successful', 'SASL authentications that succeeded.'],
+      ['failed', 'SASL authentications that failed (wrong password, unknown user, bad token).'],
+      ['reauthenticated', 'SASL sessions renewed on an open connection (KIP-368).'],
+    ] as const) {
+      new Counter({
+        name:
+          outcome === 'reauthenticated'
+            ? 'sluice_successful_reauthentication_total'
+            : `sluice_${outcome}_authentication_total`,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(broker.authentications[outcome]);
+        },
+      });
+    }
     const partitionGauge = (name: string, help: string, read: (log: PartitionLog) => number | bigint) =>
       new Gauge({
         name,

@@ -21,6 +21,7 @@
  * become ready together, and the parts of a response given as several buffers, leave in one vectored write.
  */
 import type { Socket } from 'node:net';
+import { ANONYMOUS, type ConnectionSecurity } from './principal.js';
 
 export interface RequestContext {
   readonly connectionId: number;
@@ -29,6 +30,11 @@ export interface RequestContext {
   readonly listenerName: string;
   /** Free-form per-connection state owned by the request handler (e.g. SASL state, client software name). */
   readonly state: Map<string, unknown>;
+  /**
+   * The listener's security protocol and who the client is (the principal an authorizer checks). Absent
+   * outside a connection (handlers called directly): PLAINTEXT and ANONYMOUS then.
+   */
+  readonly security?: ConnectionSecurity;
   /** Closes this connection (after logging `reason`). */
   close(reason: string): void;
   /**
@@ -36,6 +42,11 @@ export interface RequestContext {
    * waiting then: nobody is left to read its answer, and its timer must not keep a stopping broker alive.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Closes this connection once this request's response (if any) and those before it are written: a
+   * failed SASL authentication is answered, then the connection ends. Absent outside a connection.
+   */
+  closeAfterResponse?(reason: string): void;
   /**
    * Runs `fn` once the bytes of this request's response are no longer needed: the socket write carrying
    * them completed (or failed), or the response was dropped unwritten (no response, connection closed).
@@ -86,6 +97,8 @@ interface Slot {
   violation?: string;
   /** The request's `afterResponse` callbacks, until they run. */
   afterResponse?: Array<() => void>;
+  /** Set when the connection ends once this slot's response is written. */
+  closeAfter?: string;
 }
 
 /** Runs a slot's `afterResponse` callbacks, once. */
@@ -104,6 +117,7 @@ class RequestScope implements RequestContext {
   readonly listenerName: string;
   readonly state: Map<string, unknown>;
   readonly signal?: AbortSignal;
+  readonly security: ConnectionSecurity | undefined;
 
   constructor(
     private readonly connection: RequestContext,
@@ -115,6 +129,7 @@ class RequestScope implements RequestContext {
     this.listenerName = connection.listenerName;
     this.state = connection.state;
     this.signal = connection.signal;
+    this.security = connection.security;
   }
 
   close(reason: string): void {
@@ -123,6 +138,10 @@ class RequestScope implements RequestContext {
 
   mute(ms: number): void {
     this.connection.mute?.(ms);
+  }
+
+  closeAfterResponse(reason: string): void {
+    this.slot.closeAfter = reason;
   }
 
   afterResponse(fn: () => void): void {
@@ -188,6 +207,7 @@ export class Connection {
     private readonly options: ConnectionOptions,
     private readonly logger: ConnectionLogger,
     private readonly onClose: (conn: Connection) => void,
+    security: ConnectionSecurity = { securityProtocol: 'PLAINTEXT', principal: ANONYMOUS, sasl: null },
   ) {
     this.ctx = {
       connectionId: id,
@@ -195,6 +215,7 @@ export class Connection {
       remotePort: socket.remotePort ?? 0,
       listenerName,
       state: new Map(),
+      security,
       close: (reason) => this.close(reason),
       signal: this.closing.signal,
       mute: (ms) => this.mute(ms),
@@ -449,6 +470,16 @@ export class Connection {
       }
       if (head.response !== null) this.write(head.response, head);
       else settle(head);
+      if (head.closeAfter !== undefined) {
+        // Nothing after this answer is read or answered; it leaves, then the connection ends.
+        this.logger.info({ conn: this.describe(), reason: head.closeAfter }, 'closing connection');
+        this.rejecting = true;
+        this.dropReadState();
+        for (const slot of this.slots) if (slot.done) settle(slot);
+        this.slots.length = 0;
+        this.endAfterWrites();
+        return;
+      }
     }
     if (this.closed || this.rejecting) return;
     this.lastActivity = Date.now();

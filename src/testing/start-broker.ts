@@ -17,6 +17,7 @@ import { Broker } from '../broker/broker.js';
 import { buildConfig, ConfigError } from '../broker/config.js';
 import { FaultInjector } from '../broker/fault-injector.js';
 import { createLogger, type Logger, type LogLevel } from '../broker/logger.js';
+import { scramCredential } from '../network/sasl/scram.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { API_VERSION_TABLE } from '../protocol/generated/version-table.js';
 import { DiskFs, fsError, InterceptFs, MemoryFs } from '../storage/index.js';
@@ -38,6 +39,8 @@ export interface StartBrokerOptions {
   /** Log level of the embedded broker; default 'silent'. */
   logLevel?: LogLevel;
   logger?: Logger;
+  /** SCRAM users to create before the broker is returned (mechanism default SCRAM-SHA-512). */
+  users?: Array<{ name: string; password: string; mechanism?: 'SCRAM-SHA-256' | 'SCRAM-SHA-512' }>;
 }
 
 export interface BrokerControl {
@@ -71,6 +74,8 @@ export interface EmbeddedBroker {
   /** host:port for clients' bootstrap servers. */
   bootstrap: string;
   port: number;
+  /** host:port of every listener, by listener name (e.g. `SASL_SSL`). */
+  listeners: Record<string, string>;
   broker: Broker;
   control: BrokerControl;
   stop(): Promise<void>;
@@ -124,6 +129,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   const faults = new FaultInjector();
   broker.faults = faults;
   try {
+    for (const user of options.users ?? []) {
+      const mechanism = user.mechanism ?? 'SCRAM-SHA-512';
+      const credential = await scramCredential(mechanism, user.password);
+      await broker.credentials.change([{ user: user.name, mechanism, credential }]);
+    }
     for (const spec of options.topics ?? []) {
       const t = typeof spec === 'string' ? { name: spec } : spec;
       const outcome = await broker.createTopic({
@@ -168,6 +178,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   const embedded = {
     bootstrap: `${broker.advertised.host}:${broker.port}`,
     port: broker.port,
+    listeners: Object.fromEntries(broker.boundListeners.map((l) => [l.name, `${l.host}:${l.port}`])),
     broker,
     control,
     stop,

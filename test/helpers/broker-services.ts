@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/broker/logger.js';
 import { NO_METRICS } from '../../src/broker/metrics.js';
 import { ClientQuotas } from '../../src/broker/quotas/client-quotas.js';
 import type { TopicInfo } from '../../src/broker/topics.js';
+import { CredentialStore } from '../../src/network/sasl/credential-store.js';
 
 function unused(name: string): () => never {
   return () => {
@@ -26,7 +27,7 @@ export function topicsOf(topics: TopicInfo[]): BrokerServices['topics'] {
 }
 
 export function fakeServices(services: Partial<BrokerServices> = {}): BrokerServices {
-  return {
+  const broker: Omit<BrokerServices, 'advertisedFor'> & Partial<BrokerServices> = {
     nodeId: 1,
     clusterId: 'test-cluster',
     advertised: { name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 },
@@ -46,8 +47,11 @@ export function fakeServices(services: Partial<BrokerServices> = {}): BrokerServ
       getOrCreate: unused('logs'),
       producerIds: { generateProducerId: unused('producerIds') } as unknown as BrokerServices['logs']['producerIds'],
     },
+    credentials: new CredentialStore(null, silentLogger()),
     // No quota is ever set on a fake broker: the dispatcher skips quota accounting while none is.
     quotas: new ClientQuotas(null, { samples: 11, windowMs: 1000 }, NO_METRICS),
     ...services,
   };
+  // Unless a test says otherwise, every listener advertises the one address the fake broker has.
+  return { advertisedFor: () => broker.advertised, ...broker };
 }

@@ -63,6 +63,8 @@ export function kafkaPeerOrSkip(t: { skip(message?: string): void }): boolean {
 
 export interface KafkaPeer {
   port: number;
+  /** The SASL_PLAINTEXT listener's port, with `saslListener`; 0 otherwise. */
+  saslPort: number;
   bootstrap: string;
   dataDir: string;
   child: ChildProcess;
@@ -75,6 +77,13 @@ export interface KafkaPeer {
 export interface KafkaPeerOptions {
   /** Extra broker settings (Kafka's names), e.g. `{ 'auto.create.topics.enable': false }`. */
   overrides?: Record<string, string | number | boolean>;
+  /**
+   * Adds a SASL_PLAINTEXT listener (its mechanisms and JAAS settings come in `overrides`, with Kafka's
+   * `listener.name.sasl_plaintext.` names).
+   */
+  saslListener?: boolean;
+  /** SCRAM users made when the storage is formatted, as StorageTool's --add-scram takes them. */
+  addScram?: string[];
   /** JVM heap; 512 MiB is plenty for one test broker on this 2-core machine. */
   heap?: string;
   timeoutMs?: number;
@@ -102,15 +111,17 @@ export async function startKafkaPeer(options: KafkaPeerOptions = {}): Promise<Ka
   const dir = mkdtempSync(join(tmpdir(), 'kafka-peer-'));
   const dataDir = join(dir, 'data');
   const [port, controllerPort] = [await freePort(), await freePort()];
+  const saslPort = options.saslListener ? await freePort() : 0;
+  const sasl = saslPort === 0 ? '' : `,SASL_PLAINTEXT://127.0.0.1:${saslPort}`;
   const settings: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}${sasl}`,
     'inter.broker.listener.name': 'PLAINTEXT',
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
     'log.dirs': dataDir,
     'num.partitions': 1,
     'offsets.topic.replication.factor': 1,
@@ -150,7 +161,18 @@ export async function startKafkaPeer(options: KafkaPeerOptions = {}): Promise<Ka
 
   const cp = kafkaClasspath();
   const clusterId = (await execFileAsync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'])).stdout.trim();
-  await execFileAsync('java', ['-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile]);
+  const scram = (options.addScram ?? []).flatMap((user) => ['--add-scram', user]);
+  await execFileAsync('java', [
+    '-cp',
+    cp,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    propertiesFile,
+    ...scram,
+  ]);
 
   const heap = options.heap ?? '512m';
   const child = spawn(
@@ -200,6 +222,7 @@ export async function startKafkaPeer(options: KafkaPeerOptions = {}): Promise<Ka
   }
   return {
     port,
+    saslPort,
     bootstrap: `127.0.0.1:${port}`,
     dataDir,
     child,

@@ -34,9 +34,9 @@ export default defineHandler({
       response.topics = (request.topics ?? []).map((t) => errorTopic(ErrorCode.INVALID_REQUEST, t.name, t.topicId));
       return response;
     }
-    response.brokers = [
-      { nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
-    ];
+    // The address of the listener this client connected to, as Kafka answers.
+    const { host, port } = broker.advertisedFor(ctx.connection.listenerName);
+    response.brokers = [{ nodeId: broker.nodeId, host, port, rack: null }];
     response.clusterId = broker.clusterId;
     response.controllerId = broker.nodeId;
     const withOps = version >= 8 && request.includeTopicAuthorizedOperations;

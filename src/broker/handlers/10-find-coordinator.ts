@@ -37,13 +37,8 @@ function answer(keyType: number, ctx: HandlerContext): Answer {
     return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the group coordinator is not running');
   }
   const { broker } = ctx;
-  return {
-    errorCode: ErrorCode.NONE,
-    errorMessage: null,
-    nodeId: broker.nodeId,
-    host: broker.advertised.host,
-    port: broker.advertised.port,
-  };
+  const { host, port } = broker.advertisedFor(ctx.connection.listenerName);
+  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host, port };
 }
 
 export default defineHandler({

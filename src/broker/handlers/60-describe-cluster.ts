@@ -26,9 +26,9 @@ export default defineHandler({
     }
     response.clusterId = broker.clusterId;
     response.controllerId = broker.nodeId;
-    response.brokers = [
-      { brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
-    ];
+    // The address of the listener this client connected to, as Kafka answers.
+    const { host, port } = broker.advertisedFor(ctx.connection.listenerName);
+    response.brokers = [{ brokerId: broker.nodeId, host, port, rack: null }];
     response.clusterAuthorizedOperations = request.includeClusterAuthorizedOperations
       ? CLUSTER_OPERATIONS
       : AUTHORIZED_OPERATIONS_OMITTED;

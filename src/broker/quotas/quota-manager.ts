@@ -33,12 +33,12 @@ const QUOTA_KEY: Record<QuotaType, string> = {
 export const ANONYMOUS = 'ANONYMOUS';
 
 /**
- * The user name quotas are looked up by: the principal the connection authenticated as. This is the one
- * place that decides it; until SASL puts a principal on the connection, every client is `ANONYMOUS`, as
- * on Kafka's PLAINTEXT listeners.
+ * The user name quotas are looked up by: the name of the principal the connection authenticated as (SASL,
+ * or a TLS client certificate after the mapping rules); `ANONYMOUS` otherwise, as on Kafka's PLAINTEXT
+ * listeners. This is the one place that decides it.
  */
-export function principalOf(_connection: RequestContext): string {
-  return ANONYMOUS;
+export function principalOf(connection: RequestContext): string {
+  return connection.security?.principal.name ?? ANONYMOUS;
 }
 
 /** The rate of an entity that has no quota: recorded nowhere, never throttled. */
