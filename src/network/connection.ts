@@ -260,7 +260,12 @@ export class Connection {
   }
 
   close(reason: string): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // Ending after its last answers (endAfterWrites) and asked to close now (the broker stops): do not
+      // wait for the client's side of the close, which an unref'd socket may never be woken for.
+      if (!this.socket.destroyed) this.socket.destroy();
+      return;
+    }
     if (!this.rejecting) this.logger.info({ conn: this.describe(), reason }, 'closing connection');
     this.closed = true;
     this.socket.destroy();

@@ -797,12 +797,15 @@ public final class Scenario {
       Map<?, ?> quotas = get(admin.describeClientQuotas(org.apache.kafka.common.quota.ClientQuotaFilter.all()).entities());
       check(quotas.isEmpty(), "describeClientQuotas: answered, no quota set", quotas);
 
+      // describeUserScramCredentials: no SCRAM user exists on either broker.
+      Map<?, ?> scramUsers = get(admin.describeUserScramCredentials().all());
+      check(scramUsers.isEmpty(), "describeUserScramCredentials: answered, no user yet", scramUsers);
+
       // Calls Sluice does not serve: the client refuses them itself with UnsupportedVersionException, since the
       // API is missing from the broker's ApiVersions answer. Kafka answers them (or refuses for a stated reason).
       unserved("describeLogDirs (DescribeLogDirs)", admin.describeLogDirs(List.of(node.id())).allDescriptions(), null);
       unserved("listPartitionReassignments (ListPartitionReassignments)", admin.listPartitionReassignments().reassignments(), null);
       unserved("listTransactions (ListTransactions)", admin.listTransactions().all(), null);
-      unserved("describeUserScramCredentials (DescribeUserScramCredentials)", admin.describeUserScramCredentials().all(), null);
       unserved("describeMetadataQuorum (DescribeQuorum)", admin.describeMetadataQuorum().quorumInfo(), null);
       unserved("describeAcls (DescribeAcls)", admin.describeAcls(org.apache.kafka.common.acl.AclBindingFilter.ANY).values(),
           org.apache.kafka.common.errors.SecurityDisabledException.class);
