@@ -6,8 +6,7 @@
  * in the storage layer; this registry is the source of truth for what the broker reports in Metadata.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { JsonStateFile } from './json-state-file.js';
 
 export interface TopicInfo {
   name: string;
@@ -58,27 +57,16 @@ export class TopicRegistry {
   private readonly byName = new Map<string, TopicInfo>();
   private readonly byId = new Map<string, TopicInfo>();
   private readonly byCollisionKey = new Map<string, string>();
-  private saving: Promise<void> = Promise.resolve();
+  private readonly file: JsonStateFile<RegistryFile>;
 
   /** @param dir where the registry file lives; null keeps topics in memory only. */
-  constructor(private readonly dir: string | null) {}
-
-  private get file(): string | null {
-    return this.dir === null ? null : join(this.dir, 'sluice-topics.json');
+  constructor(dir: string | null) {
+    this.file = new JsonStateFile(dir, 'sluice-topics.json');
   }
 
   async load(): Promise<void> {
-    const file = this.file;
-    if (!file) return;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const parsed = JSON.parse(text) as RegistryFile;
-    for (const t of parsed.topics) this.index(t);
+    const parsed = await this.file.read();
+    for (const t of parsed?.topics ?? []) this.index(t);
   }
 
   private index(t: TopicInfo): void {
@@ -132,23 +120,6 @@ export class TopicRegistry {
 
   /** Serialized atomic rewrites: each save waits for the previous one, then writes the current state. */
   private save(): Promise<void> {
-    const file = this.file;
-    if (!file || !this.dir) return Promise.resolve();
-    const dir = this.dir;
-    const next = this.saving.then(async () => {
-      const body: RegistryFile = { version: 1, topics: this.list() };
-      await mkdir(dir, { recursive: true });
-      const tmp = `${file}.tmp`;
-      const handle = await open(tmp, 'w');
-      try {
-        await handle.writeFile(`${JSON.stringify(body, null, 1)}\n`);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, file);
-    });
-    this.saving = next.catch(() => {});
-    return next;
+    return this.file.write(() => ({ version: 1, topics: this.list() }));
   }
 }

@@ -8,19 +8,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { ProduceApi } from '../../src/protocol/generated/00-produce.js';
-import { defaultFetchRequestFetchPartition, FetchApi } from '../../src/protocol/generated/01-fetch.js';
-import { ListOffsetsApi } from '../../src/protocol/generated/02-list-offsets.js';
 import { ApiVersionsApi } from '../../src/protocol/generated/18-api-versions.js';
 import { CreateTopicsApi } from '../../src/protocol/generated/19-create-topics.js';
-import { InitProducerIdApi } from '../../src/protocol/generated/22-init-producer-id.js';
-import { WriteTxnMarkersApi } from '../../src/protocol/generated/27-write-txn-markers.js';
 import { DescribeProducersApi } from '../../src/protocol/generated/61-describe-producers.js';
-import { baseOffsetOf, batchSizeAt } from '../../src/records/batch-header.js';
 import { buildRecordBatch } from '../../src/records/builder.js';
 import { startBroker } from '../../src/testing/start-broker.js';
 import { kafkaPeerOrSkip, startKafkaPeer } from '../helpers/kafka-peer.js';
 import { RawClient } from '../helpers/raw-client.js';
+import {
+  batchBaseOffsets,
+  fetchPartition,
+  initProducerId,
+  latestOffset,
+  produceBatch,
+  transactionalBatch,
+  writeTxnMarker,
+} from '../helpers/txn-requests.js';
 
 const TOPIC = 'txn-differential';
 
@@ -36,14 +39,9 @@ async function scenario(port: number): Promise<unknown[]> {
     assert.equal(created.topics[0]!.errorCode, ErrorCode.NONE);
     const names = new Map<bigint, string>();
     const producerId = async (name: string) => {
-      const req = InitProducerIdApi.defaultRequest();
-      req.transactionalId = null;
-      req.transactionTimeoutMs = 60_000;
-      req.producerId = -1n;
-      req.producerEpoch = -1;
       // Kafka answers COORDINATOR_LOAD_IN_PROGRESS until its first block of producer ids arrives.
       for (let attempt = 0; ; attempt++) {
-        const res = await client.request(InitProducerIdApi, 4, req);
+        const res = await initProducerId(client);
         if (res.errorCode !== ErrorCode.NONE && attempt < 100) {
           await new Promise((r) => setTimeout(r, 100));
           continue;
@@ -57,17 +55,10 @@ async function scenario(port: number): Promise<unknown[]> {
       // Timestamps of now: an old one would make Kafka roll segments by segment.ms, and reads stop at a roll.
       const records = values.map((v) => ({ key: v, value: Buffer.from(v) }));
       const batch =
-        producer === undefined
-          ? buildRecordBatch(records)
-          : buildRecordBatch(records, { producerId: producer, producerEpoch: 0, baseSequence, isTransactional: true });
-      const req = ProduceApi.defaultRequest();
-      req.acks = -1;
-      req.timeoutMs = 10_000;
-      // Kafka requires a transactional id on a Produce holding transactional batches.
-      req.transactionalId = 'differential';
-      req.topicData.push({ name: TOPIC, partitionData: [{ index: 0, records: batch }] });
+        producer === undefined ? buildRecordBatch(records) : transactionalBatch(records, producer, baseSequence);
       for (let attempt = 0; ; attempt++) {
-        const p = (await client.request(ProduceApi, 9, req)).responses[0]!.partitionResponses[0]!;
+        // Kafka requires a transactional id on a Produce holding transactional batches.
+        const p = await produceBatch(client, TOPIC, batch, 'differential');
         // Kafka's new partition may need a moment to get its leader.
         if (p.errorCode !== ErrorCode.NONE && attempt < 50 && p.errorCode !== ErrorCode.INVALID_TXN_STATE) {
           await new Promise((r) => setTimeout(r, 100));
@@ -77,36 +68,18 @@ async function scenario(port: number): Promise<unknown[]> {
       }
     };
     const marker = async (producer: bigint, committed: boolean, producerEpoch = 0, coordinatorEpoch = 0) => {
-      const req = WriteTxnMarkersApi.defaultRequest();
-      req.markers.push({
+      const res = await writeTxnMarker(client, {
+        topic: TOPIC,
         producerId: producer,
+        committed,
+        partitions: [0, 5],
         producerEpoch,
-        transactionResult: committed,
         coordinatorEpoch,
-        topics: [{ name: TOPIC, partitionIndexes: [0, 5] }],
       });
-      const res = await client.request(WriteTxnMarkersApi, 1, req);
       return res.markers[0]!.topics[0]!.partitions.map((p) => [p.partitionIndex, p.errorCode]);
     };
     const fetch = async (isolationLevel: number, fetchOffset: bigint) => {
-      const req = FetchApi.defaultRequest();
-      req.replicaId = -1;
-      req.maxWaitMs = 0;
-      req.minBytes = 0;
-      req.maxBytes = 1 << 20;
-      req.isolationLevel = isolationLevel;
-      req.sessionEpoch = -1;
-      const p = defaultFetchRequestFetchPartition();
-      p.partition = 0;
-      p.fetchOffset = fetchOffset;
-      p.partitionMaxBytes = 1 << 20;
-      p.currentLeaderEpoch = -1;
-      req.topics.push({ topic: TOPIC, topicId: '00000000-0000-0000-0000-000000000000', partitions: [p] });
-      const out = (await client.request(FetchApi, 12, req)).responses[0]!.partitions[0]!;
-      const offsets: bigint[] = [];
-      const records = out.records ?? Buffer.alloc(0);
-      for (let pos = 0; pos + 12 <= records.length; pos += batchSizeAt(records, pos))
-        offsets.push(baseOffsetOf(records, pos));
+      const out = await fetchPartition(client, TOPIC, isolationLevel, fetchOffset);
       return {
         isolationLevel,
         fetchOffset,
@@ -114,23 +87,14 @@ async function scenario(port: number): Promise<unknown[]> {
         highWatermark: out.highWatermark,
         lastStableOffset: out.lastStableOffset,
         abortedTransactions: out.abortedTransactions?.map((t) => [names.get(t.producerId), t.firstOffset]) ?? null,
-        batches: offsets,
+        batches: batchBaseOffsets(out.records),
       };
     };
-    const latest = async (isolationLevel: number) => {
-      const req = ListOffsetsApi.defaultRequest();
-      req.replicaId = -1;
-      req.isolationLevel = isolationLevel;
-      req.topics.push({
-        name: TOPIC,
-        partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
-      });
-      return [
-        'latest',
-        isolationLevel,
-        (await client.request(ListOffsetsApi, 7, req)).topics[0]!.partitions[0]!.offset,
-      ];
-    };
+    const latest = async (isolationLevel: number) => [
+      'latest',
+      isolationLevel,
+      await latestOffset(client, TOPIC, isolationLevel),
+    ];
     const producers = async () => {
       const req = DescribeProducersApi.defaultRequest();
       req.topics.push({ name: TOPIC, partitionIndexes: [0] });

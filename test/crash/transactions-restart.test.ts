@@ -8,15 +8,18 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { ProduceApi } from '../../src/protocol/generated/00-produce.js';
-import { defaultFetchRequestFetchPartition, FetchApi } from '../../src/protocol/generated/01-fetch.js';
 import { CreateTopicsApi } from '../../src/protocol/generated/19-create-topics.js';
-import { InitProducerIdApi } from '../../src/protocol/generated/22-init-producer-id.js';
-import { WriteTxnMarkersApi } from '../../src/protocol/generated/27-write-txn-markers.js';
 import { baseOffsetOf, batchSizeAt, lastOffsetDeltaOf } from '../../src/records/batch-header.js';
 import { buildRecordBatch } from '../../src/records/builder.js';
 import { type BrokerProcess, removeDir, startBrokerProcess } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
+import {
+  fetchPartition,
+  initProducerId,
+  produceBatch,
+  transactionalBatch,
+  writeTxnMarker,
+} from '../helpers/txn-requests.js';
 
 const TOPIC = 'ledger';
 const OVERRIDES = { 'log.segment.bytes': 1024 };
@@ -41,20 +44,7 @@ async function readCommitted(client: RawClient): Promise<CommittedView> {
   let offset = 0n;
   let batches = 0;
   for (;;) {
-    const req = FetchApi.defaultRequest();
-    req.replicaId = -1;
-    req.maxWaitMs = 0;
-    req.minBytes = 0;
-    req.maxBytes = 1 << 20;
-    req.isolationLevel = 1;
-    req.sessionEpoch = -1;
-    const p = defaultFetchRequestFetchPartition();
-    p.partition = 0;
-    p.fetchOffset = offset;
-    p.partitionMaxBytes = 1 << 20;
-    p.currentLeaderEpoch = -1;
-    req.topics.push({ topic: TOPIC, topicId: '00000000-0000-0000-0000-000000000000', partitions: [p] });
-    const out = (await client.request(FetchApi, 12, req)).responses[0]!.partitions[0]!;
+    const out = await fetchPartition(client, TOPIC, 1, offset);
     assert.equal(out.errorCode, ErrorCode.NONE);
     for (const t of out.abortedTransactions ?? []) aborted.add(`${t.producerId}@${t.firstOffset}`);
     const records = out.records ?? Buffer.alloc(0);
@@ -82,11 +72,7 @@ test('open transactions and aborted ones read the same after a clean restart and
   create.timeoutMs = 10_000;
   assert.equal((await client.request(CreateTopicsApi, 5, create)).topics[0]!.errorCode, ErrorCode.NONE);
 
-  const producerId = async () => {
-    const req = InitProducerIdApi.defaultRequest();
-    req.transactionalId = null;
-    return (await client.request(InitProducerIdApi, 4, req)).producerId;
-  };
+  const producerId = async () => (await initProducerId(client)).producerId;
   const sequences = new Map<bigint, number>();
   const produce = async (producer?: bigint) => {
     const records = [0, 1, 2].map((i) => ({ value: Buffer.alloc(60, 48 + i) }));
@@ -95,29 +81,12 @@ test('open transactions and aborted ones read the same after a clean restart and
     else {
       const baseSequence = sequences.get(producer) ?? 0;
       sequences.set(producer, baseSequence + 3);
-      batch = buildRecordBatch(records, {
-        producerId: producer,
-        producerEpoch: 0,
-        baseSequence,
-        isTransactional: true,
-      });
+      batch = transactionalBatch(records, producer, baseSequence);
     }
-    const req = ProduceApi.defaultRequest();
-    req.acks = -1;
-    req.timeoutMs = 10_000;
-    req.topicData.push({ name: TOPIC, partitionData: [{ index: 0, records: batch }] });
-    assert.equal((await client.request(ProduceApi, 9, req)).responses[0]!.partitionResponses[0]!.errorCode, 0);
+    assert.equal((await produceBatch(client, TOPIC, batch)).errorCode, ErrorCode.NONE);
   };
   const end = async (producer: bigint, committed: boolean) => {
-    const req = WriteTxnMarkersApi.defaultRequest();
-    req.markers.push({
-      producerId: producer,
-      producerEpoch: 0,
-      transactionResult: committed,
-      coordinatorEpoch: 0,
-      topics: [{ name: TOPIC, partitionIndexes: [0] }],
-    });
-    const res = await client.request(WriteTxnMarkersApi, 1, req);
+    const res = await writeTxnMarker(client, { topic: TOPIC, producerId: producer, committed });
     assert.equal(res.markers[0]!.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
   };
 

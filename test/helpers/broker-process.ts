@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collectOutput } from './child-output.js';
 
 export const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
 const BIN = join(REPO_ROOT, 'bin', 'sluice.js');
@@ -56,35 +57,16 @@ export async function startBrokerProcess(
   args.push(...(options.args ?? []));
   const env = options.env ? { ...process.env, ...options.env } : process.env;
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => (out += d));
+  const out = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`broker did not print "listening" within ${options.timeoutMs ?? 15000} ms:\n${out}`)),
-      options.timeoutMs ?? 15000,
-    );
-    child.stdout!.on('data', (d: string) => {
-      out += d;
-      const m = /listening on PLAINTEXT:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`broker exited with ${code} before listening:\n${out}`));
-    });
-  });
+  const listening = await out.waitFor(/listening on PLAINTEXT:\/\/[^:]+:(\d+)/, 'broker', options.timeoutMs ?? 15000);
+  const port = Number(listening[1]);
   return {
     port,
     bootstrap: `127.0.0.1:${port}`,
     dataDir,
     child,
-    output: () => out,
+    output: out.text,
     stop: async () => {
       child.kill('SIGTERM');
       return exited;

@@ -60,6 +60,12 @@ export function lastJson<T = unknown>(r: RunResult): T {
   }
 }
 
+/** Parses each stdout line as JSON (a command's `--format json` lines); a blank line among them throws. */
+export function jsonLines<T = unknown>(r: RunResult): T[] {
+  const text = r.stdout.trim();
+  return text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as T);
+}
+
 /**
  * The venv with today's Python clients from PyPI (test/clients/python/requirements.txt), made by
  * test/clients/install.sh under a name keyed by the requirements' hash; null when it is not installed.

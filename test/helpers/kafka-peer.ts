@@ -14,6 +14,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './broker-process.js';
+import { collectOutput } from './child-output.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -191,30 +192,10 @@ export async function startKafkaPeer(options: KafkaPeerOptions = {}): Promise<Ka
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => (out += d));
+  const out = collectOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const timeoutMs = options.timeoutMs ?? 60_000;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`Kafka did not start within ${timeoutMs} ms:\n${out.slice(-4000)}`)),
-        timeoutMs,
-      );
-      child.stdout!.on('data', (d: string) => {
-        out += d;
-        if (out.includes('Kafka Server started')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`Kafka exited with ${code} before it started:\n${out.slice(-4000)}`));
-      });
-    });
+    await out.waitFor(/Kafka Server started/, 'Kafka', options.timeoutMs ?? 60_000);
   } catch (err) {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -226,7 +207,7 @@ export async function startKafkaPeer(options: KafkaPeerOptions = {}): Promise<Ka
     bootstrap: `127.0.0.1:${port}`,
     dataDir,
     child,
-    output: () => out,
+    output: out.text,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { type BrokerProcess, REPO_ROOT, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
-import { kcat, type RunResult, run } from '../helpers/clients.js';
+import { jsonLines, kcat, type RunResult, run } from '../helpers/clients.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'sluice.js');
 
@@ -22,13 +22,6 @@ interface JsonRecord {
   value: string | null;
   headers: Array<{ key: string; value: string | null }>;
 }
-
-const jsonLines = (r: RunResult) =>
-  r.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as JsonRecord);
 
 describe('the sluice command against a running broker', { concurrency: true }, () => {
   let broker: BrokerProcess;
@@ -135,16 +128,10 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     assert.equal((await sluice(['topic', 'create', 'json-old'])).code, 0);
     let r = await sluice(['topic', 'create', 'json-old', 'json-new', '--if-not-exists', '--format', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(
-      r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l)),
-      [
-        { name: 'json-old', outcome: 'exists' },
-        { name: 'json-new', outcome: 'created' },
-      ],
-    );
+    assert.deepEqual(jsonLines(r), [
+      { name: 'json-old', outcome: 'exists' },
+      { name: 'json-new', outcome: 'created' },
+    ]);
     r = await sluice(['topic', 'create', 'json-new', '-f', 'json']);
     assert.equal(r.code, 1);
     assert.deepEqual(JSON.parse(r.stdout), {
@@ -154,16 +141,10 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     });
     r = await sluice(['topic', 'delete', 'json-old', 'json-gone', '--if-exists', '-f', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(
-      r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l)),
-      [
-        { name: 'json-old', outcome: 'deleted' },
-        { name: 'json-gone', outcome: 'not-found' },
-      ],
-    );
+    assert.deepEqual(jsonLines(r), [
+      { name: 'json-old', outcome: 'deleted' },
+      { name: 'json-gone', outcome: 'not-found' },
+    ]);
   });
 
   test('records from sluice produce are read back by kcat with keys and headers', async () => {
@@ -204,7 +185,7 @@ describe('the sluice command against a running broker', { concurrency: true }, (
 
     let r = await sluice(['consume', '-t', 'from-kcat', '--from-beginning', '-e', '-f', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    const records = jsonLines(r);
+    const records = jsonLines<JsonRecord>(r);
     assert.equal(records.length, 20);
     assert.deepEqual(
       { ...records[3], timestamp: 0 },
@@ -248,7 +229,7 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     assert.equal((await sluice(['produce', '-t', 'keys-sluice', '-K', ':'], input)).code, 0);
     const placement = async (topic: string) => {
       const r = await sluice(['consume', '-t', topic, '--from-beginning', '-e', '-f', 'json']);
-      return new Map(jsonLines(r).map((rec) => [rec.key, rec.partition]));
+      return new Map(jsonLines<JsonRecord>(r).map((rec) => [rec.key, rec.partition]));
     };
     const byKcat = await placement('keys-kcat');
     const bySluice = await placement('keys-sluice');
@@ -427,7 +408,13 @@ describe('the sluice command against a running broker', { concurrency: true }, (
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /dry run/);
-    assert.ok(jsonLines(r as RunResult).every((p) => (p as unknown as { newOffset: number }).newOffset === 0));
+    // One line per partition of the plan: an empty plan must not pass as "every offset is reset to 0".
+    const plan = jsonLines<{ newOffset: number }>(r);
+    assert.equal(plan.length, 3, r.stdout);
+    assert.ok(
+      plan.every((p) => p.newOffset === 0),
+      r.stdout,
+    );
     r = await sluice(['group', 'describe', 'cli-group', '--format', 'json']);
     assert.ok(
       (JSON.parse(r.stdout) as typeof described).partitions.every((p) => p.lag === 0),

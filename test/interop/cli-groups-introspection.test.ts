@@ -18,7 +18,7 @@ import {
   stopAndRemove,
   tempDir,
 } from '../helpers/broker-process.js';
-import { type RunResult, run } from '../helpers/clients.js';
+import { jsonLines, type RunResult, run } from '../helpers/clients.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'sluice.js');
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -36,13 +36,6 @@ interface GroupJson {
   members: unknown[];
   partitions: Array<{ topic: string; partition: number; committedOffset: number | null }>;
 }
-
-const jsonLines = <T>(r: RunResult): T[] =>
-  r.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as T);
 
 /** partition → new offset of a reset-offsets plan printed with --format json. */
 const newOffsets = (r: RunResult) => Object.fromEntries(jsonLines<PlanLine>(r).map((p) => [p.partition, p.newOffset]));

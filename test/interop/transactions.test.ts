@@ -12,13 +12,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { ProduceApi } from '../../src/protocol/generated/00-produce.js';
-import { InitProducerIdApi } from '../../src/protocol/generated/22-init-producer-id.js';
-import { WriteTxnMarkersApi } from '../../src/protocol/generated/27-write-txn-markers.js';
 import { buildRecordBatch } from '../../src/records/builder.js';
 import { type EmbeddedBroker, startBroker } from '../../src/testing/start-broker.js';
 import { kcat, lastJson, python } from '../helpers/clients.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { initProducerId, produceBatch, transactionalBatch, writeTxnMarker } from '../helpers/txn-requests.js';
 
 const TOPIC = 'ledger';
 const COMMITTED_VIEW = ['plain-0', 'committed-1', 'committed-2'];
@@ -31,42 +29,14 @@ describe('read_committed and read_uncommitted consumers over hand-made transacti
   before(async () => {
     kafka = await startBroker({ topics: [TOPIC] });
     client = await RawClient.connect(kafka.port);
-    const producerId = async () => {
-      const req = InitProducerIdApi.defaultRequest();
-      req.transactionalId = null;
-      req.transactionTimeoutMs = 60_000;
-      req.producerId = -1n;
-      req.producerEpoch = -1;
-      return (await client.request(InitProducerIdApi, 4, req)).producerId;
-    };
+    const producerId = async () => (await initProducerId(client)).producerId;
     const produce = async (values: string[], producer?: bigint) => {
       const records = values.map((v) => ({ key: v, value: Buffer.from(v) }));
-      const batch =
-        producer === undefined
-          ? buildRecordBatch(records)
-          : buildRecordBatch(records, {
-              producerId: producer,
-              producerEpoch: 0,
-              baseSequence: 0,
-              isTransactional: true,
-            });
-      const req = ProduceApi.defaultRequest();
-      req.acks = -1;
-      req.timeoutMs = 10_000;
-      req.topicData.push({ name: TOPIC, partitionData: [{ index: 0, records: batch }] });
-      const res = await client.request(ProduceApi, 9, req);
-      assert.equal(res.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+      const batch = producer === undefined ? buildRecordBatch(records) : transactionalBatch(records, producer);
+      assert.equal((await produceBatch(client, TOPIC, batch)).errorCode, ErrorCode.NONE);
     };
     const end = async (producer: bigint, committed: boolean) => {
-      const req = WriteTxnMarkersApi.defaultRequest();
-      req.markers.push({
-        producerId: producer,
-        producerEpoch: 0,
-        transactionResult: committed,
-        coordinatorEpoch: 0,
-        topics: [{ name: TOPIC, partitionIndexes: [0] }],
-      });
-      const res = await client.request(WriteTxnMarkersApi, 1, req);
+      const res = await writeTxnMarker(client, { topic: TOPIC, producerId: producer, committed });
       assert.equal(res.markers[0]!.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
     };
     const [a, b, c] = [await producerId(), await producerId(), await producerId()];

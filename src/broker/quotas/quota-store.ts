@@ -13,10 +13,9 @@
  * in memory only.
  */
 import { lookup } from 'node:dns/promises';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { JsonStateFile } from '../json-state-file.js';
 
 export const USER = 'user';
 export const CLIENT_ID = 'client-id';
@@ -103,21 +102,16 @@ export function describeEntity(entity: QuotaEntity): string {
 export class QuotaStore {
   private readonly entries = new Map<string, QuotaEntry>();
   private readonly listeners: Array<() => void> = [];
-  private saving: Promise<void> = Promise.resolve();
+  private readonly file: JsonStateFile<QuotaFile>;
 
   /** @param dir where client-quotas.json lives; null keeps the configs in memory only. */
-  constructor(private readonly dir: string | null) {}
+  constructor(dir: string | null) {
+    this.file = new JsonStateFile(dir, FILE_NAME);
+  }
 
   async load(): Promise<void> {
-    if (this.dir === null) return;
-    let text: string;
-    try {
-      text = await readFile(join(this.dir, FILE_NAME), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    const parsed = JSON.parse(text) as QuotaFile;
+    const parsed = await this.file.read();
+    if (parsed === undefined) return;
     for (const e of parsed.entries) {
       const entity = new Map(Object.entries(e.entity));
       this.entries.set(entityKey(entity), { entity, values: new Map(Object.entries(e.values)) });
@@ -291,30 +285,13 @@ export class QuotaStore {
 
   /** Serialized atomic rewrites: each save waits for the previous one, then writes the current state. */
   private save(): Promise<void> {
-    const dir = this.dir;
-    if (dir === null) return Promise.resolve();
-    const file = join(dir, FILE_NAME);
-    const next = this.saving.then(async () => {
-      const body: QuotaFile = {
-        version: 1,
-        entries: this.list().map((e) => ({
-          entity: Object.fromEntries(e.entity),
-          values: Object.fromEntries(e.values),
-        })),
-      };
-      await mkdir(dir, { recursive: true });
-      const tmp = `${file}.tmp`;
-      const handle = await open(tmp, 'w');
-      try {
-        await handle.writeFile(`${JSON.stringify(body, null, 1)}\n`);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, file);
-    });
-    this.saving = next.catch(() => {});
-    return next;
+    return this.file.write(() => ({
+      version: 1,
+      entries: this.list().map((e) => ({
+        entity: Object.fromEntries(e.entity),
+        values: Object.fromEntries(e.values),
+      })),
+    }));
   }
 }
 

@@ -5,26 +5,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { ProduceApi } from '../../../src/protocol/generated/00-produce.js';
-import { defaultFetchRequestFetchPartition, FetchApi } from '../../../src/protocol/generated/01-fetch.js';
-import { ListOffsetsApi } from '../../../src/protocol/generated/02-list-offsets.js';
 import { ApiVersionsApi } from '../../../src/protocol/generated/18-api-versions.js';
-import { InitProducerIdApi } from '../../../src/protocol/generated/22-init-producer-id.js';
-import { WriteTxnMarkersApi } from '../../../src/protocol/generated/27-write-txn-markers.js';
 import { DescribeProducersApi } from '../../../src/protocol/generated/61-describe-producers.js';
-import { baseOffsetOf, batchSizeAt } from '../../../src/records/batch-header.js';
-import { buildRecordBatch } from '../../../src/records/builder.js';
 import { type EmbeddedBroker, startBroker } from '../../../src/testing/start-broker.js';
 import { RawClient } from '../../helpers/raw-client.js';
+import {
+  batchBaseOffsets,
+  fetchPartition,
+  initProducerId,
+  latestOffset,
+  produceBatch,
+  transactionalBatch,
+  writeTxnMarker,
+} from '../../helpers/txn-requests.js';
 
 const TOPIC = 'payments';
-
-function offsetsOf(records: Buffer | null): bigint[] {
-  const out: bigint[] = [];
-  if (!records) return out;
-  for (let pos = 0; pos + 12 <= records.length; pos += batchSizeAt(records, pos)) out.push(baseOffsetOf(records, pos));
-  return out;
-}
 
 describe('transactions over the wire (partition side)', () => {
   let kafka: EmbeddedBroker;
@@ -41,66 +36,26 @@ describe('transactions over the wire (partition side)', () => {
   });
 
   async function producerId(): Promise<bigint> {
-    const req = InitProducerIdApi.defaultRequest();
-    req.transactionalId = null;
-    req.transactionTimeoutMs = 60_000;
-    req.producerId = -1n;
-    req.producerEpoch = -1;
-    return (await client.request(InitProducerIdApi, 4, req)).producerId;
+    return (await initProducerId(client)).producerId;
   }
 
-  async function produce(batch: Buffer) {
-    const req = ProduceApi.defaultRequest();
-    req.acks = -1;
-    req.timeoutMs = 10_000;
-    req.topicData.push({ name: TOPIC, partitionData: [{ index: 0, records: batch }] });
-    return (await client.request(ProduceApi, 9, req)).responses[0]!.partitionResponses[0]!;
-  }
+  const produce = (batch: Buffer) => produceBatch(client, TOPIC, batch);
 
   function txnBatch(pid: bigint, baseSequence: number, tag: string): Buffer {
-    const records = [0, 1].map((i) => ({ key: `${tag}-${i}`, value: Buffer.from(tag) }));
-    return buildRecordBatch(records, { producerId: pid, producerEpoch: 0, baseSequence, isTransactional: true });
+    return transactionalBatch(
+      [0, 1].map((i) => ({ key: `${tag}-${i}`, value: Buffer.from(tag) })),
+      pid,
+      baseSequence,
+    );
   }
 
-  async function writeMarker(pid: bigint, committed: boolean, version = 1, partitions = [0]) {
-    const req = WriteTxnMarkersApi.defaultRequest();
-    req.markers.push({
-      producerId: pid,
-      producerEpoch: 0,
-      transactionResult: committed,
-      coordinatorEpoch: 0,
-      topics: [{ name: TOPIC, partitionIndexes: partitions }],
-    });
-    return client.request(WriteTxnMarkersApi, version, req);
-  }
+  const writeMarker = (pid: bigint, committed: boolean, version = 1, partitions = [0]) =>
+    writeTxnMarker(client, { topic: TOPIC, producerId: pid, committed, partitions }, version);
 
-  async function fetch(isolationLevel: number, fetchOffset = 0n, version = 12) {
-    const req = FetchApi.defaultRequest();
-    req.replicaId = -1;
-    req.maxWaitMs = 0;
-    req.minBytes = 0;
-    req.maxBytes = 1 << 20;
-    req.isolationLevel = isolationLevel;
-    req.sessionEpoch = -1;
-    const p = defaultFetchRequestFetchPartition();
-    p.partition = 0;
-    p.fetchOffset = fetchOffset;
-    p.partitionMaxBytes = 1 << 20;
-    p.currentLeaderEpoch = -1;
-    req.topics.push({ topic: TOPIC, topicId: '00000000-0000-0000-0000-000000000000', partitions: [p] });
-    return (await client.request(FetchApi, version, req)).responses[0]!.partitions[0]!;
-  }
+  const fetch = (isolationLevel: number, fetchOffset = 0n) =>
+    fetchPartition(client, TOPIC, isolationLevel, fetchOffset);
 
-  async function latest(isolationLevel: number): Promise<bigint> {
-    const req = ListOffsetsApi.defaultRequest();
-    req.replicaId = -1;
-    req.isolationLevel = isolationLevel;
-    req.topics.push({
-      name: TOPIC,
-      partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
-    });
-    return (await client.request(ListOffsetsApi, 7, req)).topics[0]!.partitions[0]!.offset;
-  }
+  const latest = (isolationLevel: number) => latestOffset(client, TOPIC, isolationLevel);
 
   it('advertises WriteTxnMarkers v1 and DescribeProducers v0, as Kafka 4.x does on a client listener', async () => {
     const req = ApiVersionsApi.defaultRequest();
@@ -122,7 +77,7 @@ describe('transactions over the wire (partition side)', () => {
     assert.equal((await produce(txnBatch(committed, 0, 'c'))).baseOffset, 2n); // 2-3
 
     let rc = await fetch(1);
-    assert.deepEqual(offsetsOf(rc.records), [], 'nothing is stable yet');
+    assert.deepEqual(batchBaseOffsets(rc.records), [], 'nothing is stable yet');
     assert.equal(rc.lastStableOffset, 0n);
     assert.equal(rc.highWatermark, 4n);
     assert.deepEqual(rc.abortedTransactions, []);
@@ -139,7 +94,7 @@ describe('transactions over the wire (partition side)', () => {
     );
     rc = await fetch(1);
     assert.equal(rc.lastStableOffset, 2n, 'the committed producer’s transaction still holds the LSO');
-    assert.deepEqual(offsetsOf(rc.records), [0n]);
+    assert.deepEqual(batchBaseOffsets(rc.records), [0n]);
     assert.deepEqual(rc.abortedTransactions, [{ producerId: aborted, firstOffset: 0n }]);
 
     assert.equal(
@@ -149,13 +104,13 @@ describe('transactions over the wire (partition side)', () => {
     rc = await fetch(1);
     assert.equal(rc.lastStableOffset, 6n);
     assert.equal(rc.highWatermark, 6n);
-    assert.deepEqual(offsetsOf(rc.records), [0n, 2n, 4n, 5n]);
+    assert.deepEqual(batchBaseOffsets(rc.records), [0n, 2n, 4n, 5n]);
     assert.deepEqual(rc.abortedTransactions, [{ producerId: aborted, firstOffset: 0n }]);
     // From past the aborted transaction's marker there is nothing to drop.
     assert.deepEqual((await fetch(1, 5n)).abortedTransactions, []);
 
     const ru = await fetch(0);
-    assert.deepEqual(offsetsOf(ru.records), [0n, 2n, 4n, 5n]);
+    assert.deepEqual(batchBaseOffsets(ru.records), [0n, 2n, 4n, 5n]);
     assert.equal(ru.abortedTransactions, null, 'read_uncommitted gets no aborted transactions');
     assert.equal(ru.lastStableOffset, 6n);
   });

@@ -144,3 +144,39 @@ export class GatedLog extends MemoryCoordinatorLog {
     for (const g of gates) g();
   }
 }
+
+/**
+ * Everything a coordinator's groups keep in __consumer_offsets, as seen from outside: what a fresh
+ * coordinator replaying the same log must hold too.
+ */
+export function groupsSnapshot(coordinator: GroupCoordinator) {
+  const view = (g: ClassicGroup) => ({
+    state: g.state,
+    generationId: g.generationId,
+    protocolType: g.protocolType,
+    protocolName: g.protocolName,
+    leaderId: g.leaderId,
+    // When an Empty group emptied is what its offsets expire from (KIP-211), so it must survive a reload.
+    emptiedAt: g.state === 'Empty' && g.protocolType !== null ? g.currentStateTimestamp : undefined,
+    members: [...g.members.values()]
+      .map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        assignment: m.assignment.toString('hex'),
+      }))
+      .sort((a, b) => a.memberId.localeCompare(b.memberId)),
+    offsets: [...g.allOffsets()]
+      .map(({ topic, partition, committed }) => ({ topic, partition, ...committed }))
+      .sort((a, b) => `${a.topic}/${a.partition}`.localeCompare(`${b.topic}/${b.partition}`)),
+  });
+  return Object.fromEntries(
+    coordinator
+      .groupIds()
+      .sort()
+      .map((id) => [id, view(coordinator.group(id)!)]),
+  );
+}

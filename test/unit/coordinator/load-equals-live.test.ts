@@ -6,9 +6,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { OffsetCommitParams } from '../../../src/coordinator/group/group-coordinator.js';
-import { type ClassicGroup, FakeTimers, type GroupCoordinator } from '../../../src/coordinator/group/index.js';
+import { FakeTimers } from '../../../src/coordinator/group/index.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { GatedLog, type Harness, joinParams, settle, stableGroup, startCoordinator, track } from './helpers.js';
+import {
+  GatedLog,
+  groupsSnapshot,
+  type Harness,
+  joinParams,
+  settle,
+  stableGroup,
+  startCoordinator,
+  track,
+} from './helpers.js';
 
 function commit(groupId: string, topic: string, offset: bigint, overrides: Partial<OffsetCommitParams> = {}) {
   return {
@@ -22,40 +31,11 @@ function commit(groupId: string, topic: string, offset: bigint, overrides: Parti
   };
 }
 
-/** Everything a group keeps in the log, as seen from outside. */
-function snapshot(coordinator: GroupCoordinator) {
-  const view = (g: ClassicGroup) => ({
-    state: g.state,
-    generationId: g.generationId,
-    protocolType: g.protocolType,
-    protocolName: g.protocolName,
-    leaderId: g.leaderId,
-    // When an Empty group emptied is what its offsets expire from (KIP-211), so it must survive a reload.
-    emptiedAt: g.state === 'Empty' && g.protocolType !== null ? g.currentStateTimestamp : undefined,
-    members: [...g.members.values()]
-      .map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        assignment: m.assignment.toString('hex'),
-      }))
-      .sort((a, b) => a.memberId.localeCompare(b.memberId)),
-    offsets: [...g.allOffsets()]
-      .map(({ topic, partition, committed }) => ({ topic, partition, ...committed }))
-      .sort((a, b) => `${a.topic}/${a.partition}`.localeCompare(`${b.topic}/${b.partition}`)),
-  });
-  return Object.fromEntries(
-    coordinator
-      .groupIds()
-      .sort()
-      .map((id) => [id, view(coordinator.group(id)!)]),
-  );
-}
-
 /** Asserts that a fresh coordinator over the same log holds exactly what `h` holds now. */
 async function assertLoadEqualsLive(h: Harness, step: string): Promise<void> {
   await settle();
   const fresh = await startCoordinator({}, h.log, new FakeTimers(h.timers.now()));
-  assert.deepEqual(snapshot(fresh.coordinator), snapshot(h.coordinator), `after ${step}`);
+  assert.deepEqual(groupsSnapshot(fresh.coordinator), groupsSnapshot(h.coordinator), `after ${step}`);
   fresh.coordinator.close();
 }
 

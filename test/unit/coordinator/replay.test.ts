@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ClassicGroup, GroupState } from '../../../src/coordinator/group/classic-group.js';
-import type { GroupCoordinator } from '../../../src/coordinator/group/group-coordinator.js';
+import { GroupState } from '../../../src/coordinator/group/classic-group.js';
 import {
   encodeGroupMetadataKey,
   encodeOffsetCommitKey,
@@ -11,38 +10,7 @@ import { FakeTimers } from '../../../src/coordinator/runtime/timers.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { buildRecordBatch } from '../../../src/records/builder.js';
 import { buildEndTxnMarkerBatch } from '../../../src/records/control.js';
-import { joinParams, settle, stableGroup, startCoordinator } from './helpers.js';
-
-/** What a group looks like from outside, for comparing a coordinator with its replayed copy. */
-function snapshot(coordinator: GroupCoordinator) {
-  const view = (g: ClassicGroup) => ({
-    state: g.state,
-    generationId: g.generationId,
-    protocolType: g.protocolType,
-    protocolName: g.protocolName,
-    leaderId: g.leaderId,
-    members: [...g.members.values()]
-      .map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        assignment: m.assignment.toString('hex'),
-      }))
-      .sort((a, b) => a.memberId.localeCompare(b.memberId)),
-    offsets: [...g.allOffsets()]
-      .map(({ topic, partition, committed }) => ({ topic, partition, ...committed }))
-      .sort((a, b) => `${a.topic}/${a.partition}`.localeCompare(`${b.topic}/${b.partition}`)),
-  });
-  return Object.fromEntries(
-    coordinator
-      .groupIds()
-      .sort()
-      .map((id) => [id, view(coordinator.group(id)!)]),
-  );
-}
+import { groupsSnapshot, joinParams, settle, stableGroup, startCoordinator } from './helpers.js';
 
 describe('group coordinator: rebuilding state from __consumer_offsets', () => {
   it('a fresh coordinator over the same log has the same groups, generations, Stable members and offsets', async () => {
@@ -101,14 +69,14 @@ describe('group coordinator: rebuilding state from __consumer_offsets', () => {
     await h.coordinator.deleteOffsets('simple', [{ name: 'gone', partitions: [0] }]);
     await settle();
 
-    const before = snapshot(h.coordinator);
+    const before = groupsSnapshot(h.coordinator);
     assert.deepEqual(Object.keys(before), ['emptied', 'simple', 'stable']);
     assert.equal(before.stable.state, GroupState.Stable);
     assert.equal(before.stable.members.length, 3);
     assert.equal(before.emptied.state, GroupState.Empty);
 
     const replayed = await startCoordinator({}, h.log, new FakeTimers(h.timers.now()));
-    assert.deepEqual(snapshot(replayed.coordinator), before);
+    assert.deepEqual(groupsSnapshot(replayed.coordinator), before);
     h.coordinator.close();
     replayed.coordinator.close();
   });
