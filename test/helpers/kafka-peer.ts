@@ -109,6 +109,18 @@ export async function freePort(): Promise<number> {
 export async function startKafkaPeer(options: KafkaPeerOptions = {}): Promise<KafkaPeer> {
   const why = kafkaPeerUnavailable();
   if (why) throw new Error(why);
+  // The ports are picked free, then bound by the JVM seconds later: with test files starting peers side by
+  // side, another process can take one in between. A start that fails is tried again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startKafkaPeerOnce(options);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startKafkaPeerOnce(options: KafkaPeerOptions): Promise<KafkaPeer> {
   const dir = mkdtempSync(join(tmpdir(), 'kafka-peer-'));
   const dataDir = join(dir, 'data');
   const [port, controllerPort] = [await freePort(), await freePort()];
@@ -199,7 +211,13 @@ export async function startKafkaPeer(options: KafkaPeerOptions = {}): Promise<Ka
   } catch (err) {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-    throw err;
+    // The tail of a failed start is Kafka shutting down; its reason is in the ERROR lines before that.
+    const errors = out
+      .text()
+      .split('\n')
+      .filter((line) => / ERROR |Exception/.test(line))
+      .slice(0, 10);
+    throw new Error(`${(err as Error).message}\n--- Kafka's errors ---\n${errors.join('\n')}`);
   }
   return {
     port,
