@@ -17,7 +17,7 @@ import { BOOTSTRAP_HELP, BOOTSTRAP_OPTIONS, withClient } from './bootstrap.js';
 
 const ENTITY_HELP = `  -u, --user USER               the quotas of this user (principal name)
   --user-defaults               the default of every user without its own quota (Kafka's --entity-default)
-  -c, --client-id CLIENT-ID     the quotas of this client id (with --user: of that user's client id)
+  --client-id CLIENT-ID         the quotas of this client id (with --user: of that user's client id)
   --client-defaults             the default of every client id without its own quota
   --ip IP                       the quotas of this IP address or host (connection_creation_rate only)
   --ip-defaults                 the default of every IP address without its own quota`;
@@ -91,7 +91,7 @@ export async function runQuota(args: string[]): Promise<number> {
 const ENTITY_OPTIONS = {
   user: { type: 'string', short: 'u' },
   'user-defaults': { type: 'boolean' },
-  'client-id': { type: 'string', short: 'c' },
+  'client-id': { type: 'string' },
   'client-defaults': { type: 'boolean' },
   ip: { type: 'string' },
   'ip-defaults': { type: 'boolean' },
