@@ -48,6 +48,7 @@ import type { BrokerMetrics } from './metrics.js';
 import { loadMetrics, type MetricsFactory } from './metrics-loader.js';
 import { OffsetsTopicLog } from './offsets-topic.js';
 import { ClientQuotas } from './quotas/client-quotas.js';
+import { ConnectionQuotas, resolveMaxConnectionsPerIpOverrides } from './quotas/connection-quotas.js';
 import { HandlerRegistry } from './registry.js';
 import { effectiveTopicConfigs, TOPIC_CONFIGS, validateTopicConfigs } from './topic-config.js';
 
@@ -226,6 +227,15 @@ export class Broker implements BrokerServices {
       maxQueuedRequests: this.config['queued.max.requests'] as number,
       maxConnections: this.config['max.connections'] as number,
       maxConnectionsPerIp: this.config['max.connections.per.ip'] as number,
+      maxConnectionsPerIpOverrides: await resolveMaxConnectionsPerIpOverrides(
+        this.config['max.connections.per.ip.overrides'] as string | null,
+      ),
+      connectionRates: new ConnectionQuotas(
+        this.config['max.connection.creation.rate'] as number,
+        this.quotas.store,
+        this.quotas.windows,
+      ),
+      connectionMetrics: this.metrics,
       idleTimeoutMs: this.config['connections.max.idle.ms'] as number,
       unref,
     });

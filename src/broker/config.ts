@@ -23,6 +23,8 @@ interface Definition {
   values?: readonly string[];
   /** A secret: DescribeConfigs answers null for it, and it never appears in logs. */
   sensitive?: boolean;
+  /** An empty string means unset (Kafka's empty default), rather than an invalid value. */
+  emptyIsNull?: boolean;
 }
 
 const INT_MAX = 2147483647;
@@ -290,7 +292,20 @@ export const CONFIG_DEFINITIONS = {
     default: INT_MAX,
     min: 0,
     max: INT_MAX,
-    doc: 'Most connections from one address.',
+    doc: 'Most connections from one address; 0 allows only the addresses named in max.connections.per.ip.overrides.',
+  },
+  'max.connections.per.ip.overrides': {
+    kind: 'string',
+    default: null,
+    emptyIsNull: true,
+    doc: 'Per-address exceptions to max.connections.per.ip, as host:count,… (host names are resolved at start).',
+  },
+  'max.connection.creation.rate': {
+    kind: 'int',
+    default: INT_MAX,
+    min: 0,
+    max: INT_MAX,
+    doc: 'Most new connections accepted per second (KIP-612); faster ones wait to be accepted.',
   },
   'quota.window.num': {
     kind: 'int',
@@ -612,6 +627,7 @@ export function parseConfigValue(key: string, raw: string | number | boolean | s
     }
     default: {
       const text = String(raw).trim();
+      if (text.length === 0 && def.emptyIsNull) return null;
       if (text.length === 0) throw bad();
       return text;
     }
@@ -748,9 +764,47 @@ export function resolveLayers(layers: ConfigLayer[]): LoadedConfig {
     );
   const result = config as BrokerConfig;
   if (problems.length === 0) problems.push(...listenerProblems(result));
+  if (problems.length === 0) problems.push(...connectionLimitProblems(result));
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   const inert = [...ignored.keys()];
   return { config: result, origins, ignored: inert, warnings: configWarnings(result, inert) };
+}
+
+/**
+ * `max.connections.per.ip.overrides` as Kafka reads it: `host:count` entries separated by commas, each
+ * count a non-negative int. Throws a ConfigError naming the entry that does not parse.
+ */
+export function parseMaxConnectionsPerIpOverrides(text: string | null): Map<string, number> {
+  const overrides = new Map<string, number>();
+  if (text === null) return overrides;
+  for (const entry of text.split(',')) {
+    if (entry.trim() === '') continue;
+    // The count follows the last colon, so IPv6 addresses (which contain colons) can be named too.
+    const colon = entry.lastIndexOf(':');
+    const host = entry.slice(0, colon).trim();
+    const count = entry.slice(colon + 1).trim();
+    if (colon < 0 || host === '' || !/^\d+$/.test(count) || Number(count) > INT_MAX)
+      throw new ConfigError(
+        `invalid value ${JSON.stringify(text)} for "max.connections.per.ip.overrides": entry ${JSON.stringify(entry.trim())} is not host:count (a count from 0 to ${INT_MAX})`,
+      );
+    overrides.set(host, Number(count));
+  }
+  return overrides;
+}
+
+/** The per-IP connection limits are checked together, as Kafka checks them. */
+function connectionLimitProblems(config: BrokerConfig): string[] {
+  let overrides: Map<string, number>;
+  try {
+    overrides = parseMaxConnectionsPerIpOverrides(config['max.connections.per.ip.overrides'] as string | null);
+  } catch (err) {
+    return [(err as Error).message];
+  }
+  if (config['max.connections.per.ip'] === 0 && overrides.size === 0)
+    return [
+      'max.connections.per.ip is 0, which refuses every client: set it to 0 only with max.connections.per.ip.overrides naming the addresses allowed to connect',
+    ];
+  return [];
 }
 
 /** Listeners that fail to parse, or leave no listener for clients, fail start-up. */

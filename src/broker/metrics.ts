@@ -26,8 +26,10 @@ export interface BrokerMetrics {
   topicOut(topic: string, bytes: number, records: number): void;
   /** Counts a response throttled by a client quota (`produce`, `fetch`, `request`) and its throttle time. */
   throttled(quotaType: string, throttleMs: number): void;
-  /** Counts a connection refused by a connection quota (`max.connection.creation.rate`, per-IP rate or count). */
+  /** Counts a connection closed on accept by a connection limit: `max`, `per_ip` or `ip_creation_rate`. */
   connectionRefused(reason: string): void;
+  /** Counts a pause of accepting by `max.connection.creation.rate`, and its length. */
+  acceptThrottled(throttleMs: number): void;
   /** Wraps a StorageFs so fdatasync durations are observed. */
   timeFsync(inner: StorageFs): StorageFs;
   /** The exposition text served at /metrics. */
@@ -46,6 +48,7 @@ export const NO_METRICS: BrokerMetrics = {
   topicOut() {},
   throttled() {},
   connectionRefused() {},
+  acceptThrottled() {},
   timeFsync: (inner) => inner,
   scrape: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '' }),
 };

@@ -73,6 +73,13 @@ export const SUBCOMMANDS: Record<string, { summary: string; load(): Promise<Subc
       return { help: m.userHelp, run: m.runUser };
     },
   },
+  quota: {
+    summary: 'describe and alter client quotas of users, client ids and IP addresses',
+    load: async () => {
+      const m = await import('./quota.js');
+      return { help: m.quotaHelp, run: m.runQuota };
+    },
+  },
   perf: {
     summary: 'load generators: produce or consume as fast as the broker allows',
     load: async () => {

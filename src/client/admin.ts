@@ -1,7 +1,7 @@
 /**
  * Administration: the cluster (brokers, controller, API versions), topics (create, list, describe, delete,
  * grow), configs (describe, replace, change incrementally) and consumer groups (list, describe, committed
- * offsets, commit, delete offsets, delete). Each method
+ * offsets, commit, delete offsets, delete) and client quotas (describe, alter). Each method
  * returns per-item outcomes where Kafka answers per item, and throws KafkaError where it answers once.
  */
 import type { ApiDescriptor } from '../protocol/api.js';
@@ -18,6 +18,8 @@ import { CreatePartitionsApi } from '../protocol/generated/37-create-partitions.
 import { DeleteGroupsApi } from '../protocol/generated/42-delete-groups.js';
 import { IncrementalAlterConfigsApi } from '../protocol/generated/44-incremental-alter-configs.js';
 import { OffsetDeleteApi } from '../protocol/generated/47-offset-delete.js';
+import { DescribeClientQuotasApi } from '../protocol/generated/48-describe-client-quotas.js';
+import { AlterClientQuotasApi } from '../protocol/generated/49-alter-client-quotas.js';
 import { DescribeClusterApi } from '../protocol/generated/60-describe-cluster.js';
 import {
   type ConsumerProtocolAssignment,
@@ -121,6 +123,39 @@ export interface CommittedOffset {
   offset: bigint;
   metadata: string | null;
   errorCode: number;
+}
+
+/** One component of a client quota entity: `user`, `client-id` or `ip`, and a name (null: the type's `<default>`). */
+export interface QuotaEntityComponent {
+  entityType: string;
+  entityName: string | null;
+}
+
+/** DescribeClientQuotas match types (Kafka's ClientQuotaFilterComponent): a name, the default, any. */
+export const QuotaMatchType = { EXACT: 0, DEFAULT: 1, SPECIFIED: 2 } as const;
+
+export interface QuotaFilterComponent {
+  entityType: string;
+  matchType: number;
+  /** The name for EXACT; null otherwise. */
+  match: string | null;
+}
+
+export interface ClientQuotaEntry {
+  entity: QuotaEntityComponent[];
+  values: Record<string, number>;
+}
+
+export interface ClientQuotaAlteration {
+  entity: QuotaEntityComponent[];
+  /** A number sets the key; null removes it. */
+  ops: Record<string, number | null>;
+}
+
+export interface ClientQuotaAlterOutcome {
+  entity: QuotaEntityComponent[];
+  errorCode: number;
+  errorMessage: string | null;
 }
 
 export interface ClusterDescription {
@@ -548,6 +583,50 @@ export class Admin {
       },
       () => this.client.invalidateCoordinator(groupId),
     );
+  }
+
+  /**
+   * The client quota entries a filter matches (KIP-546). Kafka answers once for the whole filter, so an
+   * error (INVALID_REQUEST for a filter it refuses) is thrown.
+   */
+  async describeClientQuotas(components: QuotaFilterComponent[], strict = false): Promise<ClientQuotaEntry[]> {
+    const response = await this.client.send(DescribeClientQuotasApi, () => {
+      const request = DescribeClientQuotasApi.defaultRequest();
+      request.components = components.map((c) => ({
+        entityType: c.entityType,
+        matchType: c.matchType,
+        match: c.match,
+      }));
+      request.strict = strict;
+      return request;
+    });
+    if (response.errorCode !== ErrorCode.NONE)
+      throw new KafkaError(response.errorCode, response.errorMessage ?? 'describe client quotas');
+    return (response.entries ?? []).map((e) => ({
+      entity: e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })),
+      values: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
+    }));
+  }
+
+  /** Sets and removes client quota values, one outcome per entity (each is applied, or refused, on its own). */
+  async alterClientQuotas(
+    alterations: ClientQuotaAlteration[],
+    options: { validateOnly?: boolean } = {},
+  ): Promise<ClientQuotaAlterOutcome[]> {
+    const response = await this.client.send(AlterClientQuotasApi, () => {
+      const request = AlterClientQuotasApi.defaultRequest();
+      request.validateOnly = options.validateOnly ?? false;
+      request.entries = alterations.map((a) => ({
+        entity: a.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })),
+        ops: Object.entries(a.ops).map(([key, value]) => ({ key, value: value ?? 0, remove: value === null })),
+      }));
+      return request;
+    });
+    return response.entries.map((e) => ({
+      entity: e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })),
+      errorCode: e.errorCode,
+      errorMessage: e.errorMessage,
+    }));
   }
 
   async deleteGroups(groupIds: string[]): Promise<Outcome[]> {

@@ -34,6 +34,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [ApiKey.DELETE_GROUPS, { minVersion: 0, maxVersion: 2 }],
   [ApiKey.INCREMENTAL_ALTER_CONFIGS, { minVersion: 0, maxVersion: 1 }],
   [ApiKey.OFFSET_DELETE, { minVersion: 0, maxVersion: 0 }],
+  [ApiKey.DESCRIBE_CLIENT_QUOTAS, { minVersion: 0, maxVersion: 1 }],
+  [ApiKey.ALTER_CLIENT_QUOTAS, { minVersion: 0, maxVersion: 1 }],
   [ApiKey.DESCRIBE_CLUSTER, { minVersion: 0, maxVersion: 1 }],
   [ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS, { minVersion: 0, maxVersion: 0 }],
   [ApiKey.ALTER_USER_SCRAM_CREDENTIALS, { minVersion: 0, maxVersion: 0 }],

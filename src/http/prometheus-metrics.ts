@@ -32,6 +32,8 @@ export class PrometheusMetrics implements BrokerMetrics {
   private readonly throttledResponses: Counter<'quota_type'>;
   private readonly throttleSeconds: Counter<'quota_type'>;
   private readonly refusedConnections: Counter<'reason'>;
+  private readonly throttledAccepts: Counter;
+  private readonly acceptThrottleSeconds: Counter;
   private readonly topicBytesIn: Counter<'topic'>;
   private readonly topicRecordsIn: Counter<'topic'>;
   private readonly topicBytesOut: Counter<'topic'>;
@@ -87,8 +89,18 @@ export class PrometheusMetrics implements BrokerMetrics {
     });
     this.refusedConnections = new Counter({
       name: 'sluice_connections_refused_total',
-      help: 'Connections closed on accept by a connection quota, by reason (creation_rate, ip_creation_rate, per_ip, max).',
+      help: 'Connections closed on accept by a connection limit, by reason: max (max.connections), per_ip (max.connections.per.ip or its overrides), ip_creation_rate (the ip quota connection_creation_rate; closed after the throttle time).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.throttledAccepts = new Counter({
+      name: 'sluice_connections_accept_throttled_total',
+      help: 'Times accepting new connections paused because max.connection.creation.rate was exceeded.',
+      registers,
+    });
+    this.acceptThrottleSeconds = new Counter({
+      name: 'sluice_connections_accept_throttle_seconds_total',
+      help: 'Time accepting new connections was paused by max.connection.creation.rate.',
       registers,
     });
 
@@ -224,6 +236,11 @@ export class PrometheusMetrics implements BrokerMetrics {
 
   connectionRefused(reason: string): void {
     this.refusedConnections.inc({ reason });
+  }
+
+  acceptThrottled(throttleMs: number): void {
+    this.throttledAccepts.inc();
+    this.acceptThrottleSeconds.inc(throttleMs / 1000);
   }
 
   topicIn(topic: string, bytes: number, records: number): void {

@@ -6,6 +6,7 @@ import {
   ConfigError,
   loadConfig,
   parseListener,
+  parseMaxConnectionsPerIpOverrides,
   parseProperties,
   resolveConfig,
   retentionMs,
@@ -190,4 +191,44 @@ test('listeners that only a controller could serve, or TLS ones without a certif
     /listener SSL uses SSL but has no certificate/,
   );
   await assert.rejects(loadConfig({ overrides: { listeners: 'localhost:9092' } }), /listeners: invalid listener/);
+});
+
+test('connection limits (KIP-612) are validated: creation rate range, overrides as host:count, per-IP 0 only with overrides', async () => {
+  const config = await loadConfig({
+    overrides: {
+      'max.connection.creation.rate': '5',
+      'max.connections.per.ip': '0',
+      'max.connections.per.ip.overrides': '127.0.0.1:10, ::1:3,broker.local:2',
+    },
+  });
+  assert.equal(config['max.connection.creation.rate'], 5);
+  assert.deepEqual(
+    [...parseMaxConnectionsPerIpOverrides(config['max.connections.per.ip.overrides'] as string)],
+    [
+      ['127.0.0.1', 10],
+      ['::1', 3],
+      ['broker.local', 2],
+    ],
+  );
+  assert.equal((await loadConfig())['max.connection.creation.rate'], 2147483647, "Kafka's default: no limit");
+  assert.equal(
+    (await loadConfig({ overrides: { 'max.connections.per.ip.overrides': '' } }))['max.connections.per.ip.overrides'],
+    null,
+  );
+  await assert.rejects(
+    loadConfig({ overrides: { 'max.connection.creation.rate': '-1' } }),
+    /"max\.connection\.creation\.rate"/,
+  );
+  await assert.rejects(
+    loadConfig({ overrides: { 'max.connections.per.ip.overrides': '127.0.0.1=10' } }),
+    /entry "127\.0\.0\.1=10" is not host:count/,
+  );
+  await assert.rejects(
+    loadConfig({ overrides: { 'max.connections.per.ip.overrides': 'h:-1' } }),
+    /max\.connections\.per\.ip\.overrides/,
+  );
+  await assert.rejects(
+    loadConfig({ overrides: { 'max.connections.per.ip': '0' } }),
+    /max\.connections\.per\.ip is 0, which refuses every client/,
+  );
 });
