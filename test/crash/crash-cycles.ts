@@ -51,7 +51,7 @@ export interface CrashCycleOptions {
   killOnWrite?: number;
   /** Every Nth cycle also kills a broker during its start-up (recovery); 0 never. */
   killDuringStartEvery?: number;
-  /** Read each partition from offset 0 every Nth cycle; otherwise only the last `tailWindow` known offsets on. */
+  /** Read each partition from offset 0 every Nth cycle; otherwise from `tailWindow` before the last check's log end. */
   fullCheckEvery?: number;
   tailWindow?: number;
   /** Broker overrides (e.g. a small log.segment.bytes so segments roll during the run). */
@@ -434,11 +434,9 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
     client.close();
     report.totalRecords = model.reduce((n, m) => n + m.length, 0);
     if (group) report.group = group.report;
+    report.duplicated += producers.duplicated;
     if (idempotentWriters > 0) report.producers = producers.report;
     return report;
-  } catch (err) {
-    report.duplicated += producers.duplicated;
-    throw err;
   } finally {
     group?.close();
     if (broker.child.exitCode === null && broker.child.signalCode === null) await broker.stop();
