@@ -10,32 +10,48 @@
  * - every other record is one of the last cycle's unacknowledged sends, and no value appears twice;
  * - each writer's records appear in the order they were sent;
  * - a new acks=all produce lands at the high watermark found after recovery.
- * Some cycles also kill the broker while it is still recovering, before it listens.
+ * - records of idempotent producers continue their producer's sequence, a retried batch the log already
+ *   held is answered with its offset there, and InitProducerId never gives an id twice (idempotent-writer.ts).
+ * Some cycles also kill the broker while it is still recovering, before it listens, and some right after a
+ * write reached a segment file (before it is durable and answered, usually).
+ *
+ * Idempotent writers (`idempotentWriters`) resend what a kill left unanswered after the restart, as a real
+ * idempotent producer does; plain writers do not, so their unanswered sends may or may not be in the log.
  *
  * With `groups` (the default) a consumer group member reads every partition and commits while the writers
  * produce; after each restart its committed offsets and a rejoin are checked too (see group-ledger.ts).
  */
 import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { buildRecordBatch } from '../../src/records/index.js';
 import { type BrokerProcess, REPO_ROOT, startBrokerProcess } from '../helpers/broker-process.js';
 import { GroupLedger, type GroupReport } from './group-ledger.js';
+import { FIRST_IDEMPOTENT_WRITER, IdempotentWriter, ProducerLedger, type ProducerReport } from './idempotent-writer.js';
 import { ConnectionLost, WireClient } from './wire-client.js';
 
 export interface CrashCycleOptions {
   dataDir: string;
   cycles: number;
   partitions?: number;
+  /** Plain writers (no producer id): a send unanswered at a kill is not sent again. */
   writers?: number;
+  /** Idempotent producers, which resend their unanswered batches after each restart (idempotent-writer.ts). */
+  idempotentWriters?: number;
   /** Produce requests each writer keeps in flight. */
   inFlight?: number;
   /** The broker is killed this many ms after producing starts: uniform in [min, max]. */
   killAfterMs?: [number, number];
+  /**
+   * Share of cycles whose kill waits, after the random delay, for the next write to grow a segment file and
+   * follows it at once: usually before the write is durable and answered (default 0.5).
+   */
+  killOnWrite?: number;
   /** Every Nth cycle also kills a broker during its start-up (recovery); 0 never. */
   killDuringStartEvery?: number;
-  /** Read each partition from offset 0 every Nth cycle; otherwise only the last `tailWindow` known offsets on. */
+  /** Read each partition from offset 0 every Nth cycle; otherwise from `tailWindow` before the last check's log end. */
   fullCheckEvery?: number;
   tailWindow?: number;
   /** Broker overrides (e.g. a small log.segment.bytes so segments roll during the run). */
@@ -56,8 +72,14 @@ export interface CrashCycleReport {
   startupKills: number;
   lost: number;
   totalRecords: number;
+  /** Records found twice in the log or acknowledged at two offsets (any is a failure). */
+  duplicated: number;
+  /** Cycles killed right after a segment file grew. */
+  writeKills: number;
   /** Present when the cycles ran with a consumer group. */
   group?: GroupReport;
+  /** Present when the cycles ran with idempotent writers. */
+  producers?: ProducerReport;
 }
 
 export const TOPIC = 'crash';
@@ -89,7 +111,9 @@ export class CrashCycleFailure extends Error {
 export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycleReport> {
   const partitions = opts.partitions ?? 4;
   const writers = opts.writers ?? 2;
+  const idempotentWriters = opts.idempotentWriters ?? 0;
   const inFlight = opts.inFlight ?? 4;
+  const killOnWrite = opts.killOnWrite ?? 0.5;
   const [killMin, killMax] = opts.killAfterMs ?? [50, 400];
   const fullCheckEvery = opts.fullCheckEvery ?? 1;
   const tailWindow = opts.tailWindow ?? 2000;
@@ -105,6 +129,8 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
     startupKills: 0,
     lost: 0,
     totalRecords: 0,
+    duplicated: 0,
+    writeKills: 0,
   };
 
   // What each partition must hold: value by offset; undefined where a send was not acknowledged.
@@ -113,11 +139,27 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
   let unknown = new Set<string>();
   let ackedLastCycle = 0;
   const group = groups ? new GroupLedger(TOPIC, partitions, model) : null;
+  // Also knows, per partition, the log end the last check found (the model is complete below it).
+  const producers = new ProducerLedger(partitions, model);
+  const idempotent = Array.from(
+    { length: idempotentWriters },
+    (_, i) =>
+      new IdempotentWriter({
+        writer: FIRST_IDEMPOTENT_WRITER + i,
+        topic: TOPIC,
+        partitions,
+        inFlight,
+        ledger: producers,
+        onAcknowledged: (n) => (ackedLastCycle += n),
+      }),
+  );
 
   const check = async (client: WireClient, cycle: number, full: boolean): Promise<void> => {
     for (let p = 0; p < partitions; p++) {
       const known = model[p]!;
-      const from = full ? 0 : Math.max(0, known.length - tailWindow);
+      // At least everything after the last check's log end is read: its records are checked one by one.
+      const checkedEnd = producers.checkedEnd[p]!;
+      const from = full ? 0 : Math.max(0, checkedEnd - tailWindow);
       const records = await client.readAll(TOPIC, p, BigInt(from));
       const where = `cycle ${cycle}, ${TOPIC}-${p}`;
       const hwm = await client.listOffset(TOPIC, p, -1n);
@@ -147,14 +189,18 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
           throw new CrashCycleFailure(`${where}: offset ${offset} holds ${value}, acknowledged as ${expected}`);
         }
         if (expected === undefined) {
-          if (!unknown.has(value)) {
+          if (!unknown.has(value) && !producers.keep(value, offset)) {
             throw new CrashCycleFailure(`${where}: offset ${offset} holds ${value}, which was never sent unanswered`);
           }
           report.unacknowledgedKept++;
         }
-        if (seen.has(value)) throw new CrashCycleFailure(`${where}: ${value} appears twice (again at ${offset})`);
+        if (seen.has(value)) {
+          report.duplicated++;
+          throw new CrashCycleFailure(`${where}: ${value} appears twice (again at ${offset})`);
+        }
         seen.add(value);
         const sent = parseValue(value);
+        if (offset >= checkedEnd) producers.checkNewRecord(p, r, value, sent.writer, where);
         if (sent.partition !== p)
           throw new CrashCycleFailure(`${where}: offset ${offset} holds ${value} of another partition`);
         if (r.key?.toString('utf8') !== `w${sent.writer}-p${p}`) {
@@ -169,6 +215,7 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
         next.push(value);
       }
       model[p] = next;
+      producers.checked(p, next.length);
     }
     report.acknowledgedVerified += ackedLastCycle;
     ackedLastCycle = 0;
@@ -251,8 +298,45 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
     return { errors };
   };
 
-  const start = async (): Promise<BrokerProcess> =>
-    startBrokerProcess({ dataDir: opts.dataDir, overrides, timeoutMs: 60_000 });
+  const start = async (): Promise<BrokerProcess> => {
+    producers.restarted();
+    return startBrokerProcess({ dataDir: opts.dataDir, overrides, timeoutMs: 60_000 });
+  };
+
+  /**
+   * Waits until one of the partitions' last segment files grows (a write reached the OS), at most
+   * `maxMs`; true if one did. The write of an acks=all batch is answered only once it is durable, so a
+   * kill right after it usually leaves the batch in the log unanswered: its retry must be deduplicated.
+   */
+  const waitForWrite = async (maxMs: number): Promise<boolean> => {
+    const files = await Promise.all(
+      model.map(async (_, p) => {
+        const dir = join(opts.dataDir, `${TOPIC}-${p}`);
+        const logs = (await readdir(dir)).filter((f) => f.endsWith('.log')).sort();
+        return join(dir, logs.at(-1)!);
+      }),
+    );
+    const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+    const deadline = Date.now() + maxMs;
+    while (Date.now() < deadline) {
+      const now = await Promise.all(files.map(async (f) => (await stat(f)).size));
+      if (now.some((size, i) => size > sizes[i]!)) return true;
+    }
+    return false;
+  };
+
+  /** Writers and the group member stop at the kill; their failures are returned, not thrown. */
+  const runWriters = (port: number, cycle: number): Array<Promise<Error | null>> => [
+    ...Array.from({ length: writers }, async (_, w) => {
+      try {
+        const { errors } = await writer(port, cycle, w);
+        return errors > 0 ? new CrashCycleFailure(`cycle ${cycle}: ${errors} produce answers carried an error`) : null;
+      } catch (err) {
+        return err as Error;
+      }
+    }),
+    ...idempotent.map((w) => w.run(port, cycle)),
+  ];
 
   const killDuringStart = async (): Promise<void> => {
     const args = [join(REPO_ROOT, 'bin', 'sluice.js'), 'start', '--port', '0', '--data-dir', opts.dataDir];
@@ -280,13 +364,14 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
       await produceMarkers(client, cycle);
       client.close();
       const killAfter = randomInt(killMin, killMax);
-      const running = Array.from({ length: writers }, (_, w) => writer(broker.port, cycle, w));
+      const running = runWriters(broker.port, cycle);
       const consuming = group?.consume(`cycle ${cycle}`) ?? Promise.resolve(null);
       await sleep(killAfter);
+      const onWrite = Math.random() < killOnWrite && (await waitForWrite(500));
       await broker.kill();
-      const results = await Promise.all(running);
-      const errors = results.reduce((n, r) => n + r.errors, 0);
-      if (errors > 0) throw new CrashCycleFailure(`cycle ${cycle}: ${errors} produce answers carried an error`);
+      if (onWrite) report.writeKills++;
+      const writerFailure = (await Promise.all(running)).find((f) => f !== null);
+      if (writerFailure) throw writerFailure;
       const consumerFailure = await consuming;
       if (consumerFailure) throw new CrashCycleFailure(`cycle ${cycle}: ${consumerFailure.message}`);
       const acked = ackedLastCycle;
@@ -314,15 +399,22 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
           `${(err as Error).message}\nkilled after ${killAfter} ms; broker output:\n${broker.output().slice(-3000)}`,
         );
       }
+      // After every restart: a new producer id, never one given before.
+      producers.producerIdGiven(await client.initProducerId(), `cycle ${cycle}`);
       client.close();
       report.cycles = cycle;
       const commits = group ? `, ${group.report.commitsVerified - commitsBefore} commits acknowledged` : '';
       log(
-        `cycle ${cycle}: killed after ${killAfter} ms, ${acked} acknowledged${commits}, restarted in ${startMs} ms (${openMs} ms in the broker), log ends at [${model.map((m) => m.length).join(', ')}]${full ? ' (full check)' : ''}`,
+        `cycle ${cycle}: killed after ${killAfter} ms${onWrite ? ' and a write' : ''}, ${acked} acknowledged${commits}, restarted in ${startMs} ms (${openMs} ms in the broker), log ends at [${model.map((m) => m.length).join(', ')}]${full ? ' (full check)' : ''}`,
       );
     }
 
-    // The log still accepts writes after the last crash, and a clean stop needs no scan at the next start.
+    // The idempotent writers resend what the last kill left unanswered, then the log still accepts writes
+    // after the last crash, and a clean stop needs no scan at the next start.
+    for (const w of idempotent) {
+      const failure = await w.drain(broker.port, 'after the last cycle');
+      if (failure) throw failure;
+    }
     client = await WireClient.connect(broker.port);
     await produceMarkers(client, opts.cycles + 1);
     client.close();
@@ -342,6 +434,8 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
     client.close();
     report.totalRecords = model.reduce((n, m) => n + m.length, 0);
     if (group) report.group = group.report;
+    report.duplicated += producers.duplicated;
+    if (idempotentWriters > 0) report.producers = producers.report;
     return report;
   } finally {
     group?.close();

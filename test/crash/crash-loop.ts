@@ -1,11 +1,12 @@
 /**
  * Long crash runs: `node dist/test/crash/crash-loop.js --cycles N [--partitions P] [--writers W]
- * [--segment-bytes B] [--kill-min-ms A] [--kill-max-ms B] [--groups | --no-groups] [--data-dir D] [--keep]
- * [--quiet]`. Each cycle SIGKILLs a broker while it takes acks=all produces (and, with groups, while a
- * group member consumes and commits), restarts it and checks the log and the group against what was
- * acknowledged (see crash-cycles.ts and group-ledger.ts). Ends with
- * `N cycles, M acknowledged records verified, C acknowledged commits verified, 0 lost` and exit code 0,
- * or the failure and 1.
+ * [--idempotent-writers I | --no-idempotent] [--segment-bytes B] [--kill-min-ms A] [--kill-max-ms B]
+ * [--kill-on-write F] [--groups | --no-groups] [--data-dir D] [--keep] [--quiet]`. Each cycle SIGKILLs a
+ * broker while plain and idempotent writers produce with acks=all (and, with groups, while a group member
+ * consumes and commits), restarts it, checks the log and the group against what was acknowledged, and the
+ * idempotent writers resend what the kill left unanswered (see crash-cycles.ts, idempotent-writer.ts and
+ * group-ledger.ts). Ends with `N cycles, M acknowledged records verified, D deduplicated retries,
+ * C acknowledged commits verified, 0 lost, 0 duplicated (...)` and exit code 0, or the failure and 1.
  */
 import { parseArgs } from 'node:util';
 import { removeDir, tempDir } from '../helpers/broker-process.js';
@@ -16,6 +17,9 @@ const { values } = parseArgs({
     cycles: { type: 'string', default: '100' },
     partitions: { type: 'string', default: '4' },
     writers: { type: 'string', default: '2' },
+    'idempotent-writers': { type: 'string', default: '2' },
+    'no-idempotent': { type: 'boolean', default: false },
+    'kill-on-write': { type: 'string', default: '0.5' },
     'segment-bytes': { type: 'string' },
     'kill-min-ms': { type: 'string', default: '50' },
     'kill-max-ms': { type: 'string', default: '400' },
@@ -37,6 +41,8 @@ try {
     cycles: Number(values.cycles),
     partitions: Number(values.partitions),
     writers: Number(values.writers),
+    idempotentWriters: values['no-idempotent'] ? 0 : Number(values['idempotent-writers']),
+    killOnWrite: Number(values['kill-on-write']),
     killAfterMs: [Number(values['kill-min-ms']), Number(values['kill-max-ms'])],
     killDuringStartEvery: 5,
     // Reading every partition from offset 0 each cycle grows quadratically; the tail is checked every cycle.
@@ -46,10 +52,18 @@ try {
     log: values.quiet ? undefined : (line) => console.log(line),
   });
   const g = report.group;
+  const i = report.producers;
   console.log(
     `${report.cycles} cycles, ${report.acknowledgedVerified} acknowledged records verified, ` +
-      `${g ? `${g.commitsVerified} acknowledged commits verified, ` : ''}${report.lost} lost ` +
+      `${i ? `${i.deduplicatedRetries} deduplicated retries, ` : ''}` +
+      `${g ? `${g.commitsVerified} acknowledged commits verified, ` : ''}${report.lost} lost, ` +
+      `${report.duplicated} duplicated ` +
       `(${report.unacknowledgedKept} unacknowledged records kept, ${report.tornTails} torn tails cut, ` +
+      `${report.writeKills} kills right after a write, ` +
+      (i
+        ? `${i.retriedBatches} retried batches (${i.appendedRetries} appended), ${i.sequencedRecords} ` +
+          `idempotent records in sequence, ${i.producerIds} new producer ids, `
+        : 'no idempotent writers, ') +
       `${report.startupKills} kills during recovery, ${report.totalRecords} records in the log, ` +
       (g
         ? `${g.unacknowledgedCommitsKept} unanswered commits kept, ${g.consumedVerified} consumed records ` +

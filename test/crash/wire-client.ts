@@ -11,6 +11,7 @@ import { ProduceApi } from '../../src/protocol/generated/00-produce.js';
 import { FetchApi } from '../../src/protocol/generated/01-fetch.js';
 import { ListOffsetsApi } from '../../src/protocol/generated/02-list-offsets.js';
 import { CreateTopicsApi } from '../../src/protocol/generated/19-create-topics.js';
+import { InitProducerIdApi } from '../../src/protocol/generated/22-init-producer-id.js';
 import { responseHeaderVersion } from '../../src/protocol/generated/index.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { type BatchRecord, iterateBatches, iterateRecordsAsync } from '../../src/records/index.js';
@@ -20,6 +21,14 @@ const PRODUCE_VERSION = 9;
 const FETCH_VERSION = 12;
 const LIST_OFFSETS_VERSION = 7;
 const CREATE_TOPICS_VERSION = 5;
+const INIT_PRODUCER_ID_VERSION = 5;
+
+/** A record read back with the producer fields of its batch (sequence -1 when the batch has no producer). */
+export interface LogRecord extends BatchRecord {
+  producerId: bigint;
+  producerEpoch: number;
+  sequence: number;
+}
 
 interface Pending {
   correlationId: number;
@@ -126,6 +135,15 @@ export class WireClient {
     return res.topics[0]!.errorCode as ErrorCode;
   }
 
+  /** InitProducerId without a transactional id: a new idempotent producer id and its epoch. */
+  async initProducerId(): Promise<{ errorCode: ErrorCode; producerId: bigint; producerEpoch: number }> {
+    const req = InitProducerIdApi.defaultRequest();
+    req.transactionalId = null;
+    req.transactionTimeoutMs = 60_000;
+    const res = await this.request(InitProducerIdApi, INIT_PRODUCER_ID_VERSION, req);
+    return { errorCode: res.errorCode as ErrorCode, producerId: res.producerId, producerEpoch: res.producerEpoch };
+  }
+
   /** Produces one batch per entry, to several partitions in one request; answers per partition. */
   async produce(
     topic: string,
@@ -227,9 +245,9 @@ export class WireClient {
     };
   }
 
-  /** Every record of a partition from `from` up to the high watermark, decoded. */
-  async readAll(topic: string, partition: number, from = 0n): Promise<BatchRecord[]> {
-    const out: BatchRecord[] = [];
+  /** Every record of a partition from `from` up to the high watermark, decoded, with its batch's producer fields. */
+  async readAll(topic: string, partition: number, from = 0n): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
     let offset = from;
     for (;;) {
       const f = await this.fetch(topic, partition, offset);
@@ -241,7 +259,8 @@ export class WireClient {
       for (const info of iterateBatches(wholeBatches(f.records))) {
         for (const rec of await iterateRecordsAsync(f.records, info.position)) {
           if (rec.offset < offset) continue;
-          out.push(rec);
+          const sequence = info.baseSequence < 0 ? -1 : info.baseSequence + rec.offsetDelta;
+          out.push({ ...rec, producerId: info.producerId, producerEpoch: info.producerEpoch, sequence });
           offset = rec.offset + 1n;
           progressed = true;
         }
