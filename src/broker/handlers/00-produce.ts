@@ -195,16 +195,19 @@ async function appendLegacy(w: PartitionWrite, records: Buffer): Promise<void> {
 
 async function append(w: PartitionWrite, records: Buffer): Promise<void> {
   const { log, acks, timeoutMs, out, closed } = w;
+  // The first batch's size as it claims it (0 when too short to say): the steps below check it against the
+  // bytes themselves, and the log's validation refuses a batch whose framing is wrong.
+  const size = records.length >= LOG_OVERHEAD ? batchSizeAt(records, 0) : 0;
   if (log.config.messageTimestampType === 'CreateTime' && needsMaxTimestampFromRecords(records)) {
     // A compressed batch whose header max timestamp is unset: the log's check walks uncompressed records
     // only, so this one is decompressed here (off the event loop) to set it, as Kafka's LogValidator does.
-    const settled = await setCompressedMaxTimestamp(records, batchSizeAt(records, 0));
+    const settled = await setCompressedMaxTimestamp(records, size);
     if (!settled.ok) {
       fail(out, ErrorCode[settled.error], settled.message);
       return;
     }
   }
-  const keyless = isCompacted(log.config) ? await firstKeylessRecord(records, batchSizeAt(records, 0)) : -1;
+  const keyless = isCompacted(log.config) ? await firstKeylessRecord(records, size) : -1;
   if (keyless >= 0) {
     // Kafka's LogValidator: compaction keeps records by key, so a compacted topic refuses records without one.
     fail(
