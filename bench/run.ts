@@ -754,9 +754,8 @@ async function versusKafka(): Promise<void> {
     // A warm-up for both, so Kafka's JIT compiler and Sluice's are past their first requests in run 1.
     for (const t of [b, kafka]) {
       await createTopic(t, 'warm-up');
-      const warmUp = { topic: 'warm-up', 'num-records': 20_000, 'record-size': 1024 };
-      await perf('produce', t, warmUp);
-      await perf('consume', t, warmUp);
+      await perf('produce', t, { topic: 'warm-up', 'num-records': 20_000, 'record-size': 1024 });
+      await perf('consume', t, { topic: 'warm-up', 'num-records': 20_000 });
     }
     for (let run = 1; run <= RUNS; run++) {
       for (const who of ['sluice', 'kafka'] as const) {
