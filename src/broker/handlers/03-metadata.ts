@@ -10,6 +10,9 @@
  *   v12: Kafka refuses ids and null names at v10–v11 with INVALID_REQUEST, and so does Sluice. From v12 a
  *   non-zero id means "by id" whatever the name says: Java's admin client sends an empty name with the id.
  * - v11 drops the cluster authorized operations (DescribeCluster has them).
+ *
+ * In a cluster (etcd) the brokers and the controller come from the cluster's metadata image, but every
+ * partition is still led by the broker that answers: replication comes later (docs/skipped-features.md).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import {
@@ -34,11 +37,16 @@ export default defineHandler({
       response.topics = (request.topics ?? []).map((t) => errorTopic(ErrorCode.INVALID_REQUEST, t.name, t.topicId));
       return response;
     }
-    response.brokers = [
-      { nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
-    ];
+    // Every live broker and the controller, from the metadata source; partitions stay on this broker.
+    const image = broker.cluster.image();
+    response.brokers = image.brokers.map((b) => ({
+      nodeId: b.nodeId,
+      host: b.listeners[0].host,
+      port: b.listeners[0].port,
+      rack: b.rack,
+    }));
     response.clusterId = broker.clusterId;
-    response.controllerId = broker.nodeId;
+    response.controllerId = image.controllerId;
     const withOps = version >= 8 && request.includeTopicAuthorizedOperations;
     if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations) {
       response.clusterAuthorizedOperations = CLUSTER_OPERATIONS;

@@ -3,6 +3,9 @@
  *
  * - v1 adds endpoint_type (KIP-919): 1 = brokers, 2 = controllers. This broker is both, and answers
  *   itself for either.
+ *
+ * The brokers and the controller come from the cluster's metadata image: this broker alone, or every
+ * broker registered in etcd.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeClusterApi } from '../../protocol/generated/60-describe-cluster.js';
@@ -24,11 +27,15 @@ export default defineHandler({
       }
       response.endpointType = request.endpointType;
     }
+    const image = broker.cluster.image();
     response.clusterId = broker.clusterId;
-    response.controllerId = broker.nodeId;
-    response.brokers = [
-      { brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null },
-    ];
+    response.controllerId = image.controllerId;
+    response.brokers = image.brokers.map((b) => ({
+      brokerId: b.nodeId,
+      host: b.listeners[0].host,
+      port: b.listeners[0].port,
+      rack: b.rack,
+    }));
     response.clusterAuthorizedOperations = request.includeClusterAuthorizedOperations
       ? CLUSTER_OPERATIONS
       : AUTHORIZED_OPERATIONS_OMITTED;
