@@ -52,7 +52,7 @@ export async function status(args: string[]): Promise<number> {
       .map((e) => e.trim())
       .filter((e) => e.length > 0);
     if (endpoints.length === 0) throw new UsageError('--etcd needs at least one HOST:PORT');
-    result = await fromEtcd(endpoints, timeoutMs);
+    result = await readEtcdStatus(endpoints, timeoutMs);
   } else {
     result = await withClient(values, async (client) => {
       const cluster = await new Admin(client).describeCluster();
@@ -101,7 +101,8 @@ export async function status(args: string[]): Promise<number> {
   return healthy ? 0 : 1;
 }
 
-async function fromEtcd(endpoints: string[], timeoutMs: number): Promise<Status> {
+/** The cluster as etcd holds it, and the health of each endpoint. */
+export async function readEtcdStatus(endpoints: string[], timeoutMs: number): Promise<Status> {
   const etcd = await Promise.all(endpoints.map((e) => endpointHealth(e, timeoutMs)));
   if (!etcd.some((e) => e.healthy)) return { source: 'etcd', clusterId: null, controllerId: -1, brokers: [], etcd };
   const client = await connectEtcd(endpoints, timeoutMs);
