@@ -13,6 +13,7 @@ import {
   type EtcdView,
   NetnsHarness,
   type Probe,
+  SLUICE,
   skipUnlessHarness,
   tempDir,
   waitUntil,
@@ -90,6 +91,44 @@ describe('a cluster of three brokers coordinated by etcd', { skip: skipUnlessHar
         expected,
       );
     }
+  });
+
+  it('sluice cluster status prints the brokers with their epochs, the controller and each etcd endpoint, and fails when one does not answer', async () => {
+    const inEtcd = await probe.etcd([etcd]);
+    const status = harness.spawn('client', process.execPath, [SLUICE, 'cluster', 'status', '--etcd', etcd]);
+    assert.equal(await status.exited, 0, status.output());
+    const text = status.output();
+    assert.match(text, new RegExp(`Cluster: ${inEtcd.clusterId}  Controller: ${inEtcd.controllerId}  Brokers: 3`));
+    for (const b of inEtcd.brokers)
+      assert.match(
+        text,
+        new RegExp(`^${b.nodeId}( \\(controller\\))?\\s+${b.brokerEpoch}\\s+${b.host}:9092\\s+rack-${b.nodeId}$`, 'm'),
+      );
+    assert.match(text, new RegExp(`^${etcd}\\s+healthy\\s+3\\.`, 'm'));
+
+    // An address on the bridge where nothing listens: that endpoint is reported, and the exit status says so.
+    const nowhere = `${harness.host('client').address}:2379`;
+    const partly = harness.spawn('client', process.execPath, [
+      SLUICE,
+      'cluster',
+      'status',
+      '--etcd',
+      `${etcd},${nowhere}`,
+      '--timeout',
+      '1000',
+      '--format',
+      'json',
+    ]);
+    assert.equal(await partly.exited, 1, partly.output());
+    const json = JSON.parse(partly.output()) as EtcdView;
+    assert.deepEqual(
+      json.etcd.map((e) => [e.endpoint, e.healthy]),
+      [
+        [etcd, true],
+        [nowhere, false],
+      ],
+    );
+    assert.equal(json.brokers.length, 3, 'the brokers are still read from the endpoint that answers');
   });
 
   it('a controller killed with SIGKILL is replaced by another broker once its session times out, and comes back with a larger epoch', async (t) => {

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
-const SLUICE = join(REPO_ROOT, 'bin', 'sluice.js');
+export const SLUICE = join(REPO_ROOT, 'bin', 'sluice.js');
 const PROBE = new URL('./probe.js', import.meta.url).pathname;
 
 /** Why the harness cannot run here, or null when it can. */

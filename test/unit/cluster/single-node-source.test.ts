@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { IKeyValue } from 'etcd3';
+import { runCluster } from '../../../src/cli/cluster.js';
 import { controllerFrom, parseRegistration, registrationValue } from '../../../src/cluster/etcd-keys.js';
 import { SingleNodeMetadataSource } from '../../../src/cluster/index.js';
 import { startBroker } from '../../../src/index.js';
@@ -97,6 +98,26 @@ describe('a broker without etcd', () => {
     } finally {
       await kafka.stop();
     }
+  });
+
+  test('sluice cluster status without --etcd reports it from DescribeCluster, with no epochs', async () => {
+    const kafka = await startBroker({ config: { 'node.id': 5 } });
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => printed.push(line);
+    try {
+      assert.equal(await runCluster(['status', '-b', kafka.bootstrap, '--format', 'json']), 0);
+    } finally {
+      console.log = log;
+      await kafka.stop();
+    }
+    const status = JSON.parse(printed.join('\n'));
+    assert.equal(status.source, 'DescribeCluster');
+    assert.equal(status.controllerId, 5);
+    assert.deepEqual(status.brokers, [
+      { nodeId: 5, host: '127.0.0.1', port: kafka.broker.port, rack: null, brokerEpoch: null },
+    ]);
+    assert.deepEqual(status.etcd, []);
   });
 
   test('starting and stopping it never loads the etcd client', () => {
