@@ -70,12 +70,20 @@ export class EtcdMetadataSource implements MetadataSource {
   private session: { lease: Lease; campaign: Campaign | null } | null = null;
   private sessionLoop: Promise<void> | null = null;
   private readonly ttlSeconds: number;
+  /**
+   * When joining gives up: a broker that cannot reach etcd, or whose node.id stays taken, fails its start
+   * with the reason rather than hang in it (and deaf to SIGTERM, which start-up does not interrupt).
+   */
+  private readonly joinDeadline: number;
+  /** Why the last registration attempt failed, for the error of a start that gives up. */
+  private problem = 'no answer from etcd';
 
   private constructor(
     private readonly client: Etcd3,
     private readonly options: EtcdSourceOptions,
   ) {
     this.ttlSeconds = Math.max(1, Math.ceil(options.sessionTimeoutMs / 1000));
+    this.joinDeadline = Date.now() + joinTimeoutMs(options.sessionTimeoutMs);
   }
 
   static async connect(options: EtcdSourceOptions): Promise<EtcdMetadataSource> {
@@ -92,12 +100,15 @@ export class EtcdMetadataSource implements MetadataSource {
    */
   async agreeClusterId(local: string | null, configured: string | null): Promise<string> {
     const proposal = local ?? configured ?? newClusterId();
-    const result = await this.retry('read the cluster id', () =>
-      this.client
-        .if(CLUSTER_ID_KEY, 'Create', '==', 0)
-        .then(this.client.put(CLUSTER_ID_KEY).value(proposal))
-        .else(this.client.get(CLUSTER_ID_KEY))
-        .commit(),
+    const result = await this.retry(
+      'read the cluster id',
+      () =>
+        this.client
+          .if(CLUSTER_ID_KEY, 'Create', '==', 0)
+          .then(this.client.put(CLUSTER_ID_KEY).value(proposal))
+          .else(this.client.get(CLUSTER_ID_KEY))
+          .commit(),
+      this.joinDeadline,
     );
     const clusterId = result.succeeded ? proposal : result.responses[0].response_range.kvs[0].value.toString();
     if (result.succeeded) this.logger.info({ clusterId }, `created cluster ${clusterId} in etcd`);
@@ -118,11 +129,18 @@ export class EtcdMetadataSource implements MetadataSource {
   /** Starts watching the cluster, then keeps a registration (and a candidacy for controller) alive. */
   async register(self: LocalBroker): Promise<void> {
     this.self = self;
-    await this.retry('watch the cluster', () => this.watch());
-    let registered!: () => void;
-    const first = new Promise<void>((resolve) => (registered = resolve));
-    this.sessionLoop = this.runSessions(registered);
-    await Promise.race([first, this.sessionLoop]);
+    await this.retry('watch the cluster', () => this.watch(), this.joinDeadline);
+    let registered!: (done: boolean) => void;
+    const first = new Promise<boolean>((resolve) => (registered = resolve));
+    this.sessionLoop = this.runSessions(() => registered(true));
+    const timer = setTimeout(() => registered(false), Math.max(0, this.joinDeadline - Date.now()));
+    const joined = await first;
+    clearTimeout(timer);
+    if (joined) return;
+    await this.stop();
+    throw new Error(
+      `could not register node.id ${self.nodeId} in etcd at ${this.options.endpoints.join(',')} within ${joinTimeoutMs(this.options.sessionTimeoutMs) / 1000} s: ${this.problem}`,
+    );
   }
 
   image(): MetadataImage {
@@ -230,6 +248,7 @@ export class EtcdMetadataSource implements MetadataSource {
               `node.id ${self.nodeId} is registered by another broker (lease ${holder}); waiting for that registration to expire (broker.session.timeout.ms). If another broker runs with this node.id, give this one its own`,
             );
           waitedFor = holder;
+          this.problem = `node.id ${self.nodeId} is registered by another live broker (lease ${holder})`;
           await session.lease.revoke().catch(() => undefined);
           await sleep(pause);
           continue;
@@ -258,6 +277,7 @@ export class EtcdMetadataSource implements MetadataSource {
         );
       } catch (err) {
         if (this.stopped) return;
+        this.problem = (err as Error).message;
         this.logger.warn(
           { err: (err as Error).message, endpoints: this.options.endpoints },
           'cannot register with etcd; retrying (check that etcd runs and is reachable at metadata.etcd.endpoints)',
@@ -270,7 +290,7 @@ export class EtcdMetadataSource implements MetadataSource {
   }
 
   /** Runs `call` until it succeeds or the source stops, saying what fails once per distinct error. */
-  private async retry<T>(what: string, call: () => Promise<T>): Promise<T> {
+  private async retry<T>(what: string, call: () => Promise<T>, deadline = Number.POSITIVE_INFINITY): Promise<T> {
     let said = '';
     for (;;) {
       try {
@@ -278,6 +298,8 @@ export class EtcdMetadataSource implements MetadataSource {
       } catch (err) {
         if (this.stopped) throw err;
         const message = (err as Error).message;
+        if (Date.now() >= deadline)
+          throw new Error(`could not ${what} in etcd at ${this.options.endpoints.join(',')}: ${message}`);
         if (message !== said)
           this.logger.warn(
             { err: message, endpoints: this.options.endpoints },
@@ -288,6 +310,11 @@ export class EtcdMetadataSource implements MetadataSource {
       }
     }
   }
+}
+
+/** How long a start may take to join: the longer of 10 s and five session timeouts. */
+function joinTimeoutMs(sessionTimeoutMs: number): number {
+  return Math.max(10_000, 5 * sessionTimeoutMs);
 }
 
 /** etcd3's Election puts its keys under `election/<name>/` of its namespace: CONTROLLER_ELECTION. */

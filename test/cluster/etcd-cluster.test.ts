@@ -220,4 +220,23 @@ describe('a cluster of three brokers coordinated by etcd', { skip: skipUnlessHar
     const refused = harness.startBroker('b6', { ...options, nodeId: 6, dataDir: foreign });
     await assert.rejects(refused, /exited before printing[\s\S]*belongs to cluster/);
   });
+
+  it('a broker whose node.id a live broker holds gives up its start with the reason, leaving the holder registered', async () => {
+    const current = await probe.etcd([etcd]);
+    const holder = current.brokers[0];
+    const started = Date.now();
+    const duplicate = harness.startBroker('b6', {
+      nodeId: holder.nodeId,
+      etcd: [etcd],
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    });
+    await assert.rejects(
+      duplicate,
+      new RegExp(`exited before printing[\\s\\S]*node\\.id ${holder.nodeId} is registered by another live broker`),
+    );
+    // The give-up time is the longer of 10 s and five session timeouts.
+    assert.ok(Date.now() - started < 10_000 + SLACK_MS, `gave up after ${Date.now() - started} ms`);
+    const after = await probe.etcd([etcd]);
+    assert.equal(after.brokers.find((b) => b.nodeId === holder.nodeId)?.brokerEpoch, holder.brokerEpoch);
+  });
 });
