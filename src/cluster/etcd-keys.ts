@@ -17,7 +17,10 @@ export function brokerKey(clusterId: string, nodeId: number): string {
   return `${clusterPrefix(clusterId)}brokers/${nodeId}`;
 }
 
-/** Where etcd3's Election named `controller` keeps its candidates, below the cluster prefix. */
+/**
+ * Controller candidates, below the cluster prefix: one key per broker session, named by its lease (the
+ * layout of etcd's election recipe, which etcd3's Election also uses).
+ */
 export const CONTROLLER_ELECTION = 'election/controller/';
 
 /** The value of a broker's registration key: what other brokers tell clients about it. */

@@ -14,7 +14,7 @@
  * The image is rebuilt from one watch on /sluice/<cluster-id>/, so requests read memory, never etcd.
  * etcd3 (with gRPC) is imported only here, and this file only when a broker runs with etcd.
  */
-import type { Campaign, Etcd3, IKeyValue, IOptions, Lease, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IOptions, Lease, Watcher } from 'etcd3';
 import type { Logger } from '../broker/logger.js';
 import {
   brokerKey,
@@ -65,9 +65,9 @@ export class EtcdMetadataSource implements MetadataSource {
   private current: MetadataImage = { clusterId: '', controllerId: -1, brokers: [] };
   private watcher: Watcher | null = null;
   private stopped = false;
-  /** Ends the current session (lease lost, campaign failed, or stop). */
+  /** Ends the current session (lease lost, or stop). */
   private endSession: (() => void) | null = null;
-  private session: { lease: Lease; campaign: Campaign | null } | null = null;
+  private session: Lease | null = null;
   private sessionLoop: Promise<void> | null = null;
   private readonly ttlSeconds: number;
   /**
@@ -154,7 +154,7 @@ export class EtcdMetadataSource implements MetadataSource {
     // leave now, not a session timeout later (Kafka's controlled shutdown has the same aim).
     const session = this.session;
     this.endSession?.();
-    await Promise.allSettled([session?.campaign?.resign(), session?.lease.revoke()]);
+    await session?.revoke().catch(() => undefined);
     await this.sessionLoop?.catch(() => undefined);
     await this.watcher?.cancel().catch(() => undefined);
     this.client.close();
@@ -213,11 +213,23 @@ export class EtcdMetadataSource implements MetadataSource {
     brokers.sort((a, b) => a.nodeId - b.nodeId);
     const previous = this.current.controllerId;
     this.current = { clusterId: this.clusterId, controllerId: controllerFrom(this.candidates.values()), brokers };
-    if (this.current.controllerId !== previous)
-      this.logger.info({ controllerId: this.current.controllerId }, `controller is now ${this.current.controllerId}`);
+    if (this.current.controllerId !== previous) {
+      const elected = this.current.controllerId === self?.nodeId;
+      this.logger.info(
+        { controllerId: this.current.controllerId },
+        elected ? 'elected controller' : `controller is now ${this.current.controllerId}`,
+      );
+    }
   }
 
-  /** Registers, campaigns, and starts over whenever the lease is lost, until stop. */
+  /**
+   * Registers and stands for controller, and starts over whenever the lease is lost, until stop.
+   *
+   * The registration and the candidacy are written in one transaction under one lease (etcd's election
+   * recipe on the broker's session, as Go's concurrency.Election does it): they appear at one revision
+   * and vanish at one revision, so no image ever names a controller that is not a live broker. etcd3's
+   * Campaign takes a lease of its own, which expired apart from the registration's in tests.
+   */
   private async runSessions(registered: () => void): Promise<void> {
     const self = this.self as LocalBroker;
     const key = brokerKey(this.clusterId, self.nodeId);
@@ -228,14 +240,18 @@ export class EtcdMetadataSource implements MetadataSource {
         this.endSession = () => resolve('stopping');
         const lease = this.client.lease(this.ttlSeconds);
         lease.on('lost', (err) => resolve(`lease lost: ${err.message}`));
-        this.session = { lease, campaign: null };
+        this.session = lease;
       });
-      const session = this.session as { lease: Lease; campaign: Campaign | null };
+      const lease = this.session as Lease;
       try {
-        const leaseId = await session.lease.grant();
+        const leaseId = await lease.grant();
+        const candidate = `${clusterPrefix(this.clusterId)}${CONTROLLER_ELECTION}${leaseId}`;
         const result = await this.client
           .if(key, 'Create', '==', 0)
-          .then(this.client.put(key).value(registrationValue(self)).lease(leaseId))
+          .then(
+            this.client.put(key).value(registrationValue(self)).lease(leaseId),
+            this.client.put(candidate).value(String(self.nodeId)).lease(leaseId),
+          )
           .else(this.client.get(key))
           .commit();
         if (!result.succeeded) {
@@ -249,7 +265,7 @@ export class EtcdMetadataSource implements MetadataSource {
             );
           waitedFor = holder;
           this.problem = `node.id ${self.nodeId} is registered by another live broker (lease ${holder})`;
-          await session.lease.revoke().catch(() => undefined);
+          await lease.revoke().catch(() => undefined);
           await sleep(pause);
           continue;
         }
@@ -260,16 +276,7 @@ export class EtcdMetadataSource implements MetadataSource {
           `registered in cluster ${this.clusterId} with broker epoch ${this.brokerEpoch}`,
         );
         registered();
-        const campaign = this.client
-          .namespace(clusterPrefix(this.clusterId))
-          .election(CONTROLLER_ELECTION_NAME, this.ttlSeconds)
-          .campaign(String(self.nodeId));
-        session.campaign = campaign;
-        campaign.on('elected', () => this.logger.info({ nodeId: self.nodeId }, 'elected controller'));
-        const campaignFailed = new Promise<string>((resolve) =>
-          campaign.on('error', (err) => resolve(`controller campaign failed: ${err.message}`)),
-        );
-        const why = await Promise.race([ended, campaignFailed]);
+        const why = await ended;
         if (this.stopped) return;
         this.logger.warn(
           { nodeId: self.nodeId, brokerEpoch: String(this.brokerEpoch), reason: why },
@@ -284,7 +291,7 @@ export class EtcdMetadataSource implements MetadataSource {
         );
       }
       this.brokerEpoch = -1n;
-      await Promise.allSettled([session.campaign?.resign(), session.lease.revoke()]);
+      await lease.revoke().catch(() => undefined);
       await sleep(pause);
     }
   }
@@ -316,9 +323,6 @@ export class EtcdMetadataSource implements MetadataSource {
 function joinTimeoutMs(sessionTimeoutMs: number): number {
   return Math.max(10_000, 5 * sessionTimeoutMs);
 }
-
-/** etcd3's Election puts its keys under `election/<name>/` of its namespace: CONTROLLER_ELECTION. */
-const CONTROLLER_ELECTION_NAME = 'controller';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -195,6 +195,13 @@ describe('a cluster of three brokers coordinated by etcd', { skip: skipUnlessHar
     );
     assert.deepEqual(nodeIds(view.metadata), [1, 2, 3]);
     assert.equal(cutOff.process.child.exitCode, null, 'the broker kept running through the cut');
+    // Its own watch of etcd resumed: it sees the others and the controller as etcd holds them.
+    await waitUntil(
+      () => probe.describe(cutOff.bootstrap),
+      (v) => v.metadata.brokers.length === 3 && v.metadata.controllerId === back.value.controllerId,
+      5000,
+      'the restored broker sees the cluster again',
+    );
   });
 
   it('two brokers started at once against a fresh etcd agree on one cluster id, and a data dir of another cluster is refused', async () => {
