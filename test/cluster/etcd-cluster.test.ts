@@ -204,6 +204,27 @@ describe('a cluster of three brokers coordinated by etcd', { skip: skipUnlessHar
     );
   });
 
+  it('a broker cut off from etcd still stops cleanly on SIGTERM, and leaves once its lease expires', async (t) => {
+    const before = await probe.etcd([etcd]);
+    const leaving = [...brokers.values()].find((b) => b.nodeId !== before.controllerId) as ClusterBroker;
+    const witness = [...brokers.values()].find((b) => b !== leaving) as ClusterBroker;
+    harness.cut(hostOf(leaving.nodeId));
+    const started = Date.now();
+    assert.equal(await leaving.process.kill('SIGTERM'), 0, leaving.process.output().slice(-2000));
+    t.diagnostic(`stopped ${Date.now() - started} ms after SIGTERM`);
+    // Leaving is given one session timeout; then gRPC's keep-alive (5 s, answered within 1.5 s) ends the
+    // calls left on the dead connection, and the process exits.
+    assert.ok(Date.now() - started < SESSION_TIMEOUT_MS + 6500 + SLACK_MS, `${Date.now() - started} ms`);
+    harness.restore(hostOf(leaving.nodeId));
+    brokers.delete(leaving.nodeId);
+    await waitUntil(
+      () => probe.describe(witness.bootstrap),
+      (v) => !nodeIds(v.metadata).includes(leaving.nodeId),
+      SESSION_TIMEOUT_MS + SLACK_MS,
+      'the stopped broker leaves',
+    );
+  });
+
   it('two brokers started at once against a fresh etcd agree on one cluster id, and a data dir of another cluster is refused', async () => {
     const fresh = (await harness.startEtcd('etcd2')).endpoint;
     const options = { etcd: [fresh], sessionTimeoutMs: SESSION_TIMEOUT_MS };

@@ -130,11 +130,18 @@ export class NetnsHarness {
   readonly dir: string;
   private tornDown = false;
   private readonly onExit = () => this.teardownSync();
+  /** A test run stopped by a signal (the runner's timeout, Ctrl-C) tears down too, then dies of it. */
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.teardownSync();
+    process.kill(process.pid, signal);
+  };
 
   private constructor(readonly run: string) {
     this.hub = `${run}-hub`;
     this.dir = mkdtempSync(join(tmpdir(), `${run}-`));
     process.on('exit', this.onExit);
+    process.once('SIGTERM', this.onSignal);
+    process.once('SIGINT', this.onSignal);
   }
 
   /** Creates a namespace per host name, addresses 10.213.<k>.1, .2, … in the order given. */
@@ -282,6 +289,8 @@ export class NetnsHarness {
     if (this.tornDown) return;
     this.tornDown = true;
     process.off('exit', this.onExit);
+    process.off('SIGTERM', this.onSignal);
+    process.off('SIGINT', this.onSignal);
     for (const p of this.processes) p.child.kill('SIGKILL');
     for (const host of this.hosts.values()) spawnSync('ip', ['netns', 'del', host.namespace]);
     spawnSync('ip', ['netns', 'del', this.hub]);
