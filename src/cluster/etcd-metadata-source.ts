@@ -76,11 +76,6 @@ export class EtcdMetadataSource implements MetadataSource {
   private session: Lease | null = null;
   private sessionLoop: Promise<void> | null = null;
   private readonly ttlSeconds: number;
-  /**
-   * When joining gives up: a broker that cannot reach etcd, or whose node.id stays taken, fails its start
-   * with the reason rather than hang in it (and deaf to SIGTERM, which start-up does not interrupt).
-   */
-  private readonly joinDeadline: number;
   /** Why the last registration attempt failed, for the error of a start that gives up. */
   private problem = 'no answer from etcd';
 
@@ -89,11 +84,19 @@ export class EtcdMetadataSource implements MetadataSource {
     private readonly options: EtcdSourceOptions,
   ) {
     this.ttlSeconds = Math.max(1, Math.ceil(options.sessionTimeoutMs / 1000));
-    this.joinDeadline = Date.now() + joinTimeoutMs(options.sessionTimeoutMs);
   }
 
   static async connect(options: EtcdSourceOptions): Promise<EtcdMetadataSource> {
     return new EtcdMetadataSource(await connectEtcd(options.endpoints, options.sessionTimeoutMs), options);
+  }
+
+  /**
+   * When a step of joining gives up: a broker that cannot reach etcd, or whose node.id stays taken, fails
+   * its start with the reason rather than hang in it (deaf to SIGTERM, which start-up does not interrupt).
+   * Each step has its own deadline, so a long log recovery between them does not use it up.
+   */
+  private joinDeadline(): number {
+    return Date.now() + joinTimeoutMs(this.options.sessionTimeoutMs);
   }
 
   private get logger(): Logger {
@@ -105,6 +108,7 @@ export class EtcdMetadataSource implements MetadataSource {
    * that succeeds only if the key does not exist yet, so brokers starting at once all agree on one id.
    */
   async agreeClusterId(local: string | null, configured: string | null): Promise<string> {
+    const deadline = this.joinDeadline();
     const proposal = local ?? configured ?? newClusterId();
     const result = await this.retry(
       'read the cluster id',
@@ -114,7 +118,7 @@ export class EtcdMetadataSource implements MetadataSource {
           .then(this.client.put(CLUSTER_ID_KEY).value(proposal))
           .else(this.client.get(CLUSTER_ID_KEY))
           .commit(),
-      this.joinDeadline,
+      deadline,
     );
     const clusterId = result.succeeded ? proposal : result.responses[0].response_range.kvs[0].value.toString();
     if (result.succeeded) this.logger.info({ clusterId }, `created cluster ${clusterId} in etcd`);
@@ -135,11 +139,12 @@ export class EtcdMetadataSource implements MetadataSource {
   /** Starts watching the cluster, then keeps a registration (and a candidacy for controller) alive. */
   async register(self: LocalBroker): Promise<void> {
     this.self = self;
-    await this.retry('watch the cluster', () => this.watch(), this.joinDeadline);
+    const deadline = this.joinDeadline();
+    await this.retry('watch the cluster', () => this.watch(), deadline);
     let registered!: (done: boolean) => void;
     const first = new Promise<boolean>((resolve) => (registered = resolve));
     this.sessionLoop = this.runSessions(() => registered(true));
-    const timer = setTimeout(() => registered(false), Math.max(0, this.joinDeadline - Date.now()));
+    const timer = setTimeout(() => registered(false), Math.max(0, deadline - Date.now()));
     const joined = await first;
     clearTimeout(timer);
     if (joined) return;

@@ -267,4 +267,10 @@ describe('a cluster of three brokers coordinated by etcd', { skip: skipUnlessHar
     const after = await probe.etcd([etcd]);
     assert.equal(after.brokers.find((b) => b.nodeId === holder.nodeId)?.brokerEpoch, holder.brokerEpoch);
   });
+
+  it('a broker that cannot reach etcd gives up its start with the reason instead of hanging', async () => {
+    const nowhere = `${harness.host('client').address}:2379`;
+    const unreachable = harness.startBroker('b6', { nodeId: 7, etcd: [nowhere], sessionTimeoutMs: 1000 });
+    await assert.rejects(unreachable, /exited before printing[\s\S]*could not read the cluster id in etcd at/);
+  });
 });
