@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the interop tests drive (real Kafka clients), when missing:
 # kcat (librdkafka), python3-confluent-kafka, python3-kafka, the compression modules they use, zsh (for the
-# completion test);
+# completion test), etcd-server and iproute2 (the cluster tests run etcd and brokers in network namespaces;
+# Debian also starts an etcd service on 127.0.0.1:2379, which the tests leave alone);
 # then the Apache Kafka peer's jars (tools/kafka-peer/install.sh).
 # Needs root (or sudo). Safe to run again: it does nothing when everything is there.
 set -euo pipefail
-pkgs=(kcat python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard zsh)
+pkgs=(kcat python3-confluent-kafka python3-kafka python3-snappy python3-lz4 python3-zstandard zsh etcd-server iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

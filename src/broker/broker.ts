@@ -3,9 +3,9 @@
  * Handlers reach the broker's state through the BrokerServices it implements (handler-context.ts); Node's
  * event loop serializes every state change.
  */
-import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createMetadataSource, type MetadataSource } from '../cluster/index.js';
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { AdminServer } from '../http/admin-server.js';
 import { CredentialStore } from '../network/sasl/credential-store.js';
@@ -85,6 +85,8 @@ export class Broker implements BrokerServices {
   readonly topics: TopicRegistry;
   readonly nodeId: number;
   clusterId = '';
+  /** The brokers and controller of the cluster (this broker alone without etcd); see src/cluster/. */
+  cluster!: MetadataSource;
   /** Host and port clients are told to connect to (first advertised listener). */
   advertised: Listener = { name: 'PLAINTEXT', host: '127.0.0.1', port: 0 };
   /** The address each listener advertises, by listener name. */
@@ -162,12 +164,14 @@ export class Broker implements BrokerServices {
     };
     // Metrics (prom-client) load only when the admin listener can serve them.
     const version = SLUICE_VERSION;
-    const [metrics, lock] = await Promise.all([
+    const [metrics, lock, cluster] = await Promise.all([
       loadMetrics(Boolean(config['admin.http.listener'])),
       storage === 'disk' ? lockDir() : null,
+      createMetadataSource(config, logger),
     ]);
     const broker = new Broker(config, logger, storage, options.fs, metrics);
     broker.lock = lock;
+    broker.cluster = cluster;
     try {
       await broker.open(options.unref ?? false);
     } catch (err) {
@@ -274,6 +278,11 @@ export class Broker implements BrokerServices {
       logger: this.logger,
     });
     await this.groups.load();
+    await this.cluster.register({
+      nodeId: this.nodeId,
+      rack: this.config['broker.rack'] as string | null,
+      listeners: advertised.length > 0 ? advertised : [this.advertised],
+    });
     opening = null;
     opened();
 
@@ -359,19 +368,22 @@ export class Broker implements BrokerServices {
     return this.server?.connectionCount ?? 0;
   }
 
-  /** Kafka keeps the cluster id in meta.properties in each log dir; an in-memory broker makes one up. */
+  /**
+   * Kafka keeps the cluster id in meta.properties in each log dir; the metadata source settles it with
+   * what the cluster holds (an in-memory broker has no file and takes the source's id).
+   */
   private async loadClusterId(): Promise<string> {
     const configured = this.config['cluster.id'] as string | null;
-    if (this.storage === 'memory') return configured ?? randomBytes(16).toString('base64url');
+    if (this.storage === 'memory') return this.cluster.agreeClusterId(null, configured);
     const file = join(this.logDir, 'meta.properties');
     try {
       const text = await readFile(file, 'utf8');
       const m = /^cluster\.id=(.+)$/m.exec(text);
-      if (m) return m[1].trim();
+      if (m) return this.cluster.agreeClusterId(m[1].trim(), configured);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const clusterId = configured ?? randomBytes(16).toString('base64url');
+    const clusterId = await this.cluster.agreeClusterId(null, configured);
     await writeFile(
       file,
       `#\n#${new Date().toUTCString()}\ncluster.id=${clusterId}\nnode.id=${this.nodeId}\nversion=1\n`,
@@ -475,6 +487,8 @@ export class Broker implements BrokerServices {
     this.stopped = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.producerExpirationTimer) clearInterval(this.producerExpirationTimer);
+    // Leaving the cluster first: the others stop sending clients here before the listeners close.
+    await this.cluster.stop();
     await this.admin?.close();
     await this.server?.close();
     this.groups?.close();
@@ -497,7 +511,7 @@ export class Broker implements BrokerServices {
     this.groups?.close();
     this.credentials.close();
     this.oauthBearer?.close();
-    await Promise.allSettled([this.admin?.close(), this.server?.close()]);
+    await Promise.allSettled([this.admin?.close(), this.server?.close(), this.cluster.stop()]);
     await this.lock?.release();
   }
 

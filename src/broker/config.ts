@@ -87,6 +87,19 @@ export const CONFIG_DEFINITIONS = {
     default: null,
     doc: 'Addresses given to clients in metadata; defaults to the bound listeners.',
   },
+  'metadata.etcd.endpoints': {
+    kind: 'list',
+    default: null,
+    doc: 'host:port of etcd endpoints; when set, the broker joins the cluster kept there (see docs/skipped-features.md, Cluster).',
+  },
+  'broker.rack': { kind: 'string', default: null, doc: 'Rack of this broker, given to clients in metadata.' },
+  'broker.session.timeout.ms': {
+    kind: 'int',
+    default: 9000,
+    min: 1000,
+    max: INT_MAX,
+    doc: 'With etcd: how long a broker that stops renewing its lease stays registered (etcd counts whole seconds).',
+  },
   'admin.http.listener': {
     kind: 'string',
     default: null,

@@ -6,6 +6,8 @@
  * This file imports types only from modules that do not import broker.ts, so handlers, the registry and
  * the dispatcher no longer depend on the Broker class, even at type level.
  */
+
+import type { MetadataSource } from '../cluster/metadata-source.js';
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 import type { CredentialStore } from '../network/sasl/credential-store.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
@@ -43,6 +45,8 @@ export interface ApiRange {
 export interface BrokerServices {
   readonly nodeId: number;
   readonly clusterId: string;
+  /** The cluster's metadata image (live brokers, controller): this broker alone, or etcd's view. */
+  readonly cluster: Pick<MetadataSource, 'image'>;
   /** Host and port clients are told to connect to. */
   readonly advertised: Listener;
   /** The advertised address of the listener a client connected to (Metadata, FindCoordinator, DescribeCluster). */

@@ -1,4 +1,7 @@
 /**
+ * `sluice cluster status`: the live brokers with their epochs, the controller, and the health of each
+ * etcd endpoint, read from etcd (`--etcd`) or, without it, from DescribeCluster (src/cli/cluster-status.ts).
+ *
  * `sluice cluster info`: what a cluster is made of, from Metadata, DescribeCluster, DescribeConfigs and
  * ApiVersions: its id, its controller, each broker's address, rack and listeners, the Sluice version of a
  * Sluice broker, and the API versions each broker serves. Works against any Kafka-compatible broker.
@@ -25,23 +28,45 @@ examples:
   sluice cluster info
   sluice cluster info -b kafka1:9092 --format json`;
 
+const STATUS_HELP = `usage: sluice cluster status [options]
+
+Shows the cluster id, the controller and the live brokers with their broker epochs (each registration
+gets a larger one) and racks. With --etcd they are read from etcd, with the health of each endpoint (the
+exit status is 1 when an endpoint does not answer); without it from DescribeCluster, which has no epochs.
+
+options:
+  --etcd HOST:PORT[,…]          read the cluster from these etcd endpoints (metadata.etcd.endpoints)
+  --format text|json            output format (default text)
+${BOOTSTRAP_HELP}
+
+examples:
+  sluice cluster status --etcd 10.0.0.1:2379
+  sluice cluster status -b broker1:9092 --format json`;
+
 export const CLUSTER_HELP = `usage: sluice cluster <action> [options]
 
 Inspects a Kafka-compatible cluster.
 
 actions:
   info     cluster id, controller, brokers, listeners, versions and the APIs each broker serves
+  status   live brokers with their epochs, the controller, and the health of each etcd endpoint
 
 examples:
-  sluice cluster info`;
+  sluice cluster info
+  sluice cluster status --etcd 10.0.0.1:2379`;
 
-export const clusterHelp = (args: string[]) => helpFor({ info: INFO_HELP }, CLUSTER_HELP, args);
+export const clusterHelp = (args: string[]) => helpFor({ info: INFO_HELP, status: STATUS_HELP }, CLUSTER_HELP, args);
 
 export async function runCluster(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action === 'info') return info(rest);
-  if (action === undefined) throw new UsageError('missing action: info');
-  throw new UsageError(`unknown action "${action}": use info`);
+  if (action === 'status') {
+    // The etcd client (gRPC) loads only for this action.
+    const { status } = await import('./cluster-status.js');
+    return status(rest);
+  }
+  if (action === undefined) throw new UsageError('missing action: info or status');
+  throw new UsageError(`unknown action "${action}": use info or status`);
 }
 
 interface BrokerDescription {

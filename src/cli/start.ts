@@ -17,6 +17,8 @@ options:
   --override KEY=VALUE     set any setting below; may be repeated
   --storage disk|memory    storage engine; memory keeps nothing after exit (default disk)
   --http HOST:PORT         serve Prometheus /metrics and /health there (sets admin.http.listener); off by default
+  --etcd HOST:PORT[,…]     join the cluster kept in these etcd endpoints (sets metadata.etcd.endpoints); give each
+                           broker its own node.id (preview: partitions are not replicated yet)
   --log-level LEVEL        ${LOG_LEVELS.join(', ')} (default info; env SLUICE_LOG_LEVEL)
   --log-format FORMAT      pretty (one readable line per entry) or json (one object per line); default pretty
                            on a terminal, json otherwise (env SLUICE_LOG_FORMAT)
@@ -30,6 +32,7 @@ examples:
   sluice start
   sluice start --port 19092 --data-dir /tmp/sluice
   sluice start --config server.properties --override num.partitions=3
+  sluice start --etcd 10.0.0.1:2379 --override node.id=2 --host 10.0.0.2 --port 9092
 
 settings:
 ${describeSettings()}
@@ -51,6 +54,7 @@ export async function runStart(args: string[]): Promise<number> {
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     http: { type: 'string' },
+    etcd: { type: 'string' },
   });
   const level = (values['log-level'] ?? process.env.SLUICE_LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level))
@@ -74,6 +78,7 @@ export async function runStart(args: string[]): Promise<number> {
   }
   if (values['data-dir'] !== undefined) overrides['log.dirs'] = values['data-dir'];
   if (values.http !== undefined) overrides['admin.http.listener'] = values.http;
+  if (values.etcd !== undefined) overrides['metadata.etcd.endpoints'] = values.etcd;
   for (const kv of values.override ?? []) {
     const eq = kv.indexOf('=');
     if (eq <= 0) throw new UsageError(`invalid --override "${kv}": expected KEY=VALUE`);

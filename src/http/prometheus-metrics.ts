@@ -151,6 +151,22 @@ export class PrometheusMetrics implements BrokerMetrics {
         },
       });
     }
+    new Gauge({
+      name: 'sluice_cluster_brokers',
+      help: 'Live brokers of the cluster as this broker sees them (1 for a broker without etcd).',
+      registers,
+      collect() {
+        this.set(broker.cluster.image().brokers.length);
+      },
+    });
+    new Gauge({
+      name: 'sluice_cluster_is_controller',
+      help: '1 when this broker is the elected controller of the cluster (always for a broker without etcd), else 0.',
+      registers,
+      collect() {
+        this.set(broker.cluster.image().controllerId === broker.nodeId ? 1 : 0);
+      },
+    });
     const partitionGauge = (name: string, help: string, read: (log: PartitionLog) => number | bigint) =>
       new Gauge({
         name,

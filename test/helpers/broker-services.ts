@@ -31,6 +31,21 @@ export function fakeServices(services: Partial<BrokerServices> = {}): BrokerServ
     nodeId: 1,
     clusterId: 'test-cluster',
     advertised: { name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 },
+    // The fake broker alone, at its advertised address, and its own controller.
+    cluster: {
+      image: () => ({
+        clusterId: 'test-cluster',
+        controllerId: 1,
+        brokers: [
+          {
+            nodeId: 1,
+            rack: null,
+            listeners: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }],
+            brokerEpoch: -1n,
+          },
+        ],
+      }),
+    },
     config: buildConfig([]),
     logger: silentLogger(),
     metrics: NO_METRICS,

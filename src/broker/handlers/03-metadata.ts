@@ -10,6 +10,9 @@
  *   v12: Kafka refuses ids and null names at v10–v11 with INVALID_REQUEST, and so does Sluice. From v12 a
  *   non-zero id means "by id" whatever the name says: Java's admin client sends an empty name with the id.
  * - v11 drops the cluster authorized operations (DescribeCluster has them).
+ *
+ * In a cluster (etcd) the brokers and the controller come from the cluster's metadata image, but every
+ * partition is still led by the broker that answers: replication comes later (docs/skipped-features.md).
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import {
@@ -17,7 +20,13 @@ import {
   type MetadataResponsePartition,
   type MetadataResponseTopic,
 } from '../../protocol/generated/03-metadata.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, LEADER_EPOCH, TOPIC_OPERATIONS } from '../cluster-info.js';
+import {
+  AUTHORIZED_OPERATIONS_OMITTED,
+  CLUSTER_OPERATIONS,
+  endpointFor,
+  LEADER_EPOCH,
+  TOPIC_OPERATIONS,
+} from '../cluster-info.js';
 import type { BrokerServices } from '../handler-context.js';
 import { defineHandler } from '../registry.js';
 import { type TopicInfo, topicNameError, ZERO_UUID } from '../topics.js';
@@ -34,11 +43,15 @@ export default defineHandler({
       response.topics = (request.topics ?? []).map((t) => errorTopic(ErrorCode.INVALID_REQUEST, t.name, t.topicId));
       return response;
     }
-    // The address of the listener this client connected to, as Kafka answers.
-    const { host, port } = broker.advertisedFor(ctx.connection.listenerName);
-    response.brokers = [{ nodeId: broker.nodeId, host, port, rack: null }];
+    // Every live broker and the controller, from the metadata source (partitions stay on this broker), each
+    // at its address for the listener this client connected to, as Kafka answers.
+    const image = broker.cluster.image();
+    response.brokers = image.brokers.map((b) => {
+      const { host, port } = endpointFor(broker, b, ctx.connection.listenerName);
+      return { nodeId: b.nodeId, host, port, rack: b.rack };
+    });
     response.clusterId = broker.clusterId;
-    response.controllerId = broker.nodeId;
+    response.controllerId = image.controllerId;
     const withOps = version >= 8 && request.includeTopicAuthorizedOperations;
     if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations) {
       response.clusterAuthorizedOperations = CLUSTER_OPERATIONS;

@@ -3,10 +3,13 @@
  *
  * - v1 adds endpoint_type (KIP-919): 1 = brokers, 2 = controllers. This broker is both, and answers
  *   itself for either.
+ *
+ * The brokers and the controller come from the cluster's metadata image: this broker alone, or every
+ * broker registered in etcd.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeClusterApi } from '../../protocol/generated/60-describe-cluster.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS } from '../cluster-info.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, endpointFor } from '../cluster-info.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -24,11 +27,13 @@ export default defineHandler({
       }
       response.endpointType = request.endpointType;
     }
+    const image = broker.cluster.image();
     response.clusterId = broker.clusterId;
-    response.controllerId = broker.nodeId;
-    // The address of the listener this client connected to, as Kafka answers.
-    const { host, port } = broker.advertisedFor(ctx.connection.listenerName);
-    response.brokers = [{ brokerId: broker.nodeId, host, port, rack: null }];
+    response.controllerId = image.controllerId;
+    response.brokers = image.brokers.map((b) => {
+      const { host, port } = endpointFor(broker, b, ctx.connection.listenerName);
+      return { brokerId: b.nodeId, host, port, rack: b.rack };
+    });
     response.clusterAuthorizedOperations = request.includeClusterAuthorizedOperations
       ? CLUSTER_OPERATIONS
       : AUTHORIZED_OPERATIONS_OMITTED;

@@ -145,7 +145,10 @@ test('max.connections.per.ip refuses a fourth connection from one address while 
     const open = await Promise.all([0, 1, 2].map(() => RawClient.connect(broker.port)));
     const extra = await RawClient.connect(broker.port);
     assert.ok(await extra.closesWithin(2000), 'the fourth connection from 127.0.0.1 is closed');
-    await assertLogged(broker, /refusing connection: the limit of 3 connections from 127\.0\.0\.1 \(max\.connections\.per\.ip or its overrides\) reached/);
+    await assertLogged(
+      broker,
+      /refusing connection: the limit of 3 connections from 127\.0\.0\.1 \(max\.connections\.per\.ip or its overrides\) reached/,
+    );
     const other = await RawClient.connect(broker.port, '127.0.0.1', '127.0.0.2');
     const res = await other.request(MetadataApi, 1, METADATA_NONE);
     assert.equal(res.brokers.length, 1, 'a client from 127.0.0.2 is served');
