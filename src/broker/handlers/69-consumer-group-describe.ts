@@ -1,8 +1,8 @@
 /**
- * ConsumerGroupDescribe (key 69), v0–v1: KIP-848 consumer groups with their epochs, assignor, and each
+ * ConsumerGroupDescribe (key 69), v0: KIP-848 consumer groups with their epochs, assignor, and each
  * member's epoch, subscriptions, current and target assignment. A group that is not a consumer group
  * answers GROUP_ID_NOT_FOUND, as Kafka does.
- * - v1 only says the error may be GROUP_ID_NOT_FOUND for classic groups (as v0 does here).
+ * Kafka 4.x also has v1 (the same fields); the message definitions this project generates from stop at v0.
  * - authorized_operations: -2147483648 unless asked for (KIP-430), as DescribeGroups.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -13,7 +13,7 @@ import { defineHandler } from '../registry.js';
 export default defineHandler({
   api: ConsumerGroupDescribeApi,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 0,
   handle(request, ctx) {
     const response = ConsumerGroupDescribeApi.defaultResponse();
     const groups = ctx.broker.groups;

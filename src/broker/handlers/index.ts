@@ -46,7 +46,7 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.ALTER_CLIENT_QUOTAS, 0, 1, () => import('./49-alter-client-quotas.js')),
   serve(ApiKey.DESCRIBE_CLUSTER, 0, 1, () => import('./60-describe-cluster.js')),
   serve(ApiKey.CONSUMER_GROUP_HEARTBEAT, 0, 1, () => import('./68-consumer-group-heartbeat.js')),
-  serve(ApiKey.CONSUMER_GROUP_DESCRIBE, 0, 1, () => import('./69-consumer-group-describe.js')),
+  serve(ApiKey.CONSUMER_GROUP_DESCRIBE, 0, 0, () => import('./69-consumer-group-describe.js')),
 ];
 
 export function registerAllHandlers(registry: HandlerRegistry): void {
