@@ -51,6 +51,12 @@ export class ConsumerGroupMember {
   state: MemberState = MemberState.Stable;
   assignedPartitions: TopicPartitions = new Map();
   partitionsPendingRevocation: TopicPartitions = new Map();
+  /**
+   * KIP-1251: the member epoch at which each partition it holds was assigned to it, so that a commit with
+   * an epoch the member has not heard is bumped yet still counts for partitions it held then. Derived
+   * from the sequence of its CurrentMemberAssignment records, so a load rebuilds it as live replay did.
+   */
+  assignmentEpochs = new Map<string, Map<number, number>>();
 
   constructor(readonly memberId: string) {}
 
@@ -61,6 +67,7 @@ export class ConsumerGroupMember {
     m.subscribedTopicNames = [...this.subscribedTopicNames];
     m.assignedPartitions = copyPartitions(this.assignedPartitions);
     m.partitionsPendingRevocation = copyPartitions(this.partitionsPendingRevocation);
+    m.assignmentEpochs = new Map([...this.assignmentEpochs].map(([t, e]) => [t, new Map(e)]));
     return m;
   }
 }

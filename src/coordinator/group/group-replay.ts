@@ -157,7 +157,18 @@ function replayConsumerRecord(
               partitionsPendingRevocation: new Map(),
             }
           : decodeCurrentMemberAssignment(value);
+      // A partition keeps the epoch it was first assigned at while the member holds it.
+      const epochs = new Map<string, Map<number, number>>();
+      for (const held of [v.assignedPartitions, v.partitionsPendingRevocation]) {
+        for (const [topicId, ps] of held) {
+          const before = member.assignmentEpochs.get(topicId);
+          let out = epochs.get(topicId);
+          if (!out) epochs.set(topicId, (out = new Map()));
+          for (const p of ps) out.set(p, before?.get(p) ?? v.memberEpoch);
+        }
+      }
       Object.assign(member, v);
+      member.assignmentEpochs = epochs;
       return;
     }
   }

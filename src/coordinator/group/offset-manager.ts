@@ -20,17 +20,24 @@ import type {
 } from './types.js';
 
 /**
- * Kafka's ConsumerGroup.validateOffsetCommit: a commit without a member epoch is an admin's, allowed while
- * the group is empty; otherwise the member must exist and commit with its current epoch (OffsetCommit v9+,
- * the first version to carry it).
+ * Kafka's ConsumerGroup.validateOffsetCommit with KIP-1251's assignment epochs: a commit without a member
+ * epoch is an admin's, allowed while the group is empty; otherwise the member must exist and commit with
+ * OffsetCommit v9+ (the first version to carry the epoch). A commit at the member's epoch counts; one at an
+ * older epoch counts for each partition the member has held since that epoch (the client has not yet heard
+ * of its bump); anything else is STALE_MEMBER_EPOCH. Returns the group-level error, or an error per entry.
  */
-function validateConsumerGroupCommit(group: ConsumerGroup, req: OffsetCommitParams): number {
+function validateConsumerGroupCommit(group: ConsumerGroup, req: OffsetCommitParams): number | number[] {
   if (req.generationId < 0 && group.members.size === 0) return ErrorCode.NONE;
   const member = group.members.get(req.memberId);
   if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
   if (req.apiVersion !== undefined && req.apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
-  if (req.generationId !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
-  return ErrorCode.NONE;
+  if (req.generationId === member.memberEpoch) return ErrorCode.NONE;
+  if (req.generationId > member.memberEpoch || req.generationId < 0) return ErrorCode.STALE_MEMBER_EPOCH;
+  return req.offsets.map((entry) => {
+    const topicId = group.subscriptionMetadata.get(entry.topic)?.topicId;
+    const assignedAt = topicId === undefined ? undefined : member.assignmentEpochs.get(topicId)?.get(entry.partition);
+    return assignedAt !== undefined && assignedAt <= req.generationId ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
+  });
 }
 
 /**
@@ -70,9 +77,14 @@ export class OffsetManager {
     const all = (code: number) => ({ records: [], response: req.offsets.map(() => code) });
     let group = this.groups.get(req.groupId);
     const consumerGroup = this.consumerGroups.get(req.groupId);
+    let perEntry: number[] | null = null;
     if (consumerGroup) {
       const error = validateConsumerGroupCommit(consumerGroup, req);
-      if (error !== ErrorCode.NONE) return all(error);
+      if (typeof error === 'number') {
+        if (error !== ErrorCode.NONE) return all(error);
+      } else if (error.some((e) => e !== ErrorCode.NONE)) {
+        perEntry = error;
+      }
       if (!group || group.is(GroupState.Dead)) {
         group = new ClassicGroup(req.groupId, this.now());
         this.groups.set(req.groupId, group);
@@ -91,9 +103,10 @@ export class OffsetManager {
     }
 
     const now = this.now();
-    const errors: number[] = req.offsets.map(() => ErrorCode.NONE);
+    const errors: number[] = req.offsets.map((_, i) => perEntry?.[i] ?? ErrorCode.NONE);
     const accepted: Array<{ index: number; entry: OffsetCommitEntry; committed: CommittedOffset }> = [];
     req.offsets.forEach((entry, index) => {
+      if (errors[index] !== ErrorCode.NONE) return;
       const metadata = entry.metadata ?? '';
       if (Buffer.byteLength(metadata, 'utf8') > this.config.offsetMetadataMaxBytes) {
         errors[index] = ErrorCode.OFFSET_METADATA_TOO_LARGE;

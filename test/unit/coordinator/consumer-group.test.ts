@@ -201,6 +201,18 @@ async function converge(members: SimMember[], rounds = 10): Promise<void> {
   }
 }
 
+function commit(c: GroupCoordinator, memberId: string, epoch: number, partition: number, apiVersion = 9) {
+  return c.commitOffsets({
+    groupId: 'g',
+    generationId: epoch,
+    memberId,
+    groupInstanceId: null,
+    retentionTimeMs: -1,
+    apiVersion,
+    offsets: [{ topic: 'orders', partition, offset: 10n, leaderEpoch: 0, metadata: null }],
+  });
+}
+
 function snapshot(c: GroupCoordinator) {
   return Object.fromEntries(
     c
@@ -261,20 +273,14 @@ describe('consumer group coordinator (KIP-848)', () => {
       { groupId: 'g', protocolType: 'consumer', groupState: 'Stable', groupType: 'consumer' },
     ]);
 
-    // A commit at the member's epoch counts; at another epoch it is stale; an unknown member is refused.
-    const commit = (memberId: string, epoch: number) =>
-      c.commitOffsets({
-        groupId: 'g',
-        generationId: epoch,
-        memberId,
-        groupInstanceId: null,
-        retentionTimeMs: -1,
-        apiVersion: 9,
-        offsets: [{ topic: 'orders', partition: a.owned[0], offset: 10n, leaderEpoch: 0, metadata: null }],
-      });
-    assert.deepEqual(await commit(a.memberId, a.epoch), [ErrorCode.NONE]);
-    assert.deepEqual(await commit(a.memberId, a.epoch - 1), [ErrorCode.STALE_MEMBER_EPOCH]);
-    assert.deepEqual(await commit('nobody', a.epoch), [ErrorCode.UNKNOWN_MEMBER_ID]);
+    // A commit at the member's epoch counts; at an epoch before the partition was assigned, or after the
+    // member's, it is stale; an unknown member is refused.
+    const since = c.consumerGroup('g')!.members.get(a.memberId)!.assignmentEpochs.get(T1)!.get(a.owned[0])!;
+    assert.deepEqual(await commit(c, a.memberId, a.epoch, a.owned[0]), [ErrorCode.NONE]);
+    assert.deepEqual(await commit(c, a.memberId, a.epoch + 1, a.owned[0]), [ErrorCode.STALE_MEMBER_EPOCH]);
+    assert.deepEqual(await commit(c, a.memberId, since - 1, a.owned[0]), [ErrorCode.STALE_MEMBER_EPOCH]);
+    assert.deepEqual(await commit(c, 'nobody', a.epoch, a.owned[0]), [ErrorCode.UNKNOWN_MEMBER_ID]);
+    assert.deepEqual(await commit(c, a.memberId, a.epoch, a.owned[0], 8), [ErrorCode.UNSUPPORTED_VERSION]);
     assert.equal(
       c.fetchOffsets('g', null, false, { memberId: a.memberId, memberEpoch: a.epoch + 5 }).errorCode,
       ErrorCode.STALE_MEMBER_EPOCH,
@@ -321,8 +327,14 @@ describe('consumer group coordinator (KIP-848)', () => {
     assert.equal(revoke.assignment!.find((t) => t.topicId === T1)!.partitions.length, 3);
     const aMember = c.consumerGroup('g')!.members.get(a.memberId)!;
     assert.equal(aMember.state, MemberState.UnrevokedPartitions);
+    const firstEpoch = a.epoch;
     await converge([a, b]);
     assert.deepEqual([a.owned.length, b.owned.length], [3, 3]);
+    // KIP-1251: a commit with the epoch before the bump still counts for a partition held since then, not
+    // for one that moved away.
+    assert.ok(a.epoch > firstEpoch);
+    assert.deepEqual(await commit(c, a.memberId, firstEpoch, a.owned[0]), [ErrorCode.NONE]);
+    assert.deepEqual(await commit(c, a.memberId, firstEpoch, b.owned[0]), [ErrorCode.STALE_MEMBER_EPOCH]);
     c.close();
   });
 
