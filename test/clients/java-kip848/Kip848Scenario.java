@@ -103,7 +103,14 @@ public class Kip848Scenario {
     long deadline = System.currentTimeMillis() + timeoutMs;
     ConsumerGroupDescription d = null;
     while (System.currentTimeMillis() < deadline) {
-      d = describe(admin, group);
+      try {
+        d = describe(admin, group);
+      } catch (ExecutionException e) {
+        // Before its first member has joined, the group does not exist yet.
+        if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException)) throw e;
+        Thread.sleep(250);
+        continue;
+      }
       boolean ok = d.members().size() == members && d.groupState() == GroupState.STABLE
           && d.members().stream().allMatch(m -> m.assignment().topicPartitions().size() == perMember);
       if (ok) return d;
