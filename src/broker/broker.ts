@@ -274,6 +274,26 @@ export class Broker implements BrokerServices {
         maxSessionTimeoutMs: this.config['group.max.session.timeout.ms'] as number,
         maxGroupSize: this.config['group.max.size'] as number,
         offsetsRetentionMs: (this.config['offsets.retention.minutes'] as number) * 60_000,
+        consumerSessionTimeoutMs: this.config['group.consumer.session.timeout.ms'] as number,
+        consumerHeartbeatIntervalMs: this.config['group.consumer.heartbeat.interval.ms'] as number,
+        consumerAssignors: (this.config['group.consumer.assignors'] as string[]).map((a) => a.trim().toLowerCase()),
+        consumerMaxSize: this.config['group.consumer.max.size'] as number,
+      },
+      // KIP-848 consumer groups see topics by name and id, and regex subscriptions never match internal topics.
+      topics: {
+        byName: (name) => {
+          const t = this.topics.get(name);
+          return t ? { topicId: t.topicId, numPartitions: t.partitions } : undefined;
+        },
+        byId: (topicId) => {
+          const t = this.topics.getById(topicId);
+          return t ? { name: t.name, numPartitions: t.partitions } : undefined;
+        },
+        names: () =>
+          this.topics
+            .list()
+            .filter((t) => !t.internal)
+            .map((t) => t.name),
       },
       logger: this.logger,
     });

@@ -519,6 +519,32 @@ export const CONFIG_DEFINITIONS = {
     max: INT_MAX,
     doc: 'How long the answer to a failed authentication is held back before the connection closes.',
   },
+  'group.consumer.session.timeout.ms': {
+    kind: 'int',
+    default: 45000,
+    min: 1,
+    max: INT_MAX,
+    doc: 'KIP-848 consumer groups: a member without a heartbeat this long is fenced and its partitions move.',
+  },
+  'group.consumer.heartbeat.interval.ms': {
+    kind: 'int',
+    default: 5000,
+    min: 1,
+    max: INT_MAX,
+    doc: 'KIP-848 consumer groups: how often members are told to heartbeat.',
+  },
+  'group.consumer.assignors': {
+    kind: 'list',
+    default: ['uniform', 'range'],
+    doc: 'KIP-848 consumer groups: server-side assignors (uniform, range); the first is the default.',
+  },
+  'group.consumer.max.size': {
+    kind: 'int',
+    default: INT_MAX,
+    min: 1,
+    max: INT_MAX,
+    doc: 'KIP-848 consumer groups: most members in one group.',
+  },
   'metrics.internal.topics.enable': {
     kind: 'boolean',
     default: false,

@@ -73,6 +73,7 @@ export default defineHandler({
       groupInstanceId: version >= 7 ? request.groupInstanceId : null,
       retentionTimeMs: version >= 2 && version <= 4 ? Number(request.retentionTimeMs) : -1,
       unknownGroupError: version >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : undefined,
+      apiVersion: version,
       offsets: entries,
     });
     errors.forEach((code, i) => {

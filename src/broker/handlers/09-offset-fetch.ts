@@ -21,6 +21,7 @@ function fetch(
   groupId: string,
   topics: Topics,
   requireStable: boolean,
+  member?: { memberId: string | null; memberEpoch: number },
 ): OffsetFetchResult {
   const wanted = topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null;
   const failed = (errorCode: number): OffsetFetchResult => ({
@@ -38,7 +39,7 @@ function fetch(
   });
   if (!groups) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   if (groupId === '') return failed(ErrorCode.INVALID_GROUP_ID);
-  return groups.fetchOffsets(groupId, wanted, requireStable);
+  return groups.fetchOffsets(groupId, wanted, requireStable, member);
 }
 
 function toPartitions(result: OffsetFetchResult['topics'][number]) {
@@ -61,7 +62,9 @@ export default defineHandler({
     const groups = ctx.broker.groups;
     if (version >= 8) {
       response.groups = request.groups.map((g) => {
-        const result = fetch(groups, g.groupId, g.topics, request.requireStable);
+        // v9: members of KIP-848 groups fetch with their member id and epoch, which are checked.
+        const member = version >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined;
+        const result = fetch(groups, g.groupId, g.topics, request.requireStable, member);
         return {
           groupId: g.groupId,
           errorCode: result.errorCode,

@@ -15,6 +15,8 @@ import describeGroups from './15-describe-groups.js';
 import listGroups from './16-list-groups.js';
 import deleteGroups from './42-delete-groups.js';
 import offsetDelete from './47-offset-delete.js';
+import consumerGroupHeartbeat from './68-consumer-group-heartbeat.js';
+import consumerGroupDescribe from './69-consumer-group-describe.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry takes definitions of every request/response type.
 export const GROUP_HANDLERS: HandlerDefinition<any, any>[] = [
@@ -29,4 +31,6 @@ export const GROUP_HANDLERS: HandlerDefinition<any, any>[] = [
   listGroups,
   deleteGroups,
   offsetDelete,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ];

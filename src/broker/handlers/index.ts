@@ -51,6 +51,8 @@ export const HANDLERS: readonly HandlerRegistration[] = [
   serve(ApiKey.ALTER_USER_SCRAM_CREDENTIALS, 0, 0, () => import('./51-alter-user-scram-credentials.js')),
   serve(ApiKey.DESCRIBE_CLUSTER, 0, 1, () => import('./60-describe-cluster.js')),
   serve(ApiKey.DESCRIBE_PRODUCERS, 0, 0, () => import('./61-describe-producers.js')),
+  serve(ApiKey.CONSUMER_GROUP_HEARTBEAT, 0, 1, () => import('./68-consumer-group-heartbeat.js')),
+  serve(ApiKey.CONSUMER_GROUP_DESCRIBE, 0, 0, () => import('./69-consumer-group-describe.js')),
 ];
 
 export function registerAllHandlers(registry: HandlerRegistry): void {

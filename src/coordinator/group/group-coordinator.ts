@@ -12,11 +12,15 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { CoordinatorRuntime } from '../runtime/coordinator-runtime.js';
 import { realTimers, type Timers } from '../runtime/timers.js';
 import { type ClassicGroup, GroupState, type JoinGroupResult, type SyncGroupResult } from './classic-group.js';
+import type { ConsumerGroup } from './consumer-group.js';
 import { GroupCoordinatorShard } from './group-coordinator-shard.js';
-import { noOffset } from './offset-manager.js';
+import { noOffset, validateConsumerGroupFetch } from './offset-manager.js';
 import { partitionForGroup } from './partition-for.js';
 import {
+  type ConsumerGroupHeartbeatParams,
+  type ConsumerGroupHeartbeatResult,
   type CoordinatorLogger,
+  type DescribedConsumerGroup,
   type DescribedGroup,
   type GroupCoordinatorConfig,
   type GroupCoordinatorOptions,
@@ -48,6 +52,10 @@ export class GroupCoordinator {
     const config: Required<GroupCoordinatorConfig> = {
       offsetsRetentionCheckIntervalMs: 600_000,
       offsetMetadataMaxBytes: 4096,
+      consumerSessionTimeoutMs: 45_000,
+      consumerHeartbeatIntervalMs: 5_000,
+      consumerAssignors: ['uniform', 'range'],
+      consumerMaxSize: 2_147_483_647,
       ...options.config,
     };
     this.logger = options.logger;
@@ -57,7 +65,7 @@ export class GroupCoordinator {
       log: options.log,
       timers: this.timers,
       logger: options.logger,
-      newShard: (context) => new GroupCoordinatorShard(context, config, options.logger),
+      newShard: (context) => new GroupCoordinatorShard(context, config, options.logger, options.topics),
     });
   }
 
@@ -75,11 +83,24 @@ export class GroupCoordinator {
 
   // ── membership ────────────────────────────────────────────────────────────────────────────────
 
-  joinGroup(params: JoinGroupParams): Promise<JoinGroupResult> {
-    if (params.groupId === '') return Promise.resolve(joinError(params.memberId, ErrorCode.INVALID_GROUP_ID));
+  async joinGroup(params: JoinGroupParams): Promise<JoinGroupResult> {
+    if (params.groupId === '') return joinError(params.memberId, ErrorCode.INVALID_GROUP_ID);
     const { errorCode, shard } = this.shardOf(params.groupId);
-    if (!shard) return Promise.resolve(joinError(params.memberId, errorCode));
-    if (this.closed) return Promise.resolve(joinError(params.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!shard) return joinError(params.memberId, errorCode);
+    if (this.closed) return joinError(params.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const consumerGroup = shard.consumerGroupStates.get(params.groupId);
+    if (consumerGroup) {
+      // Kafka would take a classic member into a consumer group with members (a mixed group); Sluice does
+      // not, and answers as Kafka does for protocols the group cannot take (docs/kafka-differences.md).
+      if (consumerGroup.members.size > 0) return joinError(params.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      // An empty consumer group gives way to a classic one (its offsets stay), as in Kafka.
+      const { errorCode: deleted } = await this.runtime.scheduleWriteOperation(
+        this.partitionFor(params.groupId),
+        'consumer group deletion',
+        (s) => ({ records: s.consumerGroups.deleteGroupRecords(consumerGroup), response: undefined }),
+      );
+      if (deleted !== ErrorCode.NONE) return joinError(params.memberId, deleted);
+    }
     return new Promise((resolve) => {
       // An immediate answer is returned; a parked join is answered through `resolve` later.
       const immediate = shard.classicGroups.joinGroup(params, resolve);
@@ -109,6 +130,52 @@ export class GroupCoordinator {
     return shard ? shard.classicGroups.leaveGroup(groupId, leaving) : { errorCode, members: [] };
   }
 
+  // ── KIP-848 consumer groups ─────────────────────────────────────────────────────────────────
+
+  async consumerGroupHeartbeat(params: ConsumerGroupHeartbeatParams): Promise<ConsumerGroupHeartbeatResult> {
+    const fail = (errorCode: number): ConsumerGroupHeartbeatResult => ({
+      errorCode,
+      errorMessage: null,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    if (params.groupId === '') return { ...fail(ErrorCode.INVALID_GROUP_ID), errorMessage: "GroupId can't be empty." };
+    const { errorCode, shard } = this.shardOf(params.groupId);
+    if (!shard) return fail(errorCode);
+    if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return shard.consumerGroups.heartbeat(params);
+  }
+
+  consumerGroupDescribe(groupId: string): DescribedConsumerGroup {
+    const { errorCode, shard } = this.shardOf(groupId);
+    if (!shard) {
+      return {
+        errorCode,
+        errorMessage: null,
+        groupId,
+        groupState: '',
+        groupEpoch: 0,
+        assignmentEpoch: 0,
+        assignorName: '',
+        members: [],
+      };
+    }
+    return shard.consumerGroups.describe(groupId);
+  }
+
+  /** The KIP-848 consumer group as it is now (read-only use), or undefined. */
+  consumerGroup(groupId: string): ConsumerGroup | undefined {
+    return this.shardOf(groupId).shard?.consumerGroupStates.get(groupId);
+  }
+
+  consumerGroupIds(): string[] {
+    const ids: string[] = [];
+    for (const shard of this.runtime.activeShards()) ids.push(...shard.consumerGroupStates.keys());
+    return ids;
+  }
+
   // ── offsets ───────────────────────────────────────────────────────────────────────────────────
 
   /** Errors per entry of `params.offsets`, in order; resolves once the accepted offsets are durable. */
@@ -134,8 +201,14 @@ export class GroupCoordinator {
     groupId: string,
     topics: Array<{ name: string; partitions: number[] }> | null,
     requireStable: boolean,
+    member?: { memberId: string | null; memberEpoch: number },
   ): OffsetFetchResult {
     const { errorCode, shard } = this.shardOf(groupId);
+    const consumerGroup = shard?.consumerGroupStates.get(groupId);
+    if (consumerGroup && member) {
+      const error = validateConsumerGroupFetch(consumerGroup, member.memberId, member.memberEpoch);
+      if (error !== ErrorCode.NONE) return { errorCode: error, topics: [] };
+    }
     if (!shard) {
       return {
         errorCode,
@@ -185,6 +258,17 @@ export class GroupCoordinator {
   describeGroup(groupId: string): DescribedGroup {
     const { errorCode, shard } = this.shardOf(groupId);
     if (!shard) return { groupId, protocolType: '', protocolData: '', members: [], errorCode, groupState: '' };
+    if (shard.consumerGroupStates.has(groupId)) {
+      // DescribeGroups describes classic groups; Kafka answers a consumer group as it answers an unknown one.
+      return {
+        groupId,
+        protocolType: '',
+        protocolData: '',
+        members: [],
+        errorCode: ErrorCode.NONE,
+        groupState: 'Dead',
+      };
+    }
     return shard.classicGroups.describeGroup(groupId);
   }
 
@@ -193,7 +277,13 @@ export class GroupCoordinator {
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const groups: ListedGroup[] = [];
-    for (const shard of this.runtime.activeShards()) shard.classicGroups.listGroups(states, types, groups);
+    for (const shard of this.runtime.activeShards()) {
+      const classic: ListedGroup[] = [];
+      shard.classicGroups.listGroups(states, types, classic);
+      // A consumer group's offsets are held by a classic entry of the same id: list the group once, as consumer.
+      groups.push(...classic.filter((g) => !shard.consumerGroupStates.has(g.groupId)));
+      shard.consumerGroups.listGroups(states, types, groups);
+    }
     return { errorCode: this.runtime.anyLoading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
   }
 

@@ -8,6 +8,16 @@
  * and write the GroupMetadataValue only to make it durable (`replayRecords: false`); loading replays it.
  */
 import { ClassicGroup, GroupMember, GroupState } from './classic-group.js';
+import { ConsumerGroup, ConsumerGroupMember } from './consumer-group.js';
+import {
+  type ConsumerGroupRecordKey,
+  decodeAssignmentEpoch,
+  decodeCurrentMemberAssignment,
+  decodeGroupEpoch,
+  decodeMemberMetadata,
+  decodePartitionMetadata,
+  decodeTargetAssignmentMember,
+} from './consumer-group-records.js';
 import {
   decodeGroupMetadataValue,
   decodeOffsetCommitValue,
@@ -22,6 +32,7 @@ export class GroupReplayer {
   constructor(
     private readonly groups: Map<string, ClassicGroup>,
     private readonly now: () => number,
+    private readonly consumerGroups: Map<string, ConsumerGroup> = new Map(),
   ) {}
 
   replay(key: Buffer | null, value: Buffer | null, transactionalProducerId: bigint | null): void {
@@ -35,7 +46,13 @@ export class GroupReplayer {
     const decoded = decodeOffsetsTopicKey(key);
     if (decoded === null) return;
     if (decoded.type === 'offset') this.replayOffsetCommit(decoded.group, decoded.topic, decoded.partition, value);
-    else this.replayGroupMetadata(decoded.group, value === null ? null : decodeGroupMetadataValue(value));
+    else if (decoded.type === 'group')
+      this.replayGroupMetadata(decoded.group, value === null ? null : decodeGroupMetadataValue(value));
+    else this.replayConsumerGroup(decoded, value);
+  }
+
+  private replayConsumerGroup(key: ConsumerGroupRecordKey, value: Buffer | null): void {
+    replayConsumerRecord(this.consumerGroups, key, value);
   }
 
   replayEndTransactionMarker(producerId: bigint, committed: boolean): void {
@@ -78,6 +95,82 @@ export class GroupReplayer {
     if (previous)
       for (const { topic, partition, committed } of previous.allOffsets()) group.setOffset(topic, partition, committed);
     this.groups.set(groupId, group);
+  }
+}
+
+/**
+ * The records of a KIP-848 consumer group, after Kafka's GroupMetadataManager.replay: a record about a
+ * group or a member creates it; a member's CurrentMemberAssignment tombstone clears its assignment and its
+ * MemberMetadata tombstone removes it; the ConsumerGroupMetadata tombstone (written last when the group is
+ * deleted) removes the group.
+ */
+function replayConsumerRecord(
+  groups: Map<string, ConsumerGroup>,
+  key: ConsumerGroupRecordKey,
+  value: Buffer | null,
+): void {
+  let group = groups.get(key.group);
+  if (!group) {
+    if (value === null) return;
+    groups.set(key.group, (group = new ConsumerGroup(key.group)));
+  }
+  const memberOf = (memberId: string): ConsumerGroupMember => {
+    let member = group.members.get(memberId);
+    if (!member) group.members.set(memberId, (member = new ConsumerGroupMember(memberId)));
+    return member;
+  };
+  switch (key.type) {
+    case 'consumer-group-metadata':
+      if (value === null) groups.delete(key.group);
+      else group.groupEpoch = decodeGroupEpoch(value);
+      return;
+    case 'consumer-group-partition-metadata':
+      group.subscriptionMetadata = new Map(
+        value === null ? [] : decodePartitionMetadata(value).map((t) => [t.topicName, t] as const),
+      );
+      return;
+    case 'consumer-group-target-assignment-metadata':
+      group.assignmentEpoch = value === null ? 0 : decodeAssignmentEpoch(value);
+      return;
+    case 'consumer-group-target-assignment-member':
+      if (value === null) group.targetAssignment.delete(key.memberId);
+      else group.targetAssignment.set(key.memberId, decodeTargetAssignmentMember(value));
+      return;
+    case 'consumer-group-member-metadata': {
+      if (value === null) {
+        group.members.delete(key.memberId);
+        return;
+      }
+      Object.assign(memberOf(key.memberId), decodeMemberMetadata(value));
+      return;
+    }
+    case 'consumer-group-current-member-assignment': {
+      const member = value === null ? group.members.get(key.memberId) : memberOf(key.memberId);
+      if (!member) return;
+      const v =
+        value === null
+          ? {
+              memberEpoch: 0,
+              previousMemberEpoch: 0,
+              state: 0,
+              assignedPartitions: new Map(),
+              partitionsPendingRevocation: new Map(),
+            }
+          : decodeCurrentMemberAssignment(value);
+      // A partition keeps the epoch it was first assigned at while the member holds it.
+      const epochs = new Map<string, Map<number, number>>();
+      for (const held of [v.assignedPartitions, v.partitionsPendingRevocation]) {
+        for (const [topicId, ps] of held) {
+          const before = member.assignmentEpochs.get(topicId);
+          let out = epochs.get(topicId);
+          if (!out) epochs.set(topicId, (out = new Map()));
+          for (const p of ps) out.set(p, before?.get(p) ?? v.memberEpoch);
+        }
+      }
+      Object.assign(member, v);
+      member.assignmentEpochs = epochs;
+      return;
+    }
   }
 }
 

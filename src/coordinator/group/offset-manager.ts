@@ -7,6 +7,7 @@
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { CoordinatorRecord, CoordinatorResult } from '../runtime/coordinator-runtime.js';
 import { ClassicGroup, CONSUMER_PROTOCOL_TYPE, type CommittedOffset, GroupState, pendingKey } from './classic-group.js';
+import type { ConsumerGroup } from './consumer-group.js';
 import { offsetCommitRecord, offsetCommitTombstone } from './offsets-topic-records.js';
 import type {
   CoordinatorLogger,
@@ -17,6 +18,39 @@ import type {
   OffsetDeleteResult,
   OffsetFetchResult,
 } from './types.js';
+
+/**
+ * Kafka's ConsumerGroup.validateOffsetCommit with KIP-1251's assignment epochs: a commit without a member
+ * epoch is an admin's, allowed while the group is empty; otherwise the member must exist and commit with
+ * OffsetCommit v9+ (the first version to carry the epoch). A commit at the member's epoch counts; one at an
+ * older epoch counts for each partition the member has held since that epoch (the client has not yet heard
+ * of its bump); anything else is STALE_MEMBER_EPOCH. Returns the group-level error, or an error per entry.
+ */
+function validateConsumerGroupCommit(group: ConsumerGroup, req: OffsetCommitParams): number | number[] {
+  if (req.generationId < 0 && group.members.size === 0) return ErrorCode.NONE;
+  const member = group.members.get(req.memberId);
+  if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (req.apiVersion !== undefined && req.apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+  if (req.generationId === member.memberEpoch) return ErrorCode.NONE;
+  if (req.generationId > member.memberEpoch || req.generationId < 0) return ErrorCode.STALE_MEMBER_EPOCH;
+  return req.offsets.map((entry) => {
+    const topicId = group.subscriptionMetadata.get(entry.topic)?.topicId;
+    const assignedAt = topicId === undefined ? undefined : member.assignmentEpochs.get(topicId)?.get(entry.partition);
+    return assignedAt !== undefined && assignedAt <= req.generationId ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH;
+  });
+}
+
+/**
+ * Kafka's ConsumerGroup.validateOffsetFetch (OffsetFetch v9+ names the member and its epoch): without
+ * them it is an admin's fetch; with them the member must exist and be at that epoch.
+ */
+export function validateConsumerGroupFetch(group: ConsumerGroup, memberId: string | null, memberEpoch: number): number {
+  if (memberEpoch < 0 && (memberId === null || memberId === '')) return ErrorCode.NONE;
+  const member = memberId === null ? undefined : group.members.get(memberId);
+  if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
+  if (memberEpoch !== member.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+  return ErrorCode.NONE;
+}
 
 /** A partition without a committed offset, as OffsetFetch answers it. */
 export function noOffset(partition: number, errorCode: number = ErrorCode.NONE): FetchedPartition {
@@ -31,6 +65,8 @@ export class OffsetManager {
     private readonly now: () => number,
     /** A member's commit counts as a sign of life: its session timeout starts again. */
     private readonly onMemberCommit: (group: ClassicGroup, memberId: string) => void,
+    /** KIP-848 consumer groups: their members commit with their member epoch. */
+    private readonly consumerGroups: Map<string, ConsumerGroup> = new Map(),
   ) {}
 
   /**
@@ -40,21 +76,37 @@ export class OffsetManager {
   commitOffset(req: OffsetCommitParams): CoordinatorResult<number[]> {
     const all = (code: number) => ({ records: [], response: req.offsets.map(() => code) });
     let group = this.groups.get(req.groupId);
-    if (!group) {
+    const consumerGroup = this.consumerGroups.get(req.groupId);
+    let perEntry: number[] | null = null;
+    if (consumerGroup) {
+      const error = validateConsumerGroupCommit(consumerGroup, req);
+      if (typeof error === 'number') {
+        if (error !== ErrorCode.NONE) return all(error);
+      } else if (error.some((e) => e !== ErrorCode.NONE)) {
+        perEntry = error;
+      }
+      if (!group || group.is(GroupState.Dead)) {
+        group = new ClassicGroup(req.groupId, this.now());
+        this.groups.set(req.groupId, group);
+      }
+    } else if (!group) {
       // Without a generation the commit comes from a consumer that manages its own partitions (or an admin
       // tool): the group exists only to hold offsets. With one, the group it belonged to is gone.
       if (req.generationId >= 0) return all(req.unknownGroupError ?? ErrorCode.ILLEGAL_GENERATION);
       group = new ClassicGroup(req.groupId, this.now());
       this.groups.set(req.groupId, group);
     }
-    const error = this.validateOffsetCommit(group, req);
-    if (error !== ErrorCode.NONE) return all(error);
-    this.onMemberCommit(group, req.memberId);
+    if (!consumerGroup) {
+      const error = this.validateOffsetCommit(group, req);
+      if (error !== ErrorCode.NONE) return all(error);
+      this.onMemberCommit(group, req.memberId);
+    }
 
     const now = this.now();
-    const errors: number[] = req.offsets.map(() => ErrorCode.NONE);
+    const errors: number[] = req.offsets.map((_, i) => perEntry?.[i] ?? ErrorCode.NONE);
     const accepted: Array<{ index: number; entry: OffsetCommitEntry; committed: CommittedOffset }> = [];
     req.offsets.forEach((entry, index) => {
+      if (errors[index] !== ErrorCode.NONE) return;
       const metadata = entry.metadata ?? '';
       if (Buffer.byteLength(metadata, 'utf8') > this.config.offsetMetadataMaxBytes) {
         errors[index] = ErrorCode.OFFSET_METADATA_TOO_LARGE;
@@ -166,17 +218,34 @@ export class OffsetManager {
   ): CoordinatorResult<OffsetDeleteResult> {
     const group = this.groups.get(groupId);
     const fail = (errorCode: number) => ({ records: [], response: { errorCode, topics: [] } });
-    if (!group || group.is(GroupState.Dead)) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
-    const hasMembers = !group.is(GroupState.Empty);
-    if (hasMembers && group.protocolType !== CONSUMER_PROTOCOL_TYPE) return fail(ErrorCode.NON_EMPTY_GROUP);
+    const consumerGroup = this.consumerGroups.get(groupId);
+    if ((!group || group.is(GroupState.Dead)) && !consumerGroup) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
+    if (!group || group.is(GroupState.Dead)) {
+      return {
+        records: [],
+        response: {
+          errorCode: ErrorCode.NONE,
+          topics: topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({ partition: p, errorCode: ErrorCode.NONE })),
+          })),
+        },
+      };
+    }
+    const hasMembers = consumerGroup ? consumerGroup.members.size > 0 : !group.is(GroupState.Empty);
+    if (hasMembers && !consumerGroup && group.protocolType !== CONSUMER_PROTOCOL_TYPE)
+      return fail(ErrorCode.NON_EMPTY_GROUP);
+    const subscribed = consumerGroup
+      ? new Set([...consumerGroup.subscriptionMetadata.keys(), ...consumerGroup.subscribedTopicNames()])
+      : null;
+    const isSubscribed = (topic: string) => (subscribed ? subscribed.has(topic) : group.isSubscribedToTopic(topic));
     const response: OffsetDeleteResult = {
       errorCode: ErrorCode.NONE,
       topics: topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partition: p,
-          errorCode:
-            hasMembers && group.isSubscribedToTopic(t.name) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE,
+          errorCode: hasMembers && isSubscribed(t.name) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE,
         })),
       })),
     };
@@ -222,12 +291,24 @@ export class OffsetManager {
    * to, since each commit. A commit with its own retention time (OffsetCommit v2–v4) expires at its expire
    * timestamp.
    */
-  cleanupExpiredOffsets(group: ClassicGroup, now: number, records: CoordinatorRecord[]): number {
+  cleanupExpiredOffsets(
+    group: ClassicGroup,
+    now: number,
+    records: CoordinatorRecord[],
+    consumerGroup?: ConsumerGroup,
+  ): number {
     const retention = this.config.offsetsRetentionMs;
     const protocolType = group.protocolType === '' ? null : group.protocolType;
     let baseOf: ((c: CommittedOffset) => number) | null = null;
     let onlyUnsubscribed = false;
-    if (protocolType !== null && group.is(GroupState.Empty)) {
+    let subscribed: Set<string> | null = group.subscribedTopics;
+    if (consumerGroup) {
+      // Kafka's ConsumerGroup: offsets expire from their commit, except those of topics a member subscribes to.
+      baseOf = (c) => c.commitTimestamp;
+      onlyUnsubscribed = consumerGroup.members.size > 0;
+      subscribed = new Set(consumerGroup.subscriptionMetadata.keys());
+      for (const t of consumerGroup.subscribedTopicNames()) subscribed.add(t);
+    } else if (protocolType !== null && group.is(GroupState.Empty)) {
       const stateTimestamp = group.currentStateTimestamp;
       baseOf = (c) => stateTimestamp ?? c.commitTimestamp;
     } else if (protocolType === null) {
@@ -245,7 +326,7 @@ export class OffsetManager {
     for (const { topic, partition, committed } of group.allOffsets()) {
       kept++;
       if (baseOf === null) continue;
-      if (onlyUnsubscribed && group.subscribedTopics!.has(topic)) continue;
+      if (onlyUnsubscribed && subscribed!.has(topic)) continue;
       if (group.hasPendingOffsetCommit(topic, partition)) continue;
       const isExpired =
         committed.expireTimestamp >= 0 ? now >= committed.expireTimestamp : now - baseOf(committed) >= retention;

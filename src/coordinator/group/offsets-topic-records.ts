@@ -20,6 +20,7 @@
 import { Reader } from '../../protocol/reader.js';
 import { Writer } from '../../protocol/writer.js';
 import type { CoordinatorRecord } from '../runtime/coordinator-runtime.js';
+import { type ConsumerGroupRecordKey, decodeConsumerGroupKey } from './consumer-group-records.js';
 
 export const OFFSET_COMMIT_KEY_VERSION = 1;
 export const GROUP_METADATA_KEY_VERSION = 2;
@@ -30,7 +31,8 @@ const HIGHEST_KNOWN_VALUE_VERSION = 4;
 
 export type OffsetsTopicKey =
   | { type: 'offset'; group: string; topic: string; partition: number }
-  | { type: 'group'; group: string };
+  | { type: 'group'; group: string }
+  | ConsumerGroupRecordKey;
 
 export interface OffsetCommitValue {
   offset: bigint;
@@ -82,7 +84,7 @@ export function encodeGroupMetadataKey(group: string): Buffer {
   return Buffer.from(w.toBuffer());
 }
 
-/** Decodes a key; returns null for record types this coordinator does not keep (KIP-848 and share groups). */
+/** Decodes a key; returns null for record types this coordinator does not keep (share and streams groups). */
 export function decodeOffsetsTopicKey(key: Buffer): OffsetsTopicKey | null {
   const r = new Reader(key);
   const version = r.int16();
@@ -93,6 +95,8 @@ export function decodeOffsetsTopicKey(key: Buffer): OffsetsTopicKey | null {
     return { type: 'offset', group, topic, partition };
   }
   if (version === GROUP_METADATA_KEY_VERSION) return { type: 'group', group: r.string() };
+  const consumer = decodeConsumerGroupKey(version, r);
+  if (consumer !== null) return consumer;
   if (version < 0) throw new OffsetsTopicFormatError(`negative key version ${version}`);
   return null;
 }

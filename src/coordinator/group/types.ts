@@ -24,11 +24,81 @@ export interface GroupCoordinatorConfig {
   offsetsRetentionCheckIntervalMs?: number;
   /** offset.metadata.max.bytes (Kafka's default 4096). */
   offsetMetadataMaxBytes?: number;
+  /** group.consumer.session.timeout.ms (Kafka's default 45000): a KIP-848 member silent this long is fenced. */
+  consumerSessionTimeoutMs?: number;
+  /** group.consumer.heartbeat.interval.ms (Kafka's default 5000), told to KIP-848 members. */
+  consumerHeartbeatIntervalMs?: number;
+  /** group.consumer.assignors: server-side assignors by name, the first the default (uniform, range). */
+  consumerAssignors?: string[];
+  /** group.consumer.max.size (Kafka's default Integer.MAX_VALUE). */
+  consumerMaxSize?: number;
+}
+
+/** What a KIP-848 consumer group needs to know of topics: their ids and partition counts. */
+export interface TopicMetadataSource {
+  byName(name: string): { topicId: string; numPartitions: number } | undefined;
+  byId(topicId: string): { name: string; numPartitions: number } | undefined;
+  /** Every topic that a regex subscription may match (internal topics excluded). */
+  names(): string[];
+}
+
+export interface ConsumerGroupHeartbeatParams {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  /** The partitions the member owns; null when the heartbeat does not say. */
+  topicPartitions: Array<{ topicId: string; partitions: number[] }> | null;
+  clientId: string;
+  clientHost: string;
+}
+
+export interface ConsumerGroupHeartbeatResult {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  /** The member's assigned partitions; null when unchanged (the member keeps what it has). */
+  assignment: Array<{ topicId: string; partitions: number[] }> | null;
+}
+
+export interface DescribedConsumerGroupAssignment {
+  topicPartitions: Array<{ topicId: string; topicName: string; partitions: number[] }>;
+}
+
+export interface DescribedConsumerGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: Array<{
+    memberId: string;
+    instanceId: string | null;
+    rackId: string | null;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopicNames: string[];
+    subscribedTopicRegex: string | null;
+    assignment: DescribedConsumerGroupAssignment;
+    targetAssignment: DescribedConsumerGroupAssignment;
+  }>;
 }
 
 export interface GroupCoordinatorOptions {
   log: CoordinatorLog;
   config: GroupCoordinatorConfig;
+  /** Topic ids and partition counts for KIP-848 consumer groups; without it they see no topics. */
+  topics?: TopicMetadataSource;
   logger?: CoordinatorLogger;
   now?: () => number;
   /** Timer source; tests pass FakeTimers (which also supplies the clock). */
@@ -99,6 +169,8 @@ export interface OffsetCommitParams {
   retentionTimeMs: number;
   /** The answer when the group does not exist and the commit has a generation (v9+: GROUP_ID_NOT_FOUND). */
   unknownGroupError?: number;
+  /** The OffsetCommit version: members of KIP-848 groups must commit with v9+ (their member epoch). */
+  apiVersion?: number;
   offsets: OffsetCommitEntry[];
 }
 

@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { OffsetCommitParams } from '../../../src/coordinator/group/group-coordinator.js';
-import { FakeTimers } from '../../../src/coordinator/group/index.js';
+import { GroupCoordinator, type OffsetCommitParams } from '../../../src/coordinator/group/group-coordinator.js';
+import { type ClassicGroup, FakeTimers } from '../../../src/coordinator/group/index.js';
+import { type CoordinatorLog, MemoryCoordinatorLog } from '../../../src/coordinator/runtime/coordinator-log.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import {
+  CONFIG,
   GatedLog,
   groupsSnapshot,
   type Harness,
@@ -144,6 +146,88 @@ describe('group coordinator: shards unloaded and loaded at run time', () => {
     assert.deepEqual(pending.value(), [ErrorCode.NOT_COORDINATOR]);
     await c.loadShard(c.partitionFor('g'));
     assert.equal(c.fetchOffsets('g', [{ name: 't', partitions: [0] }], false).topics[0].partitions[0].offset, 5n);
+    c.close();
+  });
+});
+
+describe('group coordinator: load ≡ live with KIP-848 consumer groups', () => {
+  const TOPIC_ID = 'abababababababababababababababab';
+  const topics = {
+    byName: (name: string) => (name === 't' ? { topicId: TOPIC_ID, numPartitions: 4 } : undefined),
+    byId: (id: string) => (id === TOPIC_ID ? { name: 't', numPartitions: 4 } : undefined),
+    names: () => ['t'],
+  };
+  const start = async (log: MemoryCoordinatorLog, timers: FakeTimers) => {
+    const coordinator = new GroupCoordinator({ log: log as CoordinatorLog, config: CONFIG, timers, topics });
+    await coordinator.load();
+    return coordinator;
+  };
+  const view = (c: GroupCoordinator) => ({
+    classic: snapshot(c),
+    consumer: Object.fromEntries(
+      c.consumerGroupIds().map((id) => {
+        const g = c.consumerGroup(id)!;
+        return [
+          id,
+          { epoch: g.groupEpoch, assignmentEpoch: g.assignmentEpoch, state: g.state, members: g.members.size },
+        ];
+      }),
+    ),
+    listed: c.listGroups().groups.sort((a, b) => a.groupId.localeCompare(b.groupId)),
+  });
+
+  it('an empty classic group that becomes a consumer group, its commits, and its deletion load back as they were live', async () => {
+    const log = new MemoryCoordinatorLog(50);
+    const timers = new FakeTimers();
+    const c = await start(log, timers);
+    const check = async (step: string) => {
+      await settle();
+      const fresh = await start(log, new FakeTimers(timers.now()));
+      assert.deepEqual(view(fresh), view(c), `after ${step}`);
+      fresh.close();
+    };
+    // A classic group that emptied, with an offset: a consumer-protocol member takes the id over.
+    const h = { coordinator: c, log, timers };
+    const classic = await stableGroup(h, 1, { groupId: 'g' });
+    await c.commitOffsets(commit('g', 't', 3n, { generationId: classic.generationId, memberId: classic.memberIds[0] }));
+    c.leaveGroup('g', [{ memberId: classic.memberIds[0], groupInstanceId: null }]);
+    await check('a classic group emptying');
+    const joined = await c.consumerGroupHeartbeat({
+      groupId: 'g',
+      memberId: '',
+      memberEpoch: 0,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: 10_000,
+      subscribedTopicNames: ['t'],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      topicPartitions: [],
+      clientId: 'new',
+      clientHost: '/127.0.0.1',
+    });
+    assert.equal(joined.errorCode, ErrorCode.NONE);
+    assert.deepEqual(
+      c.listGroups().groups.map((g) => [g.groupId, g.groupType]),
+      [['g', 'consumer']],
+    );
+    assert.equal(c.fetchOffsets('g', [{ name: 't', partitions: [0] }], false).topics[0].partitions[0].offset, 3n);
+    await check('the consumer group taking over the id');
+    await c.commitOffsets(
+      commit('g', 't', 4n, { generationId: joined.memberEpoch, memberId: joined.memberId!, apiVersion: 9 }),
+    );
+    await check('a member commit');
+    const left = await c.consumerGroupHeartbeat({
+      ...{ groupId: 'g', instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null },
+      ...{ subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, clientId: 'new', clientHost: '' },
+      memberId: joined.memberId!,
+      memberEpoch: -1,
+    });
+    assert.equal(left.memberEpoch, -1);
+    await check('the member leaving');
+    assert.deepEqual(await c.deleteGroups(['g']), [{ groupId: 'g', errorCode: ErrorCode.NONE }]);
+    assert.deepEqual(c.listGroups().groups, []);
+    await check('the consumer group being deleted');
     c.close();
   });
 });

@@ -56,8 +56,20 @@ describe('__consumer_offsets record formats', () => {
     assert.deepEqual(decodeOffsetsTopicKey(key), { type: 'group', group: 'g' });
   });
 
-  it('keys of newer record types (KIP-848 groups) are skipped, not misread', () => {
-    assert.equal(decodeOffsetsTopicKey(Buffer.from([0, 3, 0, 1, 0x67])), null);
+  it('keys of record types this coordinator does not keep (share groups) are skipped, not misread', () => {
+    assert.equal(decodeOffsetsTopicKey(Buffer.from([0, 11, 0, 1, 0x67])), null);
+  });
+
+  it('keys of KIP-848 consumer group records decode with Kafka’s versions 3 to 8', () => {
+    assert.deepEqual(decodeOffsetsTopicKey(Buffer.from([0, 3, 0, 1, 0x67])), {
+      type: 'consumer-group-metadata',
+      group: 'g',
+    });
+    assert.deepEqual(decodeOffsetsTopicKey(Buffer.from([0, 8, 0, 1, 0x67, 0, 1, 0x6d])), {
+      type: 'consumer-group-current-member-assignment',
+      group: 'g',
+      memberId: 'm',
+    });
   });
 
   it('an OffsetCommitValue is written as v3, or v1 when it carries an expire timestamp', () => {
