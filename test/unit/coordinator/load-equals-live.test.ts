@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GroupCoordinator, type OffsetCommitParams } from '../../../src/coordinator/group/group-coordinator.js';
-import { type ClassicGroup, FakeTimers } from '../../../src/coordinator/group/index.js';
+import { FakeTimers } from '../../../src/coordinator/group/index.js';
 import { type CoordinatorLog, MemoryCoordinatorLog } from '../../../src/coordinator/runtime/coordinator-log.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import {
@@ -163,7 +163,7 @@ describe('group coordinator: load ≡ live with KIP-848 consumer groups', () => 
     return coordinator;
   };
   const view = (c: GroupCoordinator) => ({
-    classic: snapshot(c),
+    classic: groupsSnapshot(c),
     consumer: Object.fromEntries(
       c.consumerGroupIds().map((id) => {
         const g = c.consumerGroup(id)!;
