@@ -326,3 +326,15 @@ export function authorizeAny(ctx: HandlerContext, operation: AclOperation, type:
   const principal = ctx.connection.security?.principal ?? ANONYMOUS;
   return authorizer.authorizeAny(principal, ctx.connection.remoteAddress, operation, type);
 }
+
+/**
+ * The KIP-430 bitfield of the operations among `bits` (a bitfield of the resource type's operations) the
+ * client may perform on the resource: all of them without an authorizer.
+ */
+export function authorizedOperations(ctx: HandlerContext, type: ResourceType, name: string, bits: number): number {
+  let allowed = 0;
+  for (let op = 0; op < 31; op++) {
+    if ((bits & (1 << op)) !== 0 && authorize(ctx, op as AclOperation, type, name)) allowed |= 1 << op;
+  }
+  return allowed;
+}
