@@ -28,6 +28,7 @@ import {
   type StorageFs,
 } from '../storage/index.js';
 import { SLUICE_VERSION } from '../version.js';
+import { Authorizer } from './authorizer.js';
 import {
   type BrokerConfig,
   CONFIG_DEFINITIONS,
@@ -93,6 +94,8 @@ export class Broker implements BrokerServices {
   private readonly advertisedListeners = new Map<string, Listener>();
   /** SCRAM credentials of SASL users (scram-credentials.json in the data directory). */
   readonly credentials: CredentialStore;
+  /** ACLs (acls.json in the data directory) and their checks; off unless authorizer.class.name is set. */
+  readonly authorizer: Authorizer;
   /** The JWKS keys OAUTHBEARER tokens are verified with; null without sasl.oauthbearer.jwks.endpoint.url. */
   private oauthBearer: JwksValidator | null = null;
   /**
@@ -122,6 +125,7 @@ export class Broker implements BrokerServices {
     this.topics = new TopicRegistry(storage === 'disk' ? this.logDir : null);
     this.credentials =
       storage === 'disk' ? CredentialStore.inDataDir(this.logDir, logger) : new CredentialStore(null, logger);
+    this.authorizer = new Authorizer(config, storage === 'disk' ? this.logDir : null);
     this.metrics = metrics(this);
     this.quotas = new ClientQuotas(
       storage === 'disk' ? this.logDir : null,
@@ -263,6 +267,7 @@ export class Broker implements BrokerServices {
       this.topics.load(),
       this.logs.open(),
       this.quotas.load(),
+      this.authorizer.load(),
     ]);
     this.clusterId = clusterId;
     for (const topic of this.topics.list()) await this.openPartitions(topic);

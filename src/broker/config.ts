@@ -478,6 +478,21 @@ export const CONFIG_DEFINITIONS = {
     values: SASL_MECHANISMS,
     doc: 'SASL mechanisms offered on SASL listeners.',
   },
+  'authorizer.class.name': {
+    kind: 'string',
+    default: null,
+    doc: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer turns ACL checks on; empty allows every request.',
+  },
+  'super.users': {
+    kind: 'string',
+    default: null,
+    doc: 'Principals every ACL check allows, separated by semicolons (User:admin;User:ops).',
+  },
+  'allow.everyone.if.no.acl.found': {
+    kind: 'boolean',
+    default: false,
+    doc: 'Allow a request on a resource no ACL matches (with the authorizer on).',
+  },
   'sasl.oauthbearer.jwks.endpoint.url': {
     kind: 'string',
     default: null,

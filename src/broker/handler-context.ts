@@ -12,6 +12,7 @@ import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js
 import type { CredentialStore } from '../network/sasl/credential-store.js';
 import type { ErrorCode } from '../protocol/error-codes.js';
 import type { LogConfig, LogStore, PartitionLog } from '../storage/index.js';
+import type { Authorizer } from './authorizer.js';
 import type { BrokerConfig, Listener } from './config.js';
 import type { Logger } from './logger.js';
 import type { BrokerMetrics } from './metrics.js';
@@ -76,4 +77,6 @@ export interface BrokerServices {
   readonly credentials: CredentialStore;
   /** Client quotas: their configs (DescribeClientQuotas, AlterClientQuotas) and a fetch's byte cap. */
   readonly quotas: ClientQuotas;
+  /** ACLs and their checks (authorizer.ts); absent (everything allowed) in tests that build services by hand. */
+  readonly authorizer?: Authorizer;
 }

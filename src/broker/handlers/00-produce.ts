@@ -39,6 +39,7 @@ import {
   setCompressedMaxTimestamp,
 } from '../../records/validate-records.js';
 import { type Acks, isCompacted, isLogError, type LogError, type PartitionLog } from '../../storage/index.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import type { BrokerServices } from '../handler-context.js';
 import { logErrorCode, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
@@ -55,7 +56,12 @@ export default defineHandler({
     // Most requests write one partition: its append is awaited alone, without an array and Promise.all.
     let appending: Promise<void> | null = null;
     let pending: Array<Promise<void>> | null = null;
+    // Kafka refuses a whole transactional produce whose transactional id the client may not write.
+    const txnDenied =
+      request.transactionalId !== null &&
+      !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId);
     for (const topicData of request.topicData) {
+      const topicDenied = txnDenied || !authorize(ctx, AclOperation.WRITE, ResourceType.TOPIC, topicData.name);
       const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
       response.responses.push({ name: topicData.name, partitionResponses });
       for (const data of topicData.partitionData) {
@@ -64,6 +70,10 @@ export default defineHandler({
         partitionResponses.push(out);
         if (acks !== 0 && acks !== 1 && acks !== -1) {
           fail(out, ErrorCode.INVALID_REQUIRED_ACKS);
+          continue;
+        }
+        if (topicDenied) {
+          fail(out, txnDenied ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.TOPIC_AUTHORIZATION_FAILED);
           continue;
         }
         const done = appendOne(

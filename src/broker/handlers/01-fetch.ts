@@ -37,6 +37,7 @@ import {
 import { recordsCountOfBatches } from '../../records/batch-header.js';
 import { LegacyRecordsError, legacyMessageSetPrefix, toLegacyMessageSet } from '../../records/legacy.js';
 import { fetchReadPool, isLogError, type PartitionLog, type ReadLease } from '../../storage/index.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { leaderEpochError, logErrorCode } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
@@ -79,13 +80,19 @@ export default defineHandler({
         partitions: [],
       };
       response.responses.push(topicResponse);
+      // Kafka resolves topic ids first: an unknown id stays UNKNOWN_TOPIC_ID, whatever the ACLs say.
+      const denied =
+        (topic !== undefined || version < 13) &&
+        !authorize(ctx, AclOperation.READ, ResourceType.TOPIC, topic?.name ?? t.topic);
       for (const p of t.partitions) {
         const out = defaultFetchResponsePartitionData();
         out.partitionIndex = p.partition;
         out.records = EMPTY;
         topicResponse.partitions.push(out);
         const log = topic ? (broker.partition(topic.name, p.partition) ?? null) : null;
-        if (!log) {
+        if (denied) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        } else if (!log) {
           out.errorCode = version >= 13 && !topic ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else if (version >= 9) {
           out.errorCode = leaderEpochError(p.currentLeaderEpoch);

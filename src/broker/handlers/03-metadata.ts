@@ -21,6 +21,14 @@ import {
   type MetadataResponseTopic,
 } from '../../protocol/generated/03-metadata.js';
 import {
+  AclOperation,
+  authorize,
+  authorizeCluster,
+  authorizedOperations,
+  CLUSTER_NAME,
+  ResourceType,
+} from '../authorizer.js';
+import {
   AUTHORIZED_OPERATIONS_OMITTED,
   CLUSTER_OPERATIONS,
   endpointFor,
@@ -28,7 +36,7 @@ import {
   TOPIC_OPERATIONS,
 } from '../cluster-info.js';
 import type { BrokerServices } from '../handler-context.js';
-import { defineHandler } from '../registry.js';
+import { defineHandler, type HandlerContext } from '../registry.js';
 import { type TopicInfo, topicNameError, ZERO_UUID } from '../topics.js';
 
 export default defineHandler({
@@ -54,12 +62,21 @@ export default defineHandler({
     response.controllerId = image.controllerId;
     const withOps = version >= 8 && request.includeTopicAuthorizedOperations;
     if (version >= 8 && version <= 10 && request.includeClusterAuthorizedOperations) {
-      response.clusterAuthorizedOperations = CLUSTER_OPERATIONS;
+      response.clusterAuthorizedOperations = authorizedOperations(
+        ctx,
+        ResourceType.CLUSTER,
+        CLUSTER_NAME,
+        CLUSTER_OPERATIONS,
+      );
     }
 
     const allTopics = request.topics === null || (version === 0 && request.topics.length === 0);
     if (allTopics) {
-      response.topics = broker.topics.list().map((t) => describeTopic(broker, t, withOps));
+      // Topics the client may not describe are left out of an all-topics answer, as Kafka does.
+      response.topics = broker.topics
+        .list()
+        .filter((t) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name))
+        .map((t) => describeTopic(ctx, t, withOps));
       return response;
     }
 
@@ -68,12 +85,21 @@ export default defineHandler({
     for (const requested of request.topics ?? []) {
       if (requested.name === null || requested.topicId !== ZERO_UUID) {
         const byId = broker.topics.getById(requested.topicId);
-        response.topics.push(
-          byId ? describeTopic(broker, byId, withOps) : errorTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
-        );
+        if (byId && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, byId.name))
+          response.topics.push(errorTopic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, requested.topicId));
+        else
+          response.topics.push(
+            byId ? describeTopic(ctx, byId, withOps) : errorTopic(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+          );
         continue;
       }
       const name = requested.name;
+      // A topic named explicitly that the client may not describe answers TOPIC_AUTHORIZATION_FAILED,
+      // whether or not it exists, so its existence is not revealed.
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+        response.topics.push(errorTopic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name));
+        continue;
+      }
       let topic = broker.topics.get(name);
       if (!topic) {
         if (topicNameError(name) !== null) {
@@ -84,6 +110,13 @@ export default defineHandler({
           response.topics.push(errorTopic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name));
           continue;
         }
+        if (
+          !authorizeCluster(ctx, AclOperation.CREATE) &&
+          !authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name)
+        ) {
+          response.topics.push(errorTopic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name));
+          continue;
+        }
         const created = await broker.autoCreateTopic(name);
         // A concurrent request may have created it meanwhile; any other failure is reported as is.
         topic = broker.topics.get(name);
@@ -92,7 +125,7 @@ export default defineHandler({
           continue;
         }
       }
-      response.topics.push(describeTopic(broker, topic, withOps));
+      response.topics.push(describeTopic(ctx, topic, withOps));
     }
     return response;
   },
@@ -109,7 +142,8 @@ function errorTopic(errorCode: ErrorCode, name: string | null, topicId = ZERO_UU
   };
 }
 
-function describeTopic(broker: BrokerServices, topic: TopicInfo, withOps: boolean): MetadataResponseTopic {
+function describeTopic(ctx: HandlerContext, topic: TopicInfo, withOps: boolean): MetadataResponseTopic {
+  const broker: BrokerServices = ctx.broker;
   const partitions: MetadataResponsePartition[] = [];
   for (let p = 0; p < topic.partitions; p++) {
     partitions.push({
@@ -128,6 +162,8 @@ function describeTopic(broker: BrokerServices, topic: TopicInfo, withOps: boolea
     topicId: topic.topicId,
     isInternal: topic.internal,
     partitions,
-    topicAuthorizedOperations: withOps ? TOPIC_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+    topicAuthorizedOperations: withOps
+      ? authorizedOperations(ctx, ResourceType.TOPIC, topic.name, TOPIC_OPERATIONS)
+      : AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
