@@ -801,14 +801,17 @@ public final class Scenario {
       Map<?, ?> scramUsers = get(admin.describeUserScramCredentials().all());
       check(scramUsers.isEmpty(), "describeUserScramCredentials: answered, no user yet", scramUsers);
 
+      // describeAcls: neither broker has an authorizer configured, so both refuse it the same way.
+      expectFailure(admin.describeAcls(org.apache.kafka.common.acl.AclBindingFilter.ANY).values(),
+          org.apache.kafka.common.errors.SecurityDisabledException.class,
+          "describeAcls: SecurityDisabledException without an authorizer");
+
       // Calls Sluice does not serve: the client refuses them itself with UnsupportedVersionException, since the
       // API is missing from the broker's ApiVersions answer. Kafka answers them (or refuses for a stated reason).
       unserved("describeLogDirs (DescribeLogDirs)", admin.describeLogDirs(List.of(node.id())).allDescriptions(), null);
       unserved("listPartitionReassignments (ListPartitionReassignments)", admin.listPartitionReassignments().reassignments(), null);
       unserved("listTransactions (ListTransactions)", admin.listTransactions().all(), null);
       unserved("describeMetadataQuorum (DescribeQuorum)", admin.describeMetadataQuorum().quorumInfo(), null);
-      unserved("describeAcls (DescribeAcls)", admin.describeAcls(org.apache.kafka.common.acl.AclBindingFilter.ANY).values(),
-          org.apache.kafka.common.errors.SecurityDisabledException.class);
       unserved("listConfigResources (ListConfigResources)", admin.listConfigResources().all(), null);
 
       check(failure(admin.deleteTopics(List.of(topic, groupTopic, recordsTopic)).all()) == null, "deleteTopics: the admin topics are deleted", null);
