@@ -11,18 +11,13 @@
  * silently stops running fails the test.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { REPO_ROOT, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { clientOrSkip, lastJson, run } from '../helpers/clients.js';
-import { KAFKA_PEER_VERSION, kafkaClasspath, kafkaPeerOrSkip, startKafkaPeer } from '../helpers/kafka-peer.js';
+import { javaClasses, javacMissing } from '../helpers/java-classes.js';
+import { kafkaClasspath, kafkaPeerOrSkip, startKafkaPeer } from '../helpers/kafka-peer.js';
 
-const execFileAsync = promisify(execFile);
 const SOURCE_DIR = join(REPO_ROOT, 'test', 'clients', 'java');
 
 /** The checks each group runs; the same count on both brokers. */
@@ -35,44 +30,8 @@ interface Summary {
   checks: Array<{ ok: boolean; name: string; detail?: string }>;
 }
 
-let compiled: Promise<string> | undefined;
-
-/** Compiles Scenario.java once per source and Kafka version into the cache; resolves to the classes directory. */
-function scenarioClasses(): Promise<string> {
-  compiled ??= (async () => {
-    const source = readFileSync(join(SOURCE_DIR, 'Scenario.java'));
-    const hash = createHash('sha256').update(KAFKA_PEER_VERSION).update(source).digest('hex').slice(0, 12);
-    const cache = process.env.SLUICE_CLIENTS_CACHE ?? join(homedir(), '.cache', 'sluice');
-    const classes = join(cache, `java-scenario-${hash}`);
-    if (existsSync(join(classes, 'Scenario.class'))) return classes;
-    // Compiled beside the final name and renamed, so a concurrent run never sees half the classes.
-    const partial = `${classes}.partial-${process.pid}`;
-    rmSync(partial, { recursive: true, force: true });
-    mkdirSync(partial, { recursive: true });
-    await execFileAsync('javac', [
-      '-nowarn',
-      '-cp',
-      kafkaClasspath(),
-      '-d',
-      partial,
-      join(SOURCE_DIR, 'Scenario.java'),
-    ]);
-    try {
-      renameSync(partial, classes);
-    } catch (err) {
-      // Another run finished first with the same source: use its classes.
-      rmSync(partial, { recursive: true, force: true });
-      if (!existsSync(join(classes, 'Scenario.class'))) throw err;
-    }
-    return classes;
-  })();
-  return compiled;
-}
-
-function javacMissing(): string | null {
-  const found = (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, 'javac')));
-  return found ? null : 'javac is not installed (a JDK is needed to compile test/clients/java)';
-}
+/** The classes of the scenario, compiled once per source and Kafka version. */
+const scenarioClasses = () => javaClasses('java-scenario', join(SOURCE_DIR, 'Scenario.java'));
 
 async function runGroup(bootstrap: string, broker: 'sluice' | 'kafka', group: Group): Promise<void> {
   const classes = await scenarioClasses();

@@ -8,18 +8,13 @@
  * the per-machine cache.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { REPO_ROOT, startBrokerProcess, stopAndRemove } from '../helpers/broker-process.js';
 import { clientOrSkip, lastJson, run } from '../helpers/clients.js';
-import { KAFKA_PEER_VERSION, kafkaClasspath, kafkaPeerOrSkip, startKafkaPeer } from '../helpers/kafka-peer.js';
+import { javaClasses, javacMissing } from '../helpers/java-classes.js';
+import { kafkaClasspath, kafkaPeerOrSkip, startKafkaPeer } from '../helpers/kafka-peer.js';
 
-const execFileAsync = promisify(execFile);
 const SOURCE = join(REPO_ROOT, 'test', 'clients', 'java-kip848', 'Kip848Scenario.java');
 const LOG4J = join(REPO_ROOT, 'test', 'clients', 'java', 'log4j2.properties');
 const EXPECTED_CHECKS = 10;
@@ -34,37 +29,8 @@ const KAFKA_MINIMUMS = {
   'group.consumer.min.heartbeat.interval.ms': 1000,
 };
 
-let compiled: Promise<string> | undefined;
-
-function scenarioClasses(): Promise<string> {
-  compiled ??= (async () => {
-    const hash = createHash('sha256')
-      .update(KAFKA_PEER_VERSION)
-      .update(readFileSync(SOURCE))
-      .digest('hex')
-      .slice(0, 12);
-    const cache = process.env.SLUICE_CLIENTS_CACHE ?? join(homedir(), '.cache', 'sluice');
-    const classes = join(cache, `java-kip848-${hash}`);
-    if (existsSync(join(classes, 'Kip848Scenario.class'))) return classes;
-    const partial = `${classes}.partial-${process.pid}`;
-    rmSync(partial, { recursive: true, force: true });
-    mkdirSync(partial, { recursive: true });
-    await execFileAsync('javac', ['-nowarn', '-cp', kafkaClasspath(), '-d', partial, SOURCE]);
-    try {
-      renameSync(partial, classes);
-    } catch (err) {
-      rmSync(partial, { recursive: true, force: true });
-      if (!existsSync(join(classes, 'Kip848Scenario.class'))) throw err;
-    }
-    return classes;
-  })();
-  return compiled;
-}
-
-function javacMissing(): string | null {
-  const found = (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, 'javac')));
-  return found ? null : 'javac is not installed (a JDK is needed to compile test/clients/java-kip848)';
-}
+/** The classes of the scenario, compiled once per source and Kafka version. */
+const scenarioClasses = () => javaClasses('java-kip848', SOURCE);
 
 interface Summary {
   passed: number;
