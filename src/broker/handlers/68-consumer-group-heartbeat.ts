@@ -8,6 +8,7 @@
 import { clientHostOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ConsumerGroupHeartbeatApi } from '../../protocol/generated/68-consumer-group-heartbeat.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -17,6 +18,10 @@ export default defineHandler({
   async handle(request, ctx) {
     const response = ConsumerGroupHeartbeatApi.defaultResponse();
     const groups = ctx.broker.groups;
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      response.errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      return response;
+    }
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;
