@@ -1,0 +1,291 @@
+/**
+ * ACL checks in the group, topic-admin, offsets and config APIs, over a SASL_PLAINTEXT listener with SCRAM
+ * users: admin is a super user, alice gets the ACLs each test grants, bob has none and is refused.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../../src/broker/authorizer.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { OffsetCommitApi } from '../../../src/protocol/generated/08-offset-commit.js';
+import { OffsetFetchApi } from '../../../src/protocol/generated/09-offset-fetch.js';
+import { FindCoordinatorApi } from '../../../src/protocol/generated/10-find-coordinator.js';
+import { JoinGroupApi } from '../../../src/protocol/generated/11-join-group.js';
+import { HeartbeatApi } from '../../../src/protocol/generated/12-heartbeat.js';
+import { LeaveGroupApi } from '../../../src/protocol/generated/13-leave-group.js';
+import { SyncGroupApi } from '../../../src/protocol/generated/14-sync-group.js';
+import { DescribeGroupsApi } from '../../../src/protocol/generated/15-describe-groups.js';
+import { ListGroupsApi } from '../../../src/protocol/generated/16-list-groups.js';
+import { SaslHandshakeApi } from '../../../src/protocol/generated/17-sasl-handshake.js';
+import { CreateAclsApi } from '../../../src/protocol/generated/30-create-acls.js';
+import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
+import { DeleteGroupsApi } from '../../../src/protocol/generated/42-delete-groups.js';
+import { OffsetDeleteApi } from '../../../src/protocol/generated/47-offset-delete.js';
+import { ConsumerGroupHeartbeatApi } from '../../../src/protocol/generated/68-consumer-group-heartbeat.js';
+import { ConsumerGroupDescribeApi } from '../../../src/protocol/generated/69-consumer-group-describe.js';
+import { type EmbeddedBroker, startBroker } from '../../../src/testing/start-broker.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { ScramClient } from '../../helpers/scram-client.js';
+
+const brokers: EmbeddedBroker[] = [];
+const clients: RawClient[] = [];
+after(async () => {
+  for (const c of clients) c.close();
+  for (const b of brokers) await b.stop();
+});
+
+async function aclBroker() {
+  const broker = await startBroker({
+    users: ['admin', 'alice', 'bob'].map((name) => ({ name, password: `${name}-secret` })),
+    topics: ['t', 'secret'],
+    config: {
+      listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'super.users': 'User:admin',
+    },
+  });
+  brokers.push(broker);
+  return broker;
+}
+
+async function login(broker: EmbeddedBroker, user: string): Promise<RawClient> {
+  const client = await RawClient.connect(Number(broker.listeners.SASL_PLAINTEXT.split(':')[1]));
+  clients.push(client);
+  assert.equal((await client.request(SaslHandshakeApi, 1, { mechanism: 'SCRAM-SHA-512' })).errorCode, ErrorCode.NONE);
+  const scram = new ScramClient('SCRAM-SHA-512', user, `${user}-secret`);
+  const first = await client.request(SaslAuthenticateApi, 2, { authBytes: scram.first() });
+  const last = await client.request(SaslAuthenticateApi, 2, { authBytes: scram.final(first.authBytes) });
+  assert.equal(last.errorCode, ErrorCode.NONE, last.errorMessage ?? '');
+  return client;
+}
+
+/** Grants `principal` the operations on resources, as admin. */
+async function grant(admin: RawClient, principal: string, grants: Array<[ResourceType, string, AclOperation]>) {
+  const created = await admin.request(CreateAclsApi, 3, {
+    creations: grants.map(([resourceType, resourceName, operation]) => ({
+      resourceType,
+      resourceName,
+      resourcePatternType: PatternType.LITERAL,
+      principal,
+      host: '*',
+      operation,
+      permissionType: AclPermissionType.ALLOW,
+    })),
+  });
+  for (const r of created.results) assert.equal(r.errorCode, ErrorCode.NONE);
+}
+
+const { GROUP, TOPIC } = ResourceType;
+const GAF = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+const TAF = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+
+async function commit(client: RawClient, groupId: string, topic: string) {
+  const response = await client.request(OffsetCommitApi, 8, {
+    ...OffsetCommitApi.defaultRequest(),
+    groupId,
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    topics: [
+      {
+        name: topic,
+        partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }],
+      },
+    ],
+  } as never);
+  return response.topics[0].partitions[0].errorCode;
+}
+
+async function findCoordinator(client: RawClient, key: string, keyType = 0) {
+  const response = await client.request(FindCoordinatorApi, 4, { key: '', keyType, coordinatorKeys: [key] });
+  return response.coordinators[0].errorCode;
+}
+
+async function join(client: RawClient, groupId: string) {
+  const response = await client.request(JoinGroupApi, 5, {
+    groupId,
+    sessionTimeoutMs: 10_000,
+    rebalanceTimeoutMs: 10_000,
+    memberId: '',
+    groupInstanceId: null,
+    protocolType: 'consumer',
+    protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
+  } as never);
+  return response.errorCode;
+}
+
+async function membership(client: RawClient, groupId: string) {
+  const heartbeat = await client.request(HeartbeatApi, 3, {
+    groupId,
+    generationId: 1,
+    memberId: 'm',
+    groupInstanceId: null,
+  });
+  const sync = await client.request(SyncGroupApi, 3, {
+    groupId,
+    generationId: 1,
+    memberId: 'm',
+    groupInstanceId: null,
+    assignments: [],
+  } as never);
+  const leave = await client.request(LeaveGroupApi, 3, {
+    groupId,
+    members: [{ memberId: 'm', groupInstanceId: null }],
+  } as never);
+  return [heartbeat.errorCode, sync.errorCode, leave.errorCode];
+}
+
+test('the classic group APIs need READ on the group (DESCRIBE for FindCoordinator): bob is refused, alice is not', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[GROUP, 'g', AclOperation.READ]]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  assert.equal(await findCoordinator(bob, 'g'), GAF);
+  assert.equal(await findCoordinator(alice, 'g'), ErrorCode.NONE);
+  assert.equal(await findCoordinator(bob, 'txn', 1), ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  assert.equal(await join(bob, 'g'), GAF);
+  assert.equal(await join(alice, 'g'), ErrorCode.MEMBER_ID_REQUIRED);
+  assert.deepEqual(await membership(bob, 'g'), [GAF, GAF, GAF]);
+  for (const code of await membership(alice, 'g')) assert.notEqual(code, GAF);
+});
+
+test('OffsetCommit needs READ on the group and on each topic; OffsetFetch answers only topics alice may describe', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [
+    [GROUP, 'g', AclOperation.READ],
+    [TOPIC, 't', AclOperation.READ],
+  ]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  assert.equal(await commit(bob, 'g', 't'), GAF);
+  assert.equal(await commit(alice, 'g', 't'), ErrorCode.NONE);
+  assert.equal(await commit(alice, 'g', 'secret'), TAF);
+  assert.equal(await commit(admin, 'g', 'secret'), ErrorCode.NONE);
+
+  const fetchAll = (client: RawClient, topics: Array<{ name: string; partitionIndexes: number[] }> | null) =>
+    client.request(OffsetFetchApi, 8, {
+      ...OffsetFetchApi.defaultRequest(),
+      groups: [{ groupId: 'g', memberId: null, memberEpoch: -1, topics }],
+    } as never);
+  assert.equal((await fetchAll(bob, null)).groups[0].errorCode, GAF);
+  const all = (await fetchAll(alice, null)).groups[0];
+  assert.equal(all.errorCode, ErrorCode.NONE);
+  assert.deepEqual(
+    all.topics.map((t) => t.name),
+    ['t'],
+  );
+  assert.deepEqual(
+    (await fetchAll(admin, null)).groups[0].topics.map((t) => t.name).sort(),
+    ['secret', 't'],
+  );
+  const named = (
+    await fetchAll(alice, [
+      { name: 't', partitionIndexes: [0] },
+      { name: 'secret', partitionIndexes: [0] },
+    ])
+  ).groups[0];
+  assert.deepEqual(
+    named.topics.map((t) => [t.name, t.partitions[0].errorCode, t.partitions[0].committedOffset]),
+    [
+      ['t', ErrorCode.NONE, 1n],
+      ['secret', TAF, -1n],
+    ],
+  );
+  // v1 carries the group error in each partition.
+  const old = await bob.request(OffsetFetchApi, 1, {
+    ...OffsetFetchApi.defaultRequest(),
+    groupId: 'g',
+    topics: [{ name: 't', partitionIndexes: [0] }],
+  } as never);
+  assert.equal(old.topics[0].partitions[0].errorCode, GAF);
+});
+
+test('DescribeGroups, ListGroups and ConsumerGroupDescribe need DESCRIBE on the group; authorized operations are the ones granted', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[GROUP, 'g', AclOperation.READ]]);
+  assert.equal(await commit(admin, 'g', 't'), ErrorCode.NONE);
+  assert.equal(await commit(admin, 'h', 't'), ErrorCode.NONE);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+
+  const describe = (client: RawClient) =>
+    client.request(DescribeGroupsApi, 5, { groups: ['g'], includeAuthorizedOperations: true });
+  const refused = (await describe(bob)).groups[0];
+  assert.equal(refused.errorCode, GAF);
+  const described = (await describe(alice)).groups[0];
+  assert.equal(described.errorCode, ErrorCode.NONE);
+  // READ implies DESCRIBE; DELETE is not granted.
+  assert.equal(described.authorizedOperations, (1 << AclOperation.READ) | (1 << AclOperation.DESCRIBE));
+
+  const list = async (client: RawClient) =>
+    (await client.request(ListGroupsApi, 5, ListGroupsApi.defaultRequest())).groups.map((g) => g.groupId).sort();
+  assert.deepEqual(await list(bob), []);
+  assert.deepEqual(await list(alice), ['g']);
+  assert.deepEqual(await list(admin), ['g', 'h']);
+
+  const consumerDescribe = async (client: RawClient) =>
+    (await client.request(ConsumerGroupDescribeApi, 0, { groupIds: ['g'], includeAuthorizedOperations: true }))
+      .groups[0];
+  assert.equal((await consumerDescribe(bob)).errorCode, GAF);
+  assert.notEqual((await consumerDescribe(alice)).errorCode, GAF);
+});
+
+test('DeleteGroups and OffsetDelete need DELETE on the group, OffsetDelete READ on each topic', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [
+    [GROUP, 'g', AclOperation.DELETE],
+    [TOPIC, 't', AclOperation.READ],
+  ]);
+  assert.equal(await commit(admin, 'g', 't'), ErrorCode.NONE);
+  assert.equal(await commit(admin, 'g', 'secret'), ErrorCode.NONE);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+
+  const offsetDelete = (client: RawClient) =>
+    client.request(OffsetDeleteApi, 0, {
+      groupId: 'g',
+      topics: [
+        { name: 't', partitions: [{ partitionIndex: 0 }] },
+        { name: 'secret', partitions: [{ partitionIndex: 0 }] },
+      ],
+    });
+  assert.equal((await offsetDelete(bob)).errorCode, GAF);
+  const deleted = await offsetDelete(alice);
+  assert.equal(deleted.errorCode, ErrorCode.NONE);
+  assert.deepEqual(
+    deleted.topics.map((t) => [t.name, t.partitions[0].errorCode]),
+    [
+      ['t', ErrorCode.NONE],
+      ['secret', TAF],
+    ],
+  );
+
+  const deleteGroups = async (client: RawClient) =>
+    (await client.request(DeleteGroupsApi, 2, { groupsNames: ['g'] })).results[0].errorCode;
+  assert.equal(await deleteGroups(bob), GAF);
+  assert.equal(await deleteGroups(alice), ErrorCode.NONE);
+});
+
+test('ConsumerGroupHeartbeat needs READ on the group', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[GROUP, 'g', AclOperation.READ]]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  const heartbeat = async (client: RawClient) =>
+    (
+      await client.request(ConsumerGroupHeartbeatApi, 0, {
+        ...ConsumerGroupHeartbeatApi.defaultRequest(),
+        groupId: 'g',
+        memberId: 'm1',
+        memberEpoch: 0,
+        rebalanceTimeoutMs: 10_000,
+        subscribedTopicNames: ['t'],
+        topicPartitions: [],
+      } as never)
+    ).errorCode;
+  assert.equal(await heartbeat(bob), GAF);
+  assert.notEqual(await heartbeat(alice), GAF);
+});
