@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../../src/broker/authorizer.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { ListOffsetsApi } from '../../../src/protocol/generated/02-list-offsets.js';
 import { OffsetCommitApi } from '../../../src/protocol/generated/08-offset-commit.js';
 import { OffsetFetchApi } from '../../../src/protocol/generated/09-offset-fetch.js';
 import { FindCoordinatorApi } from '../../../src/protocol/generated/10-find-coordinator.js';
@@ -16,8 +17,12 @@ import { SyncGroupApi } from '../../../src/protocol/generated/14-sync-group.js';
 import { DescribeGroupsApi } from '../../../src/protocol/generated/15-describe-groups.js';
 import { ListGroupsApi } from '../../../src/protocol/generated/16-list-groups.js';
 import { SaslHandshakeApi } from '../../../src/protocol/generated/17-sasl-handshake.js';
+import { CreateTopicsApi } from '../../../src/protocol/generated/19-create-topics.js';
+import { DeleteTopicsApi } from '../../../src/protocol/generated/20-delete-topics.js';
+import { DeleteRecordsApi } from '../../../src/protocol/generated/21-delete-records.js';
 import { CreateAclsApi } from '../../../src/protocol/generated/30-create-acls.js';
 import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
+import { CreatePartitionsApi } from '../../../src/protocol/generated/37-create-partitions.js';
 import { DeleteGroupsApi } from '../../../src/protocol/generated/42-delete-groups.js';
 import { OffsetDeleteApi } from '../../../src/protocol/generated/47-offset-delete.js';
 import { ConsumerGroupHeartbeatApi } from '../../../src/protocol/generated/68-consumer-group-heartbeat.js';
@@ -74,7 +79,7 @@ async function grant(admin: RawClient, principal: string, grants: Array<[Resourc
   for (const r of created.results) assert.equal(r.errorCode, ErrorCode.NONE);
 }
 
-const { GROUP, TOPIC } = ResourceType;
+const { CLUSTER, GROUP, TOPIC } = ResourceType;
 const GAF = ErrorCode.GROUP_AUTHORIZATION_FAILED;
 const TAF = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
 
@@ -174,10 +179,7 @@ test('OffsetCommit needs READ on the group and on each topic; OffsetFetch answer
     all.topics.map((t) => t.name),
     ['t'],
   );
-  assert.deepEqual(
-    (await fetchAll(admin, null)).groups[0].topics.map((t) => t.name).sort(),
-    ['secret', 't'],
-  );
+  assert.deepEqual((await fetchAll(admin, null)).groups[0].topics.map((t) => t.name).sort(), ['secret', 't']);
   const named = (
     await fetchAll(alice, [
       { name: 't', partitionIndexes: [0] },
@@ -288,4 +290,96 @@ test('ConsumerGroupHeartbeat needs READ on the group', async () => {
     ).errorCode;
   assert.equal(await heartbeat(bob), GAF);
   assert.notEqual(await heartbeat(alice), GAF);
+});
+
+test('ListOffsets needs DESCRIBE on the topic, checked before whether the topic exists', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[TOPIC, 't', AclOperation.DESCRIBE]]);
+  const alice = await login(broker, 'alice');
+  const listOffsets = async (client: RawClient, topics: string[]) =>
+    (
+      await client.request(ListOffsetsApi, 7, {
+        replicaId: -1,
+        isolationLevel: 0,
+        timeoutMs: 0,
+        topics: topics.map((name) => ({
+          name,
+          partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+        })),
+      })
+    ).topics.map((t) => t.partitions[0].errorCode);
+  assert.deepEqual(await listOffsets(alice, ['t', 'secret', 'missing']), [ErrorCode.NONE, TAF, TAF]);
+  assert.deepEqual(await listOffsets(admin, ['secret', 'missing']), [
+    ErrorCode.NONE,
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ]);
+});
+
+test('CreateTopics needs CREATE on the cluster or on the topic; configs are answered only with DESCRIBE_CONFIGS', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[TOPIC, 'a1', AclOperation.CREATE]]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  const create = async (client: RawClient, names: string[]) =>
+    (
+      await client.request(CreateTopicsApi, 7, {
+        timeoutMs: 5000,
+        validateOnly: false,
+        topics: names.map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })),
+      })
+    ).topics.map((t) => [t.name, t.errorCode, t.topicConfigErrorCode]);
+  assert.deepEqual(await create(bob, ['b1']), [['b1', TAF, ErrorCode.NONE]]);
+  assert.deepEqual(await create(alice, ['a1', 'a2']), [
+    ['a1', ErrorCode.NONE, TAF],
+    ['a2', TAF, ErrorCode.NONE],
+  ]);
+  assert.deepEqual(await create(admin, ['c1']), [['c1', ErrorCode.NONE, ErrorCode.NONE]]);
+  await grant(admin, 'User:alice', [[CLUSTER, 'kafka-cluster', AclOperation.CREATE]]);
+  assert.deepEqual(await create(alice, ['a2']), [['a2', ErrorCode.NONE, TAF]]);
+});
+
+test('DeleteTopics and DeleteRecords need DELETE on the topic, CreatePartitions ALTER', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [
+    [TOPIC, 't', AclOperation.DELETE],
+    [TOPIC, 't', AclOperation.ALTER],
+  ]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  const deleteRecords = async (client: RawClient) =>
+    (
+      await client.request(DeleteRecordsApi, 2, {
+        timeoutMs: 5000,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 0n }] }],
+      })
+    ).topics[0].partitions[0].errorCode;
+  assert.equal(await deleteRecords(bob), TAF);
+  assert.equal(await deleteRecords(alice), ErrorCode.NONE);
+
+  const createPartitions = async (client: RawClient) =>
+    (
+      await client.request(CreatePartitionsApi, 3, {
+        timeoutMs: 5000,
+        validateOnly: true,
+        topics: [{ name: 't', count: 3, assignments: null }],
+      })
+    ).results[0].errorCode;
+  assert.equal(await createPartitions(bob), TAF);
+  assert.equal(await createPartitions(alice), ErrorCode.NONE);
+
+  const deleteTopics = async (client: RawClient, name: string) =>
+    (await client.request(DeleteTopicsApi, 5, { topicNames: [name], timeoutMs: 5000 } as never)).responses[0].errorCode;
+  assert.equal(await deleteTopics(bob, 't'), TAF);
+  assert.equal(await deleteTopics(alice, 'secret'), TAF);
+  assert.equal(await deleteTopics(alice, 't'), ErrorCode.NONE);
+  // By id, a topic the client may not describe is answered without its name.
+  const secretId = broker.broker.topics.get('secret')?.topicId;
+  const byId = await bob.request(DeleteTopicsApi, 6, {
+    topics: [{ name: null, topicId: secretId }],
+    timeoutMs: 5000,
+  } as never);
+  assert.deepEqual([byId.responses[0].name, byId.responses[0].errorCode], [null, TAF]);
 });
