@@ -20,11 +20,15 @@ import { SaslHandshakeApi } from '../../../src/protocol/generated/17-sasl-handsh
 import { CreateTopicsApi } from '../../../src/protocol/generated/19-create-topics.js';
 import { DeleteTopicsApi } from '../../../src/protocol/generated/20-delete-topics.js';
 import { DeleteRecordsApi } from '../../../src/protocol/generated/21-delete-records.js';
+import { InitProducerIdApi } from '../../../src/protocol/generated/22-init-producer-id.js';
+import { WriteTxnMarkersApi } from '../../../src/protocol/generated/27-write-txn-markers.js';
 import { CreateAclsApi } from '../../../src/protocol/generated/30-create-acls.js';
 import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
 import { CreatePartitionsApi } from '../../../src/protocol/generated/37-create-partitions.js';
 import { DeleteGroupsApi } from '../../../src/protocol/generated/42-delete-groups.js';
 import { OffsetDeleteApi } from '../../../src/protocol/generated/47-offset-delete.js';
+import { DescribeClusterApi } from '../../../src/protocol/generated/60-describe-cluster.js';
+import { DescribeProducersApi } from '../../../src/protocol/generated/61-describe-producers.js';
 import { ConsumerGroupHeartbeatApi } from '../../../src/protocol/generated/68-consumer-group-heartbeat.js';
 import { ConsumerGroupDescribeApi } from '../../../src/protocol/generated/69-consumer-group-describe.js';
 import { type EmbeddedBroker, startBroker } from '../../../src/testing/start-broker.js';
@@ -382,4 +386,59 @@ test('DeleteTopics and DeleteRecords need DELETE on the topic, CreatePartitions 
     timeoutMs: 5000,
   } as never);
   assert.deepEqual([byId.responses[0].name, byId.responses[0].errorCode], [null, TAF]);
+});
+
+test('InitProducerId needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic; DescribeProducers READ on the topic', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[TOPIC, 't', AclOperation.WRITE]]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  const initProducerId = async (client: RawClient, transactionalId: string | null = null) =>
+    (
+      await client.request(InitProducerIdApi, 4, {
+        transactionalId,
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      } as never)
+    ).errorCode;
+  assert.equal(await initProducerId(bob), ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  assert.equal(await initProducerId(bob, 'txn'), ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  assert.equal(await initProducerId(alice), ErrorCode.NONE);
+
+  const describeProducers = async (client: RawClient) =>
+    (await client.request(DescribeProducersApi, 0, { topics: [{ name: 't', partitionIndexes: [0] }] })).topics[0]
+      .partitions[0].errorCode;
+  assert.equal(await describeProducers(bob), TAF);
+  assert.equal(await describeProducers(alice), TAF);
+  await grant(admin, 'User:alice', [[TOPIC, 't', AclOperation.READ]]);
+  assert.equal(await describeProducers(alice), ErrorCode.NONE);
+});
+
+test('WriteTxnMarkers needs CLUSTER_ACTION; DescribeCluster tells its operations only to who may DESCRIBE the cluster', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[CLUSTER, 'kafka-cluster', AclOperation.DESCRIBE]]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  const markers = await bob.request(WriteTxnMarkersApi, 1, {
+    markers: [
+      {
+        producerId: 1n,
+        producerEpoch: 0,
+        transactionResult: true,
+        coordinatorEpoch: 0,
+        topics: [{ name: 't', partitionIndexes: [0] }],
+      },
+    ],
+  });
+  assert.equal(markers.markers[0].topics[0].partitions[0].errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+
+  const describeCluster = (client: RawClient) =>
+    client.request(DescribeClusterApi, 1, { includeClusterAuthorizedOperations: true, endpointType: 1 });
+  const refused = await describeCluster(bob);
+  assert.equal(refused.errorCode, ErrorCode.NONE);
+  assert.equal(refused.clusterAuthorizedOperations, 0);
+  assert.equal((await describeCluster(alice)).clusterAuthorizedOperations, 1 << AclOperation.DESCRIBE);
 });
