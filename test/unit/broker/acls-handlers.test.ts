@@ -23,9 +23,12 @@ import { DeleteRecordsApi } from '../../../src/protocol/generated/21-delete-reco
 import { InitProducerIdApi } from '../../../src/protocol/generated/22-init-producer-id.js';
 import { WriteTxnMarkersApi } from '../../../src/protocol/generated/27-write-txn-markers.js';
 import { CreateAclsApi } from '../../../src/protocol/generated/30-create-acls.js';
+import { DescribeConfigsApi } from '../../../src/protocol/generated/32-describe-configs.js';
+import { AlterConfigsApi } from '../../../src/protocol/generated/33-alter-configs.js';
 import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
 import { CreatePartitionsApi } from '../../../src/protocol/generated/37-create-partitions.js';
 import { DeleteGroupsApi } from '../../../src/protocol/generated/42-delete-groups.js';
+import { IncrementalAlterConfigsApi } from '../../../src/protocol/generated/44-incremental-alter-configs.js';
 import { OffsetDeleteApi } from '../../../src/protocol/generated/47-offset-delete.js';
 import { DescribeClusterApi } from '../../../src/protocol/generated/60-describe-cluster.js';
 import { DescribeProducersApi } from '../../../src/protocol/generated/61-describe-producers.js';
@@ -441,4 +444,62 @@ test('WriteTxnMarkers needs CLUSTER_ACTION; DescribeCluster tells its operations
   assert.equal(refused.errorCode, ErrorCode.NONE);
   assert.equal(refused.clusterAuthorizedOperations, 0);
   assert.equal((await describeCluster(alice)).clusterAuthorizedOperations, 1 << AclOperation.DESCRIBE);
+});
+
+test('DescribeConfigs needs DESCRIBE_CONFIGS and the AlterConfigs APIs ALTER_CONFIGS, on the topic or for a broker on the cluster', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[TOPIC, 't', AclOperation.ALTER_CONFIGS]]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  const nodeId = String(broker.broker.nodeId);
+  const describe = async (client: RawClient) =>
+    (
+      await client.request(DescribeConfigsApi, 4, {
+        resources: [
+          { resourceType: 2, resourceName: 't', configurationKeys: ['retention.ms'] },
+          { resourceType: 4, resourceName: nodeId, configurationKeys: ['log.retention.ms'] },
+        ],
+        includeSynonyms: false,
+        includeDocumentation: false,
+      })
+    ).results.map((r) => r.errorCode);
+  assert.deepEqual(await describe(bob), [TAF, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
+  // ALTER_CONFIGS implies DESCRIBE_CONFIGS.
+  assert.deepEqual(await describe(alice), [ErrorCode.NONE, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
+  assert.deepEqual(await describe(admin), [ErrorCode.NONE, ErrorCode.NONE]);
+
+  const alter = async (client: RawClient) =>
+    (
+      await client.request(AlterConfigsApi, 2, {
+        validateOnly: true,
+        resources: [
+          { resourceType: 2, resourceName: 't', configs: [{ name: 'retention.ms', value: '1000' }] },
+          { resourceType: 4, resourceName: nodeId, configs: [{ name: 'log.retention.ms', value: '1000' }] },
+        ],
+      })
+    ).responses.map((r) => r.errorCode);
+  assert.deepEqual(await alter(bob), [TAF, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
+  assert.deepEqual(await alter(alice), [ErrorCode.NONE, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
+
+  const incremental = async (client: RawClient) =>
+    (
+      await client.request(IncrementalAlterConfigsApi, 1, {
+        validateOnly: true,
+        resources: [
+          {
+            resourceType: 2,
+            resourceName: 't',
+            configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }],
+          },
+          {
+            resourceType: 2,
+            resourceName: 'secret',
+            configs: [{ name: 'retention.ms', configOperation: 0, value: '1' }],
+          },
+        ],
+      })
+    ).responses.map((r) => r.errorCode);
+  assert.deepEqual(await incremental(bob), [TAF, TAF]);
+  assert.deepEqual(await incremental(alice), [ErrorCode.NONE, TAF]);
 });
