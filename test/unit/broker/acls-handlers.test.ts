@@ -21,6 +21,7 @@ import { CreateTopicsApi } from '../../../src/protocol/generated/19-create-topic
 import { DeleteTopicsApi } from '../../../src/protocol/generated/20-delete-topics.js';
 import { DeleteRecordsApi } from '../../../src/protocol/generated/21-delete-records.js';
 import { InitProducerIdApi } from '../../../src/protocol/generated/22-init-producer-id.js';
+import { OffsetForLeaderEpochApi } from '../../../src/protocol/generated/23-offset-for-leader-epoch.js';
 import { WriteTxnMarkersApi } from '../../../src/protocol/generated/27-write-txn-markers.js';
 import { CreateAclsApi } from '../../../src/protocol/generated/30-create-acls.js';
 import { DescribeConfigsApi } from '../../../src/protocol/generated/32-describe-configs.js';
@@ -30,6 +31,10 @@ import { CreatePartitionsApi } from '../../../src/protocol/generated/37-create-p
 import { DeleteGroupsApi } from '../../../src/protocol/generated/42-delete-groups.js';
 import { IncrementalAlterConfigsApi } from '../../../src/protocol/generated/44-incremental-alter-configs.js';
 import { OffsetDeleteApi } from '../../../src/protocol/generated/47-offset-delete.js';
+import { DescribeClientQuotasApi } from '../../../src/protocol/generated/48-describe-client-quotas.js';
+import { AlterClientQuotasApi } from '../../../src/protocol/generated/49-alter-client-quotas.js';
+import { DescribeUserScramCredentialsApi } from '../../../src/protocol/generated/50-describe-user-scram-credentials.js';
+import { AlterUserScramCredentialsApi } from '../../../src/protocol/generated/51-alter-user-scram-credentials.js';
 import { DescribeClusterApi } from '../../../src/protocol/generated/60-describe-cluster.js';
 import { DescribeProducersApi } from '../../../src/protocol/generated/61-describe-producers.js';
 import { ConsumerGroupHeartbeatApi } from '../../../src/protocol/generated/68-consumer-group-heartbeat.js';
@@ -502,4 +507,64 @@ test('DescribeConfigs needs DESCRIBE_CONFIGS and the AlterConfigs APIs ALTER_CON
     ).responses.map((r) => r.errorCode);
   assert.deepEqual(await incremental(bob), [TAF, TAF]);
   assert.deepEqual(await incremental(alice), [ErrorCode.NONE, TAF]);
+});
+
+test('OffsetForLeaderEpoch needs DESCRIBE on the topic', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [[TOPIC, 't', AclOperation.DESCRIBE]]);
+  const alice = await login(broker, 'alice');
+  const epochs = async (client: RawClient, topic: string) =>
+    (
+      await client.request(OffsetForLeaderEpochApi, 3, {
+        replicaId: -1,
+        topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }],
+      } as never)
+    ).topics[0].partitions[0].errorCode;
+  assert.equal(await epochs(alice, 't'), ErrorCode.NONE);
+  assert.equal(await epochs(alice, 'secret'), TAF);
+});
+
+test('the quota APIs need DESCRIBE_CONFIGS or ALTER_CONFIGS on the cluster, the SCRAM credential APIs DESCRIBE or ALTER', async () => {
+  const broker = await aclBroker();
+  const admin = await login(broker, 'admin');
+  await grant(admin, 'User:alice', [
+    [CLUSTER, 'kafka-cluster', AclOperation.ALTER_CONFIGS],
+    [CLUSTER, 'kafka-cluster', AclOperation.ALTER],
+  ]);
+  const alice = await login(broker, 'alice');
+  const bob = await login(broker, 'bob');
+  const describeQuotas = async (client: RawClient) =>
+    (await client.request(DescribeClientQuotasApi, 1, { components: [], strict: false })).errorCode;
+  const alterQuotas = async (client: RawClient) =>
+    (
+      await client.request(AlterClientQuotasApi, 1, {
+        validateOnly: true,
+        entries: [
+          {
+            entity: [{ entityType: 'user', entityName: 'x' }],
+            ops: [{ key: 'producer_byte_rate', value: 1000, remove: false }],
+          },
+        ],
+      })
+    ).entries[0].errorCode;
+  const describeScram = async (client: RawClient) =>
+    (await client.request(DescribeUserScramCredentialsApi, 0, { users: null })).errorCode;
+  const alterScram = async (client: RawClient) =>
+    (
+      await client.request(AlterUserScramCredentialsApi, 0, {
+        deletions: [{ name: 'nobody', mechanism: 1 }],
+        upsertions: [],
+      })
+    ).results[0].errorCode;
+  const CAF = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  assert.deepEqual(
+    [await describeQuotas(bob), await alterQuotas(bob), await describeScram(bob), await alterScram(bob)],
+    [CAF, CAF, CAF, CAF],
+  );
+  // ALTER_CONFIGS implies DESCRIBE_CONFIGS and ALTER implies DESCRIBE; deleting nobody's credential is not found.
+  assert.deepEqual(
+    [await describeQuotas(alice), await alterQuotas(alice), await describeScram(alice), await alterScram(alice)],
+    [ErrorCode.NONE, ErrorCode.NONE, ErrorCode.NONE, ErrorCode.RESOURCE_NOT_FOUND],
+  );
 });
