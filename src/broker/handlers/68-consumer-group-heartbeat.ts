@@ -22,6 +22,15 @@ export default defineHandler({
       response.errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
       return response;
     }
+    // As Kafka: a member may subscribe only to topics it may describe, all of them or it is refused.
+    const refused = (request.subscribedTopicNames ?? []).filter(
+      (name) => !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name),
+    );
+    if (refused.length > 0) {
+      response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      response.errorMessage = `Not authorized to describe the subscribed topics: ${refused.join(', ')}`;
+      return response;
+    }
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;

@@ -282,7 +282,7 @@ test('DeleteGroups and OffsetDelete need DELETE on the group, OffsetDelete READ 
   assert.equal(await deleteGroups(alice), ErrorCode.NONE);
 });
 
-test('ConsumerGroupHeartbeat needs READ on the group', async () => {
+test('ConsumerGroupHeartbeat needs READ on the group and DESCRIBE on every subscribed topic', async () => {
   const broker = await aclBroker();
   const admin = await login(broker, 'admin');
   await grant(admin, 'User:alice', [[GROUP, 'g', AclOperation.READ]]);
@@ -301,7 +301,10 @@ test('ConsumerGroupHeartbeat needs READ on the group', async () => {
       } as never)
     ).errorCode;
   assert.equal(await heartbeat(bob), GAF);
-  assert.notEqual(await heartbeat(alice), GAF);
+  assert.equal(await heartbeat(alice), TAF);
+  await grant(admin, 'User:alice', [[TOPIC, 't', AclOperation.DESCRIBE]]);
+  const allowed = await heartbeat(alice);
+  assert.ok(allowed !== GAF && allowed !== TAF, `alice got ${allowed}`);
 });
 
 test('ListOffsets needs DESCRIBE on the topic, checked before whether the topic exists', async () => {
