@@ -15,6 +15,7 @@
  */
 import type { KafkaPrincipal } from '../network/principal.js';
 import { ANONYMOUS, formatPrincipal } from '../network/principal.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import type { BrokerConfig } from './config.js';
 import { JsonStateFile } from './json-state-file.js';
 import type { HandlerContext } from './registry.js';
@@ -338,3 +339,24 @@ export function authorizedOperations(ctx: HandlerContext, type: ResourceType, na
   }
   return allowed;
 }
+
+/**
+ * Whether the client may describe (`describe`) or alter the configs of a config resource, as Kafka decides:
+ * a topic's on the topic (else TOPIC_AUTHORIZATION_FAILED), a broker's or broker logger's on the cluster
+ * (else CLUSTER_AUTHORIZATION_FAILED). Other types are left to the handler (NONE).
+ */
+export function configRefusal(ctx: HandlerContext, resourceType: number, name: string, describe: boolean): ErrorCode {
+  const operation = describe ? AclOperation.DESCRIBE_CONFIGS : AclOperation.ALTER_CONFIGS;
+  if (resourceType === CONFIG_RESOURCE_TOPIC) {
+    return authorize(ctx, operation, ResourceType.TOPIC, name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  if (resourceType === CONFIG_RESOURCE_BROKER || resourceType === CONFIG_RESOURCE_BROKER_LOGGER) {
+    return authorizeCluster(ctx, operation) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  }
+  return ErrorCode.NONE;
+}
+
+/** Kafka's ConfigResource.Type codes (kept here so the authorizer does not depend on topic-admin). */
+const CONFIG_RESOURCE_TOPIC = 2;
+const CONFIG_RESOURCE_BROKER = 4;
+const CONFIG_RESOURCE_BROKER_LOGGER = 8;

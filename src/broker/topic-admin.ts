@@ -235,13 +235,15 @@ export interface AlterConfigsResourceResult extends AdminOutcome {
  * What AlterConfigs and IncrementalAlterConfigs share: each resource, in request order, is checked (named
  * twice in the request, a key named twice, a broker or another type Sluice cannot change: all
  * INVALID_REQUEST) and a topic is handed to `alterTopic`. The two APIs word a repeated key differently,
- * as Kafka does, hence `duplicateKeyMessage`.
+ * as Kafka does, hence `duplicateKeyMessage`. `refusal` answers the authorization error of a resource
+ * the client may not alter (NONE when it may), checked after the duplicate resources, as Kafka does.
  */
 export async function alterConfigResources<R extends AlterConfigsResource>(
   broker: BrokerServices,
   resources: R[],
   duplicateKeyMessage: (key: string) => string,
   alterTopic: (resource: R) => Promise<AdminOutcome>,
+  refusal: (resource: R) => ErrorCode = () => ErrorCode.NONE,
 ): Promise<AlterConfigsResourceResult[]> {
   const seen = new Map<string, number>();
   for (const r of resources) {
@@ -251,10 +253,13 @@ export async function alterConfigResources<R extends AlterConfigsResource>(
   const results: AlterConfigsResourceResult[] = [];
   for (const resource of resources) {
     let outcome: AdminOutcome;
+    let denied: ErrorCode;
     const names = resource.configs.map((c) => c.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     if ((seen.get(`${resource.resourceType}\0${resource.resourceName}`) ?? 0) > 1) {
       outcome = { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate resource in the request' };
+    } else if ((denied = refusal(resource)) !== ErrorCode.NONE) {
+      outcome = { errorCode: denied, errorMessage: null };
     } else if (duplicate !== undefined) {
       outcome = { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: duplicateKeyMessage(duplicate) };
     } else if (resource.resourceType === ConfigResourceType.TOPIC) {

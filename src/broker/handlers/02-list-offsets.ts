@@ -18,6 +18,7 @@ import {
   ListOffsetsApi,
   type ListOffsetsResponseListOffsetsPartitionResponse,
 } from '../../protocol/generated/02-list-offsets.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { LEADER_EPOCH } from '../cluster-info.js';
 import { leaderEpochError, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
@@ -43,10 +44,16 @@ export default defineHandler({
       if (t.partitions.length === 0) continue;
       const partitions: ListOffsetsResponseListOffsetsPartitionResponse[] = [];
       response.topics.push({ name: t.name, partitions });
+      // As Kafka: DESCRIBE on the topic is checked before whether it exists.
+      const allowed = authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
         const out = defaultListOffsetsResponseListOffsetsPartitionResponse();
         out.partitionIndex = p.partitionIndex;
         partitions.push(out);
+        if (!allowed) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         const found = lookupPartition(broker, t.name, p.partitionIndex);
         if (!found.log) {
           out.errorCode = found.errorCode;

@@ -14,6 +14,7 @@
 import type { OffsetCommitEntry } from '../../coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetCommitApi, type OffsetCommitResponsePartition } from '../../protocol/generated/08-offset-commit.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -33,11 +34,13 @@ export default defineHandler({
       }),
     }));
     const groups = broker.groups;
-    const groupError = !groups
-      ? ErrorCode.COORDINATOR_NOT_AVAILABLE
-      : request.groupId === ''
-        ? ErrorCode.INVALID_GROUP_ID
-        : ErrorCode.NONE;
+    const groupError = !authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)
+      ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+      : !groups
+        ? ErrorCode.COORDINATOR_NOT_AVAILABLE
+        : request.groupId === ''
+          ? ErrorCode.INVALID_GROUP_ID
+          : ErrorCode.NONE;
     if (!groups || groupError !== ErrorCode.NONE) {
       for (const p of all) p.errorCode = groupError;
       return response;
@@ -49,6 +52,11 @@ export default defineHandler({
       const topic = broker.topics.get(t.name);
       t.partitions.forEach((p, pi) => {
         const out = response.topics[ti].partitions[pi];
+        // As Kafka: READ on the topic is checked before whether it exists.
+        if (!authorize(ctx, AclOperation.READ, ResourceType.TOPIC, t.name)) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          return;
+        }
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) {
           out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           return;

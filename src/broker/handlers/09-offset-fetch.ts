@@ -12,11 +12,14 @@
 import type { GroupCoordinator, OffsetFetchResult } from '../../coordinator/group/group-coordinator.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetFetchApi } from '../../protocol/generated/09-offset-fetch.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
+import type { HandlerContext } from '../registry.js';
 import { defineHandler } from '../registry.js';
 
 type Topics = Array<{ name: string; partitionIndexes: number[] }> | null;
 
 function fetch(
+  ctx: HandlerContext,
   groups: GroupCoordinator | undefined,
   groupId: string,
   topics: Topics,
@@ -24,9 +27,8 @@ function fetch(
   member?: { memberId: string | null; memberEpoch: number },
 ): OffsetFetchResult {
   const wanted = topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null;
-  const failed = (errorCode: number): OffsetFetchResult => ({
-    errorCode,
-    topics: (wanted ?? []).map((t) => ({
+  const failedTopics = (errorCode: number, list: NonNullable<typeof wanted>) =>
+    list.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((partition) => ({
         partition,
@@ -35,11 +37,29 @@ function fetch(
         metadata: '',
         errorCode,
       })),
-    })),
+    }));
+  const failed = (errorCode: number): OffsetFetchResult => ({
+    errorCode,
+    topics: failedTopics(errorCode, wanted ?? []),
   });
+  if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId))
+    return failed(ErrorCode.GROUP_AUTHORIZATION_FAILED);
   if (!groups) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   if (groupId === '') return failed(ErrorCode.INVALID_GROUP_ID);
-  return groups.fetchOffsets(groupId, wanted, requireStable, member);
+  // As Kafka: only topics the client may describe are answered; those it named get TOPIC_AUTHORIZATION_FAILED.
+  const describable = (name: string) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+  if (wanted === null) {
+    const result = groups.fetchOffsets(groupId, null, requireStable, member);
+    return { ...result, topics: result.topics.filter((t) => describable(t.name)) };
+  }
+  const allowed = wanted.filter((t) => describable(t.name));
+  if (allowed.length === wanted.length) return groups.fetchOffsets(groupId, wanted, requireStable, member);
+  const result = groups.fetchOffsets(groupId, allowed, requireStable, member);
+  const refused = failedTopics(
+    ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    wanted.filter((t) => !describable(t.name)),
+  );
+  return { ...result, topics: [...result.topics, ...refused] };
 }
 
 function toPartitions(result: OffsetFetchResult['topics'][number]) {
@@ -64,7 +84,7 @@ export default defineHandler({
       response.groups = request.groups.map((g) => {
         // v9: members of KIP-848 groups fetch with their member id and epoch, which are checked.
         const member = version >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined;
-        const result = fetch(groups, g.groupId, g.topics, request.requireStable, member);
+        const result = fetch(ctx, groups, g.groupId, g.topics, request.requireStable, member);
         return {
           groupId: g.groupId,
           errorCode: result.errorCode,
@@ -78,7 +98,7 @@ export default defineHandler({
       return response;
     }
     // v0–v1 cannot ask for "all partitions": their topics array is never null.
-    const result = fetch(groups, request.groupId, request.topics, version >= 7 && request.requireStable);
+    const result = fetch(ctx, groups, request.groupId, request.topics, version >= 7 && request.requireStable);
     if (version >= 2 && result.errorCode !== ErrorCode.NONE) {
       response.errorCode = result.errorCode;
       return response;

@@ -8,6 +8,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { FindCoordinatorApi } from '../../protocol/generated/10-find-coordinator.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import type { HandlerContext } from '../registry.js';
 import { defineHandler } from '../registry.js';
 
@@ -22,7 +23,7 @@ interface Answer {
   port: number;
 }
 
-function answer(keyType: number, ctx: HandlerContext): Answer {
+function answer(keyType: number, key: string, ctx: HandlerContext): Answer {
   const fail = (errorCode: number, errorMessage: string): Answer => ({
     errorCode,
     errorMessage,
@@ -32,6 +33,13 @@ function answer(keyType: number, ctx: HandlerContext): Answer {
   });
   if (keyType !== GROUP_KEY && keyType !== TRANSACTION_KEY) {
     return fail(ErrorCode.INVALID_REQUEST, `key type ${keyType} is not supported (0 groups, 1 transactions)`);
+  }
+  // As Kafka: finding a coordinator needs DESCRIBE on the group or transactional id it serves.
+  if (keyType === GROUP_KEY && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+    return fail(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Group authorization failed.');
+  }
+  if (keyType === TRANSACTION_KEY && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) {
+    return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional Id authorization failed.');
   }
   if (keyType === GROUP_KEY && !ctx.broker.groups) {
     return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'the group coordinator is not running');
@@ -48,11 +56,11 @@ export default defineHandler({
   handle(request, ctx) {
     const response = FindCoordinatorApi.defaultResponse();
     if (ctx.version >= 4) {
-      response.coordinators = request.coordinatorKeys.map((key) => ({ key, ...answer(request.keyType, ctx) }));
+      response.coordinators = request.coordinatorKeys.map((key) => ({ key, ...answer(request.keyType, key, ctx) }));
       return response;
     }
     // v0 knows only groups.
-    Object.assign(response, answer(ctx.version >= 1 ? request.keyType : GROUP_KEY, ctx));
+    Object.assign(response, answer(ctx.version >= 1 ? request.keyType : GROUP_KEY, request.key, ctx));
     return response;
   },
 });

@@ -11,6 +11,7 @@
 import { clientHostOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { JoinGroupApi } from '../../protocol/generated/11-join-group.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -21,6 +22,12 @@ export default defineHandler({
     const { version } = ctx;
     const response = JoinGroupApi.defaultResponse();
     const groups = ctx.broker.groups;
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      response.errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      response.memberId = request.memberId;
+      if (version < 7) response.protocolName = '';
+      return response;
+    }
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       response.memberId = request.memberId;

@@ -4,6 +4,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { HeartbeatApi } from '../../protocol/generated/12-heartbeat.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -13,14 +14,16 @@ export default defineHandler({
   handle(request, ctx) {
     const response = HeartbeatApi.defaultResponse();
     const groups = ctx.broker.groups;
-    response.errorCode = groups
-      ? groups.heartbeat({
-          groupId: request.groupId,
-          generationId: request.generationId,
-          memberId: request.memberId,
-          groupInstanceId: ctx.version >= 3 ? request.groupInstanceId : null,
-        })
-      : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    response.errorCode = !authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)
+      ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+      : groups
+        ? groups.heartbeat({
+            groupId: request.groupId,
+            generationId: request.generationId,
+            memberId: request.memberId,
+            groupInstanceId: ctx.version >= 3 ? request.groupInstanceId : null,
+          })
+        : ErrorCode.COORDINATOR_NOT_AVAILABLE;
     return response;
   },
 });

@@ -7,6 +7,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { SyncGroupApi } from '../../protocol/generated/14-sync-group.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -17,6 +18,10 @@ export default defineHandler({
     const { version } = ctx;
     const response = SyncGroupApi.defaultResponse();
     const groups = ctx.broker.groups;
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      response.errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      return response;
+    }
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;

@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeGroupsApi } from '../../protocol/generated/15-describe-groups.js';
+import { AclOperation, authorize, authorizedOperations, ResourceType } from '../authorizer.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS } from '../cluster-info.js';
 import { defineHandler } from '../registry.js';
 
@@ -16,21 +17,29 @@ export default defineHandler({
   handle(request, ctx) {
     const response = DescribeGroupsApi.defaultResponse();
     const groups = ctx.broker.groups;
-    const authorizedOperations =
-      ctx.version >= 3 && request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const withOps = ctx.version >= 3 && request.includeAuthorizedOperations;
     response.groups = request.groups.map((groupId) => {
+      const allowed = authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId);
       const described =
-        groupId !== '' && groups
+        allowed && groupId !== '' && groups
           ? groups.describeGroup(groupId)
           : {
-              errorCode: groups ? ErrorCode.INVALID_GROUP_ID : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+              errorCode: !allowed
+                ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+                : groups
+                  ? ErrorCode.INVALID_GROUP_ID
+                  : ErrorCode.COORDINATOR_NOT_AVAILABLE,
               groupId,
               groupState: '',
               protocolType: '',
               protocolData: '',
               members: [],
             };
-      return { ...described, authorizedOperations };
+      const ops =
+        withOps && allowed
+          ? authorizedOperations(ctx, ResourceType.GROUP, groupId, GROUP_OPERATIONS)
+          : AUTHORIZED_OPERATIONS_OMITTED;
+      return { ...described, authorizedOperations: ops };
     });
     return response;
   },

@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ListGroupsApi } from '../../protocol/generated/16-list-groups.js';
+import { AclOperation, authorize, authorizeCluster, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -22,7 +23,10 @@ export default defineHandler({
     }
     const result = groups.listGroups(version >= 4 ? request.statesFilter : [], version >= 5 ? request.typesFilter : []);
     response.errorCode = result.errorCode;
-    response.groups = result.groups;
+    // As Kafka: DESCRIBE on the cluster lists every group, else only those the client may describe.
+    response.groups = authorizeCluster(ctx, AclOperation.DESCRIBE)
+      ? result.groups
+      : result.groups.filter((g) => authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId));
     return response;
   },
 });

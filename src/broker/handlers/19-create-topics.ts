@@ -13,8 +13,9 @@ import {
   type CreateTopicsRequestCreatableTopic,
   type CreateTopicsResponseCreatableTopicResult,
 } from '../../protocol/generated/19-create-topics.js';
+import { AclOperation, authorize, authorizeCluster, ResourceType } from '../authorizer.js';
 import { ConfigSource } from '../config-source.js';
-import type { BrokerServices } from '../handler-context.js';
+import type { HandlerContext } from '../registry.js';
 import { defineHandler } from '../registry.js';
 import { newTopicId, ZERO_UUID } from '../topics.js';
 
@@ -24,6 +25,8 @@ export default defineHandler({
   maxVersion: 7,
   async handle(request, ctx) {
     const response = CreateTopicsApi.defaultResponse();
+    // As Kafka: CREATE on the cluster allows every topic; without it, CREATE on each topic is needed.
+    const mayCreateAll = authorizeCluster(ctx, AclOperation.CREATE);
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     for (const t of request.topics) {
@@ -33,7 +36,11 @@ export default defineHandler({
         );
         continue;
       }
-      response.topics.push(await createOne(ctx.broker, t, request.validateOnly, ctx.version));
+      if (!mayCreateAll && !authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, t.name)) {
+        response.topics.push(result(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
+        continue;
+      }
+      response.topics.push(await createOne(ctx, t, request.validateOnly, ctx.version));
     }
     return response;
   },
@@ -58,11 +65,12 @@ function result(
 }
 
 async function createOne(
-  broker: BrokerServices,
+  ctx: HandlerContext,
   t: CreateTopicsRequestCreatableTopic,
   validateOnly: boolean,
   version: number,
 ): Promise<CreateTopicsResponseCreatableTopicResult> {
+  const { broker } = ctx;
   let partitions = t.numPartitions;
   let replicationFactor = t.replicationFactor;
   if (t.assignments.length > 0) {
@@ -96,6 +104,11 @@ async function createOne(
   if (version >= 5) {
     out.numPartitions = outcome.topic.partitions;
     out.replicationFactor = outcome.topic.replicationFactor;
+    // As Kafka: the created topic's configs are answered only to a client that may describe them.
+    if (!authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, t.name)) {
+      out.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      return out;
+    }
     out.configs = Object.entries(broker.effectiveTopicConfigs(outcome.topic)).map(([name, v]) => ({
       name,
       value: v.value,

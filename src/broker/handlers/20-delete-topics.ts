@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DeleteTopicsApi } from '../../protocol/generated/20-delete-topics.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 import { ZERO_UUID } from '../topics.js';
 
@@ -33,7 +34,16 @@ export default defineHandler({
           });
           continue;
         }
+        // As Kafka: a topic named by id that the client may not describe is answered without its name.
+        if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, byId.name)) {
+          response.responses.push(denied(null, w.topicId));
+          continue;
+        }
         name = byId.name;
+      }
+      if (!authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, name)) {
+        response.responses.push(denied(name, w.topicId));
+        continue;
       }
       const topic = broker.topics.get(name);
       if (topic?.internal) {
@@ -56,3 +66,7 @@ export default defineHandler({
     return response;
   },
 });
+
+function denied(name: string | null, topicId: string) {
+  return { name, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
+}

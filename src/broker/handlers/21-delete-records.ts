@@ -8,6 +8,7 @@ import {
   type DeleteRecordsResponseDeleteRecordsPartitionResult,
 } from '../../protocol/generated/21-delete-records.js';
 import { isLogError } from '../../storage/index.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { logErrorCode, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
 
@@ -20,9 +21,15 @@ export default defineHandler({
     for (const t of request.topics) {
       const partitions: DeleteRecordsResponseDeleteRecordsPartitionResult[] = [];
       response.topics.push({ name: t.name, partitions });
+      // As Kafka: DELETE on the topic is checked before whether it exists.
+      const allowed = authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
         const out = { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.NONE as number };
         partitions.push(out);
+        if (!allowed) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         const found = lookupPartition(ctx.broker, t.name, p.partitionIndex);
         if (!found.log) {
           out.errorCode = found.errorCode;

@@ -14,6 +14,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { InitProducerIdApi } from '../../protocol/generated/22-init-producer-id.js';
+import { AclOperation, authorize, authorizeAny, authorizeCluster, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 const NO_PRODUCER_ID = -1n;
@@ -30,6 +31,22 @@ export default defineHandler({
     response.producerEpoch = NO_PRODUCER_EPOCH;
     if ((request.producerId === NO_PRODUCER_ID) !== (request.producerEpoch === NO_PRODUCER_EPOCH)) {
       response.errorCode = ErrorCode.INVALID_REQUEST;
+      return response;
+    }
+    if (
+      request.transactionalId !== null &&
+      !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)
+    ) {
+      response.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      return response;
+    }
+    // As Kafka: an idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+    if (
+      request.transactionalId === null &&
+      !authorizeCluster(ctx, AclOperation.IDEMPOTENT_WRITE) &&
+      !authorizeAny(ctx, AclOperation.WRITE, ResourceType.TOPIC)
+    ) {
+      response.errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
       return response;
     }
     if (request.transactionalId !== null) {

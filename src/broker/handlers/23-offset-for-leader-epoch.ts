@@ -9,6 +9,7 @@ import {
   OffsetForLeaderEpochApi,
   type OffsetForLeaderEpochResponseEpochEndOffset,
 } from '../../protocol/generated/23-offset-for-leader-epoch.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { leaderEpochError, lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
 
@@ -21,9 +22,15 @@ export default defineHandler({
     for (const t of request.topics) {
       const partitions: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
       response.topics.push({ topic: t.topic, partitions });
+      // As Kafka: DESCRIBE on the topic is checked before whether it exists.
+      const allowed = authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic);
       for (const p of t.partitions) {
         const out = { errorCode: ErrorCode.NONE as number, partition: p.partition, leaderEpoch: -1, endOffset: -1n };
         partitions.push(out);
+        if (!allowed) {
+          out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         const found = lookupPartition(ctx.broker, t.topic, p.partition);
         if (!found.log) {
           out.errorCode = found.errorCode;

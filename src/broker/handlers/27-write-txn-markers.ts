@@ -11,8 +11,9 @@
  * in the ApiVersions answer a client gets, and so does this broker. Without ACLs anyone may call it, as on a
  * Kafka broker without an authorizer.
  */
-import type { ErrorCode } from '../../protocol/error-codes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { WriteTxnMarkersApi } from '../../protocol/generated/27-write-txn-markers.js';
+import { AclOperation, authorizeCluster } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 import { writeTxnMarkers } from '../txn-marker-writer.js';
 
@@ -23,6 +24,20 @@ export default defineHandler({
   async handle(request, ctx) {
     const { broker } = ctx;
     const response = WriteTxnMarkersApi.defaultResponse();
+    // As Kafka: only brokers (CLUSTER_ACTION) write markers; every partition is refused otherwise.
+    if (!authorizeCluster(ctx, AclOperation.CLUSTER_ACTION)) {
+      response.markers = request.markers.map((m) => ({
+        producerId: m.producerId,
+        topics: m.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) => ({
+            partitionIndex,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          })),
+        })),
+      }));
+      return response;
+    }
     const results = await writeTxnMarkers(
       { partition: (topic, partition) => (broker.topics.get(topic) ? broker.partition(topic, partition) : undefined) },
       request.markers.map((m) => ({

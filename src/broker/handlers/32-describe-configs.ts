@@ -14,6 +14,7 @@ import {
   type DescribeConfigsResponseDescribeConfigsResourceResult,
   type DescribeConfigsResponseDescribeConfigsResult,
 } from '../../protocol/generated/32-describe-configs.js';
+import { configRefusal } from '../authorizer.js';
 import { ConfigSource } from '../config-source.js';
 import { defineHandler } from '../registry.js';
 import {
@@ -42,6 +43,11 @@ export default defineHandler({
         configs: [],
       };
       response.results.push(result);
+      const refused = configRefusal(ctx, resource.resourceType, resource.resourceName, true);
+      if (refused !== ErrorCode.NONE) {
+        result.errorCode = refused;
+        continue;
+      }
       let described: DescribedConfig[];
       if (resource.resourceType === ConfigResourceType.TOPIC) {
         const topic = broker.topics.get(resource.resourceName);

@@ -7,6 +7,7 @@
  * broker resources get INVALID_REQUEST, as Kafka answers for settings it cannot change dynamically.
  */
 import { AlterConfigsApi } from '../../protocol/generated/33-alter-configs.js';
+import { configRefusal } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 import { alterConfigResources, replaceTopicConfigs } from '../topic-admin.js';
 
@@ -26,6 +27,7 @@ export default defineHandler({
         for (const c of resource.configs) configs[c.name] = c.value;
         return replaceTopicConfigs(broker, resource.resourceName, configs, request.validateOnly);
       },
+      (resource) => configRefusal(ctx, resource.resourceType, resource.resourceName, false),
     );
     return response;
   },

@@ -8,6 +8,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CreatePartitionsApi } from '../../protocol/generated/37-create-partitions.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 import { createPartitions } from '../topic-admin.js';
 
@@ -25,6 +26,14 @@ export default defineHandler({
           name: t.name,
           errorCode: ErrorCode.INVALID_REQUEST,
           errorMessage: 'Duplicate topic in request.',
+        });
+        continue;
+      }
+      if (!authorize(ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name)) {
+        response.results.push({
+          name: t.name,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: 'Authorization failed.',
         });
         continue;
       }

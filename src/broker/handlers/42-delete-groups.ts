@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DeleteGroupsApi } from '../../protocol/generated/42-delete-groups.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -22,11 +23,13 @@ export default defineHandler({
       }));
       return response;
     }
-    const valid = request.groupsNames.filter((g) => g !== '');
+    const allowed = (g: string) => authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, g);
+    const valid = request.groupsNames.filter((g) => g !== '' && allowed(g));
     const deleted = new Map((await groups.deleteGroups(valid)).map((r) => [r.groupId, r.errorCode]));
     response.results = request.groupsNames.map((groupId) => ({
       groupId,
-      errorCode: deleted.get(groupId) ?? ErrorCode.INVALID_GROUP_ID,
+      errorCode:
+        deleted.get(groupId) ?? (allowed(groupId) ? ErrorCode.INVALID_GROUP_ID : ErrorCode.GROUP_AUTHORIZATION_FAILED),
     }));
     return response;
   },

@@ -7,6 +7,7 @@
  * apply together or not at all. Broker settings are static in Sluice: broker resources get INVALID_REQUEST.
  */
 import { IncrementalAlterConfigsApi } from '../../protocol/generated/44-incremental-alter-configs.js';
+import { configRefusal } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 import { alterConfigResources, alterTopicConfigsIncrementally } from '../topic-admin.js';
 
@@ -28,6 +29,7 @@ export default defineHandler({
           resource.configs.map((c) => ({ name: c.name, operation: c.configOperation, value: c.value })),
           request.validateOnly,
         ),
+      (resource) => configRefusal(ctx, resource.resourceType, resource.resourceName, false),
     );
     return response;
   },

@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { OffsetDeleteApi } from '../../protocol/generated/47-offset-delete.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -16,6 +17,10 @@ export default defineHandler({
     const { broker } = ctx;
     const response = OffsetDeleteApi.defaultResponse();
     const groups = broker.groups;
+    if (!authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, request.groupId)) {
+      response.errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      return response;
+    }
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;
@@ -24,7 +29,11 @@ export default defineHandler({
       response.errorCode = ErrorCode.INVALID_GROUP_ID;
       return response;
     }
-    const known = request.topics.filter((t) => broker.topics.get(t.name));
+    // As Kafka: READ on a topic is checked before whether it exists.
+    const readable = new Set(
+      request.topics.filter((t) => authorize(ctx, AclOperation.READ, ResourceType.TOPIC, t.name)).map((t) => t.name),
+    );
+    const known = request.topics.filter((t) => readable.has(t.name) && broker.topics.get(t.name));
     const result = await groups.deleteOffsets(
       request.groupId,
       known.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),
@@ -38,9 +47,10 @@ export default defineHandler({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode:
-            found?.partitions.find((q) => q.partition === p.partitionIndex)?.errorCode ??
-            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: !readable.has(t.name)
+            ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : (found?.partitions.find((q) => q.partition === p.partitionIndex)?.errorCode ??
+              ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
         })),
       };
     });

@@ -10,6 +10,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeClientQuotasApi } from '../../protocol/generated/48-describe-client-quotas.js';
+import { AclOperation, authorizeCluster } from '../authorizer.js';
 import { QuotaRequestError } from '../quotas/quota-store.js';
 import { defineHandler } from '../registry.js';
 
@@ -19,6 +20,12 @@ export default defineHandler({
   maxVersion: 1,
   handle(request, ctx) {
     const response = DescribeClientQuotasApi.defaultResponse();
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE_CONFIGS)) {
+      response.errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      response.errorMessage = null;
+      response.entries = null;
+      return response;
+    }
     try {
       const matched = ctx.broker.quotas.store.describe(request.components, request.strict);
       response.entries = matched.map((e) => ({

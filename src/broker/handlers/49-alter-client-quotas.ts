@@ -7,7 +7,10 @@
  *
  * - v1 is flexible.
  */
+
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { AlterClientQuotasApi } from '../../protocol/generated/49-alter-client-quotas.js';
+import { AclOperation, authorizeCluster } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -16,6 +19,14 @@ export default defineHandler({
   maxVersion: 1,
   async handle(request, ctx) {
     const response = AlterClientQuotasApi.defaultResponse();
+    if (!authorizeCluster(ctx, AclOperation.ALTER_CONFIGS)) {
+      response.entries = request.entries.map((e) => ({
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+        entity: e.entity.map(({ entityType, entityName }) => ({ entityType, entityName })),
+      }));
+      return response;
+    }
     const outcomes = await ctx.broker.quotas.store.alter(request.entries, request.validateOnly);
     response.entries = outcomes.map((o) => ({
       errorCode: o.errorCode,

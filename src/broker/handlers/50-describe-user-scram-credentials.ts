@@ -9,6 +9,7 @@ import {
   DescribeUserScramCredentialsApi,
   type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult,
 } from '../../protocol/generated/50-describe-user-scram-credentials.js';
+import { AclOperation, authorizeCluster } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -18,6 +19,10 @@ export default defineHandler({
   handle(request, ctx) {
     const response = DescribeUserScramCredentialsApi.defaultResponse();
     response.errorMessage = null;
+    if (!authorizeCluster(ctx, AclOperation.DESCRIBE)) {
+      response.errorCode = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      return response;
+    }
     const known = new Map(ctx.broker.credentials.list().map((u) => [u.user, u.credentials]));
     const result = (user: string): DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult => {
       const credentials = known.get(user);

@@ -21,6 +21,7 @@ import {
   AlterUserScramCredentialsApi,
   type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult,
 } from '../../protocol/generated/51-alter-user-scram-credentials.js';
+import { AclOperation, authorizeCluster } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 type Result = AlterUserScramCredentialsResponseAlterUserScramCredentialsResult;
@@ -33,6 +34,14 @@ export default defineHandler({
     const store = ctx.broker.credentials;
     const response = AlterUserScramCredentialsApi.defaultResponse();
     const users = [...request.deletions.map((d) => d.name), ...request.upsertions.map((u) => u.name)];
+    if (!authorizeCluster(ctx, AclOperation.ALTER)) {
+      response.results = [...new Set(users)].map((user) => ({
+        user,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: null,
+      }));
+      return response;
+    }
     const failed = new Map<string, Result>();
     const fail = (user: string, errorCode: ErrorCode, errorMessage: string) => {
       if (!failed.has(user)) failed.set(user, { user, errorCode, errorMessage });

@@ -9,6 +9,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DescribeClusterApi } from '../../protocol/generated/60-describe-cluster.js';
+import { AclOperation, authorizeCluster, authorizedOperations, CLUSTER_NAME, ResourceType } from '../authorizer.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, endpointFor } from '../cluster-info.js';
 import { defineHandler } from '../registry.js';
 
@@ -34,9 +35,12 @@ export default defineHandler({
       const { host, port } = endpointFor(broker, b, ctx.connection.listenerName);
       return { brokerId: b.nodeId, host, port, rack: b.rack };
     });
-    response.clusterAuthorizedOperations = request.includeClusterAuthorizedOperations
-      ? CLUSTER_OPERATIONS
-      : AUTHORIZED_OPERATIONS_OMITTED;
+    // As Kafka: anyone may describe the cluster; its operations are told only to who may DESCRIBE it.
+    response.clusterAuthorizedOperations = !request.includeClusterAuthorizedOperations
+      ? AUTHORIZED_OPERATIONS_OMITTED
+      : authorizeCluster(ctx, AclOperation.DESCRIBE)
+        ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME, CLUSTER_OPERATIONS)
+        : 0;
     return response;
   },
 });

@@ -8,6 +8,7 @@ import {
   DescribeProducersApi,
   type DescribeProducersResponsePartitionResponse,
 } from '../../protocol/generated/61-describe-producers.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { lookupPartition } from '../partition-lookup.js';
 import { defineHandler } from '../registry.js';
 
@@ -21,7 +22,17 @@ export default defineHandler({
     for (const t of request.topics) {
       const partitions: DescribeProducersResponsePartitionResponse[] = [];
       response.topics.push({ name: t.name, partitions });
+      const allowed = authorize(ctx, AclOperation.READ, ResourceType.TOPIC, t.name);
       for (const partitionIndex of t.partitionIndexes) {
+        if (!allowed) {
+          partitions.push({
+            partitionIndex,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            errorMessage: null,
+            activeProducers: [],
+          });
+          continue;
+        }
         const found = lookupPartition(broker, t.name, partitionIndex);
         if (!found.log) {
           partitions.push({ partitionIndex, errorCode: found.errorCode, errorMessage: null, activeProducers: [] });

@@ -8,6 +8,7 @@
 import { clientHostOf } from '../../coordinator/group/handler-support.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ConsumerGroupHeartbeatApi } from '../../protocol/generated/68-consumer-group-heartbeat.js';
+import { AclOperation, authorize, ResourceType } from '../authorizer.js';
 import { defineHandler } from '../registry.js';
 
 export default defineHandler({
@@ -17,6 +18,19 @@ export default defineHandler({
   async handle(request, ctx) {
     const response = ConsumerGroupHeartbeatApi.defaultResponse();
     const groups = ctx.broker.groups;
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      response.errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+      return response;
+    }
+    // As Kafka: a member may subscribe only to topics it may describe, all of them or it is refused.
+    const refused = (request.subscribedTopicNames ?? []).filter(
+      (name) => !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name),
+    );
+    if (refused.length > 0) {
+      response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      response.errorMessage = `Not authorized to describe the subscribed topics: ${refused.join(', ')}`;
+      return response;
+    }
     if (!groups) {
       response.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
       return response;

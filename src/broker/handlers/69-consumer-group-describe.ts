@@ -7,6 +7,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ConsumerGroupDescribeApi } from '../../protocol/generated/69-consumer-group-describe.js';
+import { AclOperation, authorize, authorizedOperations, ResourceType } from '../authorizer.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS } from '../cluster-info.js';
 import { defineHandler } from '../registry.js';
 
@@ -17,13 +18,17 @@ export default defineHandler({
   handle(request, ctx) {
     const response = ConsumerGroupDescribeApi.defaultResponse();
     const groups = ctx.broker.groups;
-    const authorizedOperations = request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
     response.groups = request.groupIds.map((groupId) => {
+      const allowed = authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId);
       const described =
-        groupId !== '' && groups
+        allowed && groupId !== '' && groups
           ? groups.consumerGroupDescribe(groupId)
           : {
-              errorCode: groups ? ErrorCode.INVALID_GROUP_ID : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+              errorCode: !allowed
+                ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+                : groups
+                  ? ErrorCode.INVALID_GROUP_ID
+                  : ErrorCode.COORDINATOR_NOT_AVAILABLE,
               errorMessage: null,
               groupId,
               groupState: '',
@@ -32,7 +37,11 @@ export default defineHandler({
               assignorName: '',
               members: [],
             };
-      return { ...described, authorizedOperations };
+      const ops =
+        request.includeAuthorizedOperations && allowed
+          ? authorizedOperations(ctx, ResourceType.GROUP, groupId, GROUP_OPERATIONS)
+          : AUTHORIZED_OPERATIONS_OMITTED;
+      return { ...described, authorizedOperations: ops };
     });
     return response;
   },
