@@ -153,6 +153,12 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
     for (let p = 0; p < partitions; p++) {
       const at = `${where}, ${COMPACTED_TOPIC}-${p}`;
       const hwm = await client.listOffset(COMPACTED_TOPIC, p, -1n);
+      // Compaction never moves the log start (Kafka's neither): a later start means the first records are gone.
+      const logStart = await client.listOffset(COMPACTED_TOPIC, p, -2n);
+      if (logStart !== 0n) {
+        report.lost++;
+        throw new CompactionCycleFailure(`${at}: the log starts at ${logStart}, not 0: the records below it are lost`);
+      }
       const records = await client.readAll(COMPACTED_TOPIC, p, 0n);
       total += records.length;
       end += Number(hwm);
