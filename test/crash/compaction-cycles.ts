@@ -59,6 +59,7 @@ export interface CompactionCycleReport {
   acknowledged: number;
   /** Kills after which a `.cleaned` or `.swap` file was on disk. */
   killsDuringCleaning: number;
+  /** Kills after which a `.cleaned` file was on disk, and those after which a `.log.swap` was (a committed swap). */
   killsWithCleaned: number;
   killsWithSwap: number;
   /** Kills that the watch of the partition directories triggered. */
@@ -289,8 +290,11 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
     }
   };
 
-  /** Kills the broker the moment a `.cleaned` or `.swap` file appears, or after `maxMs`; true if one did. */
-  const killOnCleanerFile = async (broker: BrokerProcess, maxMs: number): Promise<boolean> => {
+  /**
+   * Kills the broker the moment a file with the suffix appears (`.cleaned`: a cleaning is writing its segment;
+   * `.swap`: a swap is being committed or finished), or after `maxMs`; true if one did.
+   */
+  const killOnCleanerFile = async (broker: BrokerProcess, suffix: RegExp, maxMs: number): Promise<boolean> => {
     const watchers: FSWatcher[] = [];
     let fired = false;
     const done = new Promise<void>((resolve) => {
@@ -298,7 +302,7 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
       for (let p = 0; p < partitions; p++) {
         watchers.push(
           watch(join(opts.dataDir, `${COMPACTED_TOPIC}-${p}`), (_event, name) => {
-            if (fired || !name || !/\.(cleaned|swap)$/.test(name)) return;
+            if (fired || !name || !suffix.test(name)) return;
             fired = true;
             // Killed from the watch callback itself, so the cleaner gets as little time as possible to move on.
             broker.child.kill('SIGKILL');
@@ -354,7 +358,9 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
       const killAfter = randomInt(killMin, killMax);
       const running = Array.from({ length: writers }, (_, w) => writer(broker.port, w));
       await sleep(killAfter);
-      const watched = Math.random() < killOnCleaning && (await killOnCleanerFile(broker, watchMs));
+      // Half the watched kills wait for a `.log.swap` file: the swap is committed and recovery must complete it.
+      const suffix = Math.random() < 0.5 ? /\.cleaned$/ : /\.log\.swap$/;
+      const watched = Math.random() < killOnCleaning && (await killOnCleanerFile(broker, suffix, watchMs));
       await broker.kill();
       if (watched) report.watchKills++;
       const failure = (await Promise.all(running)).find((f) => f !== null);
@@ -362,7 +368,7 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
       // What the kill left on disk tells whether it came during a cleaning.
       const left = await cleanerFiles(opts.dataDir, partitions);
       if (left.cleaned.length > 0) report.killsWithCleaned++;
-      if (left.swap.length > 0) report.killsWithSwap++;
+      if (left.swap.some((f) => f.endsWith('.log.swap'))) report.killsWithSwap++;
       if (left.cleaned.length + left.swap.length > 0) report.killsDuringCleaning++;
 
       if (opts.killDuringStartEvery && cycle % opts.killDuringStartEvery === 0) await killDuringStart();
