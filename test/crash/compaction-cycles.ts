@@ -12,14 +12,16 @@
  * - for every key, the last record in the log is at or after the last acknowledged record of that key,
  *   and is that very record when their offsets are equal (the latest acknowledged value is never lost);
  * - what a previous check found as a key's latest record is never replaced by an older one;
- * - no `.cleaned` file is left once the broker is up, and no `.swap` file either.
+ * - once the broker is up, no `.cleaned` or `.swap` file of an earlier broker is left (recovery dropped the
+ *   first and completed the second; a `.log.swap` the kill left must show in the log as a completed swap).
+ * The new broker's own cleaner may already be cleaning then, so files it wrote are told apart by their mtime.
  * Over the run the log must shrink: fewer records in it than were ever appended (compaction happened).
  *
  * Each key is written by one lane only, one request at a time, so a key's sequence grows with its offsets.
  */
 import { spawn } from 'node:child_process';
 import { type FSWatcher, watch } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
@@ -102,15 +104,29 @@ interface KeyState {
   seenOffset: bigint;
 }
 
-/** Names of cleaner leftovers in the partition directories: `.cleaned` and `.swap` files. */
-async function cleanerFiles(dataDir: string, partitions: number): Promise<{ cleaned: string[]; swap: string[] }> {
+/**
+ * Names of cleaner files in the partition directories: `.cleaned` and `.swap` files; with `olderThanMs`
+ * only those last modified before then (files of an earlier broker, not of a cleaning running now).
+ */
+async function cleanerFiles(
+  dataDir: string,
+  partitions: number,
+  olderThanMs?: number,
+): Promise<{ cleaned: string[]; swap: string[] }> {
   const cleaned: string[] = [];
   const swap: string[] = [];
   for (let p = 0; p < partitions; p++) {
     const dir = join(dataDir, `${COMPACTED_TOPIC}-${p}`);
     for (const f of await readdir(dir)) {
-      if (f.endsWith('.cleaned')) cleaned.push(`${COMPACTED_TOPIC}-${p}/${f}`);
-      if (f.endsWith('.swap')) swap.push(`${COMPACTED_TOPIC}-${p}/${f}`);
+      if (!f.endsWith('.cleaned') && !f.endsWith('.swap')) continue;
+      if (olderThanMs !== undefined) {
+        const mtimeMs = await stat(join(dir, f)).then(
+          (st) => st.mtimeMs,
+          () => Number.POSITIVE_INFINITY, // gone meanwhile: the running cleaner moved it on
+        );
+        if (mtimeMs >= olderThanMs) continue;
+      }
+      (f.endsWith('.cleaned') ? cleaned : swap).push(`${COMPACTED_TOPIC}-${p}/${f}`);
     }
   }
   return { cleaned, swap };
@@ -331,9 +347,13 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
     report.startupKills++;
   };
 
-  /** A started broker holds no `.cleaned` file, and no `.swap` file (recovery completed the swaps). */
-  const checkNoLeftovers = async (where: string): Promise<void> => {
-    const { cleaned, swap } = await cleanerFiles(opts.dataDir, partitions);
+  /**
+   * A started broker holds no `.cleaned` file, and no `.swap` file (recovery completed the swaps), of the
+   * brokers before it: its own cleaner, running from the start, may be in the middle of a cleaning, so only
+   * files last modified before it started count.
+   */
+  const checkNoLeftovers = async (where: string, startedAt: number): Promise<void> => {
+    const { cleaned, swap } = await cleanerFiles(opts.dataDir, partitions, startedAt);
     if (cleaned.length > 0)
       throw new CompactionCycleFailure(`${where}: .cleaned files left after recovery: ${cleaned.join(', ')}`);
     if (swap.length > 0)
@@ -371,12 +391,25 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
       if (left.swap.some((f) => f.endsWith('.log.swap'))) report.killsWithSwap++;
       if (left.cleaned.length + left.swap.length > 0) report.killsDuringCleaning++;
 
-      if (opts.killDuringStartEvery && cycle % opts.killDuringStartEvery === 0) await killDuringStart();
+      const killedDuringStart = !!opts.killDuringStartEvery && cycle % opts.killDuringStartEvery === 0;
+      if (killedDuringStart) await killDuringStart();
+      const startedAt = Date.now();
       broker = await start();
       const where = `cycle ${cycle}`;
       let found: { records: number; end: number };
       try {
-        await checkNoLeftovers(where);
+        await checkNoLeftovers(where, startedAt);
+        const committed = left.swap.filter((f) => f.endsWith('.log.swap'));
+        // A start killed during recovery may have completed the swap already.
+        if (
+          committed.length > 0 &&
+          !killedDuringStart &&
+          !/completed the swap of a cleaned segment/.test(broker.output())
+        ) {
+          throw new CompactionCycleFailure(
+            `${where}: recovery did not report completing the swap of ${committed.join(', ')}`,
+          );
+        }
         client = await WireClient.connect(broker.port);
         found = await check(client, where);
         client.close();
@@ -398,8 +431,9 @@ export async function runCompactionCycles(opts: CompactionCycleOptions): Promise
     // A clean stop and start: the log is the same and still holds every key's latest record.
     const code = await broker.stop();
     if (code !== 0) throw new CompactionCycleFailure(`the broker exited with ${code} on SIGTERM`);
+    const startedAt = Date.now();
     broker = await start();
-    await checkNoLeftovers('after the clean restart');
+    await checkNoLeftovers('after the clean restart', startedAt);
     client = await WireClient.connect(broker.port);
     const found = await check(client, 'after the clean restart');
     client.close();
