@@ -3,7 +3,7 @@
  * users: admin is a super user, alice gets the ACLs each test grants, bob has none and is refused.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../../src/broker/authorizer.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { ListOffsetsApi } from '../../../src/protocol/generated/02-list-offsets.js';
@@ -16,7 +16,6 @@ import { LeaveGroupApi } from '../../../src/protocol/generated/13-leave-group.js
 import { SyncGroupApi } from '../../../src/protocol/generated/14-sync-group.js';
 import { DescribeGroupsApi } from '../../../src/protocol/generated/15-describe-groups.js';
 import { ListGroupsApi } from '../../../src/protocol/generated/16-list-groups.js';
-import { SaslHandshakeApi } from '../../../src/protocol/generated/17-sasl-handshake.js';
 import { CreateTopicsApi } from '../../../src/protocol/generated/19-create-topics.js';
 import { DeleteTopicsApi } from '../../../src/protocol/generated/20-delete-topics.js';
 import { DeleteRecordsApi } from '../../../src/protocol/generated/21-delete-records.js';
@@ -26,7 +25,6 @@ import { WriteTxnMarkersApi } from '../../../src/protocol/generated/27-write-txn
 import { CreateAclsApi } from '../../../src/protocol/generated/30-create-acls.js';
 import { DescribeConfigsApi } from '../../../src/protocol/generated/32-describe-configs.js';
 import { AlterConfigsApi } from '../../../src/protocol/generated/33-alter-configs.js';
-import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
 import { CreatePartitionsApi } from '../../../src/protocol/generated/37-create-partitions.js';
 import { DeleteGroupsApi } from '../../../src/protocol/generated/42-delete-groups.js';
 import { IncrementalAlterConfigsApi } from '../../../src/protocol/generated/44-incremental-alter-configs.js';
@@ -39,41 +37,10 @@ import { DescribeClusterApi } from '../../../src/protocol/generated/60-describe-
 import { DescribeProducersApi } from '../../../src/protocol/generated/61-describe-producers.js';
 import { ConsumerGroupHeartbeatApi } from '../../../src/protocol/generated/68-consumer-group-heartbeat.js';
 import { ConsumerGroupDescribeApi } from '../../../src/protocol/generated/69-consumer-group-describe.js';
-import { type EmbeddedBroker, startBroker } from '../../../src/testing/start-broker.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { ScramClient } from '../../helpers/scram-client.js';
+import { aclBrokers } from '../../helpers/acl-broker.js';
+import type { RawClient } from '../../helpers/raw-client.js';
 
-const brokers: EmbeddedBroker[] = [];
-const clients: RawClient[] = [];
-after(async () => {
-  for (const c of clients) c.close();
-  for (const b of brokers) await b.stop();
-});
-
-async function aclBroker() {
-  const broker = await startBroker({
-    users: ['admin', 'alice', 'bob'].map((name) => ({ name, password: `${name}-secret` })),
-    topics: ['t', 'secret'],
-    config: {
-      listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
-      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-      'super.users': 'User:admin',
-    },
-  });
-  brokers.push(broker);
-  return broker;
-}
-
-async function login(broker: EmbeddedBroker, user: string): Promise<RawClient> {
-  const client = await RawClient.connect(Number(broker.listeners.SASL_PLAINTEXT.split(':')[1]));
-  clients.push(client);
-  assert.equal((await client.request(SaslHandshakeApi, 1, { mechanism: 'SCRAM-SHA-512' })).errorCode, ErrorCode.NONE);
-  const scram = new ScramClient('SCRAM-SHA-512', user, `${user}-secret`);
-  const first = await client.request(SaslAuthenticateApi, 2, { authBytes: scram.first() });
-  const last = await client.request(SaslAuthenticateApi, 2, { authBytes: scram.final(first.authBytes) });
-  assert.equal(last.errorCode, ErrorCode.NONE, last.errorMessage ?? '');
-  return client;
-}
+const { aclBroker, login } = aclBrokers();
 
 /** Grants `principal` the operations on resources, as admin. */
 async function grant(admin: RawClient, principal: string, grants: Array<[ResourceType, string, AclOperation]>) {

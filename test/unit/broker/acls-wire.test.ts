@@ -4,58 +4,21 @@
  * describe, and SECURITY_DISABLED without an authorizer.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../../src/broker/authorizer.js';
 import { ZERO_UUID } from '../../../src/broker/topics.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { ProduceApi } from '../../../src/protocol/generated/00-produce.js';
 import { FetchApi } from '../../../src/protocol/generated/01-fetch.js';
 import { MetadataApi } from '../../../src/protocol/generated/03-metadata.js';
-import { SaslHandshakeApi } from '../../../src/protocol/generated/17-sasl-handshake.js';
 import { DescribeAclsApi } from '../../../src/protocol/generated/29-describe-acls.js';
 import { CreateAclsApi } from '../../../src/protocol/generated/30-create-acls.js';
 import { DeleteAclsApi } from '../../../src/protocol/generated/31-delete-acls.js';
-import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
 import { buildRecordBatch } from '../../../src/records/builder.js';
-import { type EmbeddedBroker, startBroker } from '../../../src/testing/start-broker.js';
-import { RawClient } from '../../helpers/raw-client.js';
-import { ScramClient } from '../../helpers/scram-client.js';
+import { aclBrokers } from '../../helpers/acl-broker.js';
+import type { RawClient } from '../../helpers/raw-client.js';
 
-const brokers: EmbeddedBroker[] = [];
-const clients: RawClient[] = [];
-after(async () => {
-  for (const c of clients) c.close();
-  for (const b of brokers) await b.stop();
-});
-
-async function aclBroker(authorizer = true) {
-  const broker = await startBroker({
-    users: ['admin', 'alice', 'bob'].map((name) => ({ name, password: `${name}-secret` })),
-    topics: ['t', 'secret'],
-    config: {
-      listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
-      ...(authorizer
-        ? {
-            'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-            'super.users': 'User:admin',
-          }
-        : {}),
-    },
-  });
-  brokers.push(broker);
-  return broker;
-}
-
-async function login(broker: EmbeddedBroker, user: string): Promise<RawClient> {
-  const client = await RawClient.connect(Number(broker.listeners.SASL_PLAINTEXT.split(':')[1]));
-  clients.push(client);
-  assert.equal((await client.request(SaslHandshakeApi, 1, { mechanism: 'SCRAM-SHA-512' })).errorCode, ErrorCode.NONE);
-  const scram = new ScramClient('SCRAM-SHA-512', user, `${user}-secret`);
-  const first = await client.request(SaslAuthenticateApi, 2, { authBytes: scram.first() });
-  const last = await client.request(SaslAuthenticateApi, 2, { authBytes: scram.final(first.authBytes) });
-  assert.equal(last.errorCode, ErrorCode.NONE, last.errorMessage ?? '');
-  return client;
-}
+const { aclBroker, login } = aclBrokers();
 
 const acl = (principal: string, operation: AclOperation, resourceName = 't') => ({
   resourceType: ResourceType.TOPIC,
