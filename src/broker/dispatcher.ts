@@ -139,8 +139,7 @@ export class Dispatcher {
       metrics.observe(handler.api.name, response, (performance.now() - started) / 1000);
       if (response !== null && fault?.errorCode !== undefined) setErrorCodes(response, fault.errorCode);
       const quotas = this.broker.quotas;
-      // Fake brokers in tests may have no quotas.
-      const out = quotas?.enabled
+      const out = quotas.enabled
         ? quotas.respond(connection, apiKey, header.clientId, frame.length, response, handlerMs, write)
         : response === null
           ? null

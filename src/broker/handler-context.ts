@@ -72,7 +72,9 @@ export interface BrokerServices {
   changeTopics<T>(change: () => Promise<T>): Promise<T>;
   effectiveTopicConfigs(topic: TopicInfo): ReturnType<typeof effectiveTopicConfigs>;
   logConfig(topic: TopicInfo): LogConfig;
-  readonly logs: Pick<LogStore, 'getOrCreate' | 'producerIds'>;
+  readonly logs: Pick<LogStore, 'getOrCreate'> & {
+    readonly producerIds: Pick<LogStore['producerIds'], 'generateProducerId'>;
+  };
   /** SCRAM credentials of SASL users (DescribeUserScramCredentials, AlterUserScramCredentials). */
   readonly credentials: CredentialStore;
   /** Client quotas: their configs (DescribeClientQuotas, AlterClientQuotas) and a fetch's byte cap. */

@@ -60,7 +60,7 @@ export function fakeServices(services: Partial<BrokerServices> = {}): BrokerServ
     logConfig: unused('logConfig'),
     logs: {
       getOrCreate: unused('logs'),
-      producerIds: { generateProducerId: unused('producerIds') } as unknown as BrokerServices['logs']['producerIds'],
+      producerIds: { generateProducerId: unused('producerIds') },
     },
     credentials: new CredentialStore(null, silentLogger()),
     // No quota is ever set on a fake broker: the dispatcher skips quota accounting while none is.
