@@ -5,20 +5,38 @@
  * clients use it to validate positions (OffsetForLeaderEpoch) and it is stamped into every batch.
  */
 import type { BrokerRegistration } from '../cluster/metadata-source.js';
+import { AclOperation } from './authorizer.js';
 import type { BrokerServices } from './handler-context.js';
 export const LEADER_EPOCH = 0;
 
 /** Kafka's "authorized operations not requested" value (INT32_MIN). */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-/** AclOperation codes (KIP-430 bitfields): without ACLs every operation is allowed. */
-const op = (...codes: number[]) => codes.reduce((bits, c) => bits | (1 << c), 0);
-// READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11
-export const TOPIC_OPERATIONS = op(3, 4, 5, 6, 7, 8, 10, 11);
-// CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12
-export const CLUSTER_OPERATIONS = op(5, 7, 8, 9, 10, 11, 12);
-// READ 3, DELETE 6, DESCRIBE 8
-export const GROUP_OPERATIONS = op(3, 6, 8);
+/**
+ * The operations each resource type has, as KIP-430 bitfields (bit n = AclOperation n): what an authorized
+ * operations field can grant at most; the authorizer keeps the ones a principal is allowed.
+ */
+const op = (...operations: AclOperation[]) => operations.reduce((bits, o) => bits | (1 << o), 0);
+export const TOPIC_OPERATIONS = op(
+  AclOperation.READ,
+  AclOperation.WRITE,
+  AclOperation.CREATE,
+  AclOperation.DELETE,
+  AclOperation.ALTER,
+  AclOperation.DESCRIBE,
+  AclOperation.DESCRIBE_CONFIGS,
+  AclOperation.ALTER_CONFIGS,
+);
+export const CLUSTER_OPERATIONS = op(
+  AclOperation.CREATE,
+  AclOperation.ALTER,
+  AclOperation.DESCRIBE,
+  AclOperation.CLUSTER_ACTION,
+  AclOperation.DESCRIBE_CONFIGS,
+  AclOperation.ALTER_CONFIGS,
+  AclOperation.IDEMPOTENT_WRITE,
+);
+export const GROUP_OPERATIONS = op(AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE);
 
 /**
  * Where a client that came in on `listenerName` is told broker `b` listens (Metadata, DescribeCluster): this
