@@ -4,26 +4,7 @@ import { int, keyValues, outputFormat, parse, table, toJson, UsageError } from '
 import { parseAcks, parseCompression } from '../../../src/cli/bootstrap.js';
 import { run } from '../../../src/cli/main.js';
 import { Progress } from '../../../src/cli/progress.js';
-
-/** Runs `body` with console output captured. */
-async function quietly<T>(body: () => Promise<T>): Promise<{ result: T; out: string; err: string }> {
-  const log = console.log;
-  const error = console.error;
-  let out = '';
-  let err = '';
-  console.log = (...a: unknown[]) => {
-    out += `${a.join(' ')}\n`;
-  };
-  console.error = (...a: unknown[]) => {
-    err += `${a.join(' ')}\n`;
-  };
-  try {
-    return { result: await body(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+import { quietly } from '../../helpers/console-capture.js';
 
 describe('command-line helpers', () => {
   test('KEY=VALUE lists keep everything after the first = as the value', () => {

@@ -11,26 +11,13 @@ import { run } from '../../../src/cli/main.js';
 import { SaslHandshakeApi } from '../../../src/protocol/generated/17-sasl-handshake.js';
 import { SaslAuthenticateApi } from '../../../src/protocol/generated/36-sasl-authenticate.js';
 import { startBroker } from '../../../src/testing/start-broker.js';
+import { quietly } from '../../helpers/console-capture.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { ScramClient } from '../../helpers/scram-client.js';
 
 async function sluice(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const log = console.log;
-  const error = console.error;
-  let out = '';
-  let err = '';
-  console.log = (...a: unknown[]) => {
-    out += `${a.join(' ')}\n`;
-  };
-  console.error = (...a: unknown[]) => {
-    err += `${a.join(' ')}\n`;
-  };
-  try {
-    return { code: await run(args), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  const { result, out, err } = await quietly(() => run(args));
+  return { code: result, out, err };
 }
 
 async function logsIn(port: number, mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512', user: string, password: string) {

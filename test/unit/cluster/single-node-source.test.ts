@@ -14,6 +14,7 @@ import { startBroker } from '../../../src/index.js';
 import { MetadataApi } from '../../../src/protocol/generated/03-metadata.js';
 import { DescribeClusterApi } from '../../../src/protocol/generated/60-describe-cluster.js';
 import { REPO_ROOT } from '../../helpers/broker-process.js';
+import { quietly } from '../../helpers/console-capture.js';
 import { RawClient } from '../../helpers/raw-client.js';
 
 const listener = { name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 };
@@ -102,16 +103,15 @@ describe('a broker without etcd', () => {
 
   test('sluice cluster status without --etcd reports it from DescribeCluster, with no epochs', async () => {
     const kafka = await startBroker({ config: { 'node.id': 5 } });
-    const printed: string[] = [];
-    const log = console.log;
-    console.log = (line: string) => printed.push(line);
+    let printed: string;
     try {
-      assert.equal(await runCluster(['status', '-b', kafka.bootstrap, '--format', 'json']), 0);
+      const { result, out } = await quietly(() => runCluster(['status', '-b', kafka.bootstrap, '--format', 'json']));
+      assert.equal(result, 0);
+      printed = out;
     } finally {
-      console.log = log;
       await kafka.stop();
     }
-    const status = JSON.parse(printed.join('\n'));
+    const status = JSON.parse(printed);
     assert.equal(status.source, 'DescribeCluster');
     assert.equal(status.controllerId, 5);
     assert.deepEqual(status.brokers, [
